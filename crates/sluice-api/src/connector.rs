@@ -1,0 +1,178 @@
+//! Connectors and tasks: what a connector author implements.
+//!
+//! A connector validates its config and splits the work into task configs; tasks move the
+//! records. Connectors never commit offsets, retry or tolerate errors: the runtime does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{ConfigDef, ConfigValue, RawConfig};
+use crate::error::Result;
+use crate::record::{OffsetMap, SinkRecord, SourceRecord, TopicPartition};
+
+/// Whether a connector moves data into Kafka or out of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+}
+
+impl ConnectorKind {
+    /// `"source"` or `"sink"`, as in REST responses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectorKind::Source => "source",
+            ConnectorKind::Sink => "sink",
+        }
+    }
+}
+
+/// What a running connector may ask of the runtime (`ConnectorContext`).
+pub trait ConnectorContext: Send + Sync {
+    /// Asks the runtime to call `task_configs` again and restart tasks if they changed.
+    fn request_task_reconfiguration(&self);
+    /// Reports an unrecoverable error: the connector becomes FAILED.
+    fn raise_error(&self, error: crate::ConnectError);
+}
+
+/// A connector instance (`Connector`, `SourceConnector`, `SinkConnector`).
+#[async_trait]
+pub trait Connector: Send {
+    /// Starts the connector with its (validated) config. May do I/O.
+    async fn start(&mut self, config: &RawConfig, context: Arc<dyn ConnectorContext>)
+        -> Result<()>;
+    /// The configs of at most `max_tasks` tasks.
+    async fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<RawConfig>>;
+    /// Stops the connector.
+    async fn stop(&mut self) -> Result<()>;
+    /// Extra validation beyond the `ConfigDef` (`Connector.validate`); default: none.
+    fn validate(&self, _config: &RawConfig, _report: &mut Vec<ConfigValue>) {}
+    /// Called when a user alters this connector's offsets (KIP-875). `Ok(true)` if the
+    /// connector handled externally kept offsets too; `Ok(false)` (default) if it does not
+    /// manage offsets outside the framework.
+    fn alter_offsets(
+        &self,
+        _config: &RawConfig,
+        _offsets: &[(OffsetMap, Option<OffsetMap>)],
+    ) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// Reads committed source offsets (`OffsetStorageReader`).
+pub trait OffsetStorageReader: Send + Sync {
+    /// The last committed offset of `partition`, if any.
+    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
+}
+
+/// What a source task gets at start (`SourceTaskContext`).
+#[derive(Clone)]
+pub struct SourceTaskContext {
+    pub configs: RawConfig,
+    pub offsets: Arc<dyn OffsetStorageReader>,
+}
+
+/// A source task (`SourceTask`): polls records from an external system.
+#[async_trait]
+pub trait SourceTask: Send {
+    /// Starts the task. May do I/O.
+    async fn start(&mut self, context: SourceTaskContext) -> Result<()>;
+    /// Waits for and returns the next records. An empty batch is fine. The runtime cancels
+    /// the future (drops it) to stop the task, so it must be cancel-safe: no record may be
+    /// half-consumed at an `.await` point.
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>>;
+    /// Called after the offsets of produced records have been committed.
+    async fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Stops the task and releases its resources.
+    async fn stop(&mut self) -> Result<()>;
+}
+
+/// What the runtime offers a sink task (`SinkTaskContext`).
+pub trait SinkTaskContext: Send + Sync {
+    /// The task's configuration.
+    fn configs(&self) -> &RawConfig;
+    /// Rewinds (or forwards) consumption of these partitions to the given offsets.
+    fn offset(&self, offsets: &HashMap<TopicPartition, i64>);
+    /// Asks the runtime to redeliver a failed batch after this many milliseconds.
+    fn timeout(&self, millis: u64);
+    /// The partitions currently assigned.
+    fn assignment(&self) -> Vec<TopicPartition>;
+    /// Stops fetching from these partitions.
+    fn pause(&self, partitions: &[TopicPartition]);
+    /// Resumes fetching from these partitions.
+    fn resume(&self, partitions: &[TopicPartition]);
+    /// Asks for an offset commit as soon as possible.
+    fn request_commit(&self);
+    /// Reports a record this task could not write (Kafka's `errantRecordReporter()`,
+    /// KIP-610). After `put` returns, the runtime applies `errors.*` to it: with
+    /// `errors.tolerance=none` the task fails and no offset commit passes the record; with
+    /// `all` it is logged, counted and written to the dead letter queue if there is one, and
+    /// its offset is committed only once the DLQ has it.
+    fn report_errant(&self, record: &SinkRecord, error: crate::ConnectError);
+}
+
+/// A sink task (`SinkTask`): writes records to an external system.
+#[async_trait]
+pub trait SinkTask: Send {
+    /// Starts the task. May do I/O.
+    async fn start(&mut self, context: Arc<dyn SinkTaskContext>) -> Result<()>;
+    /// Partitions newly assigned to this task.
+    async fn open(&mut self, _partitions: &[TopicPartition]) -> Result<()> {
+        Ok(())
+    }
+    /// Writes a batch. A `Retriable` error makes the runtime redeliver the same batch later.
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()>;
+    /// Makes everything put so far durable.
+    async fn flush(&mut self, _offsets: &HashMap<TopicPartition, i64>) -> Result<()> {
+        Ok(())
+    }
+    /// Returns the offsets safe to commit (default: flush, then all of `offsets`). Offsets are
+    /// the next offset to consume, as Kafka commits them.
+    async fn pre_commit(
+        &mut self,
+        offsets: &HashMap<TopicPartition, i64>,
+    ) -> Result<HashMap<TopicPartition, i64>> {
+        self.flush(offsets).await?;
+        Ok(offsets.clone())
+    }
+    /// Partitions taken away from this task.
+    async fn close(&mut self, _partitions: &[TopicPartition]) -> Result<()> {
+        Ok(())
+    }
+    /// Stops the task.
+    async fn stop(&mut self) -> Result<()>;
+}
+
+/// How to build a connector's tasks.
+#[derive(Clone, Copy)]
+pub enum TaskFactory {
+    Source(fn() -> Box<dyn SourceTask>),
+    Sink(fn() -> Box<dyn SinkTask>),
+}
+
+/// A connector plugin as the runtime sees it: names, kind, config definition, constructors.
+#[derive(Clone, Copy)]
+pub struct ConnectorPlugin {
+    /// The Java class name (`org.apache.kafka.connect.file.FileStreamSourceConnector`).
+    pub class: &'static str,
+    /// The Java task class name, written as `task.class` in task configs.
+    pub task_class: &'static str,
+    pub kind: ConnectorKind,
+    pub version: &'static str,
+    pub config_def: fn() -> ConfigDef,
+    pub new_connector: fn() -> Box<dyn Connector>,
+    pub new_task: TaskFactory,
+}
+
+impl std::fmt::Debug for ConnectorPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorPlugin")
+            .field("class", &self.class)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}

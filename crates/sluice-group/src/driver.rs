@@ -1,0 +1,707 @@
+//! The tokio driver: one task per member that owns the sockets, speaks Kafka framing, finds the
+//! coordinator, and feeds responses to the [`Membership`] state machine. It heartbeats on its
+//! own, so a busy herder does not lose its membership.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    JoinGroupRequest, LeaveGroupRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::membership::{codes, JoinedGeneration, MemberSettings, Membership, Next};
+
+/// Why talking to the group failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("Could not connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Connection to {addr} failed: {source}")]
+    Io {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{api} to {addr} got no answer within {timeout_ms} ms")]
+    Timeout {
+        api: &'static str,
+        addr: String,
+        timeout_ms: u128,
+    },
+    #[error("Could not encode or decode a {api} message exchanged with {addr}: {reason}")]
+    Codec {
+        api: &'static str,
+        addr: String,
+        reason: String,
+    },
+    #[error("The broker at {addr} does not support {api} in any version this worker speaks ({ours}); it offers {theirs}")]
+    Unsupported {
+        api: &'static str,
+        addr: String,
+        ours: String,
+        theirs: String,
+    },
+    #[error("No broker in bootstrap.servers ({0}) answered")]
+    NoBroker(String),
+    #[error("FindCoordinator for group {group} failed with error code {code}")]
+    Coordinator { group: String, code: i16 },
+}
+
+/// A connection to one broker, with the API versions negotiated on it.
+pub struct Connection {
+    addr: String,
+    stream: TcpStream,
+    correlation: i32,
+    client_id: String,
+    versions: HashMap<i16, (i16, i16)>,
+}
+
+/// The versions this client can build (min, max) per API.
+fn our_range(key: ApiKey) -> (i16, i16) {
+    match key {
+        ApiKey::FindCoordinator => (0, 3),
+        ApiKey::JoinGroup => (1, 7),
+        ApiKey::SyncGroup => (0, 5),
+        ApiKey::Heartbeat => (0, 4),
+        ApiKey::LeaveGroup => (0, 4),
+        _ => (0, 0),
+    }
+}
+
+fn api_name(key: ApiKey) -> &'static str {
+    match key {
+        ApiKey::FindCoordinator => "FindCoordinator",
+        ApiKey::JoinGroup => "JoinGroup",
+        ApiKey::SyncGroup => "SyncGroup",
+        ApiKey::Heartbeat => "Heartbeat",
+        ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::ApiVersions => "ApiVersions",
+        _ => "request",
+    }
+}
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Connection {
+    /// Connects and negotiates API versions.
+    pub async fn open(addr: &str, client_id: &str) -> Result<Connection, GroupError> {
+        let stream = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| GroupError::Timeout {
+                api: "connect",
+                addr: addr.to_string(),
+                timeout_ms: REQUEST_TIMEOUT.as_millis(),
+            })?
+            .map_err(|source| GroupError::Connect {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let mut conn = Connection {
+            addr: addr.to_string(),
+            stream,
+            correlation: 0,
+            client_id: client_id.to_string(),
+            versions: HashMap::new(),
+        };
+        let resp = conn
+            .call_version(
+                ApiKey::ApiVersions,
+                &ApiVersionsRequest::default(),
+                0,
+                REQUEST_TIMEOUT,
+            )
+            .await?;
+        if resp.error_code != codes::NONE {
+            return Err(GroupError::Coordinator {
+                group: String::new(),
+                code: resp.error_code,
+            });
+        }
+        conn.versions = resp
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
+            .collect();
+        Ok(conn)
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The highest version both sides speak.
+    pub fn version(&self, key: ApiKey) -> Result<i16, GroupError> {
+        let (omin, omax) = our_range(key);
+        let theirs = self.versions.get(&(key as i16)).copied();
+        match theirs {
+            Some((tmin, tmax)) if tmax >= omin && tmin <= omax => Ok(omax.min(tmax)),
+            _ => Err(GroupError::Unsupported {
+                api: api_name(key),
+                addr: self.addr.clone(),
+                ours: format!("{omin}..{omax}"),
+                theirs: theirs.map_or("none".into(), |(a, b)| format!("{a}..{b}")),
+            }),
+        }
+    }
+
+    /// Sends a request at the negotiated version and reads its response.
+    pub async fn call<R: Request>(
+        &mut self,
+        key: ApiKey,
+        req: &R,
+        timeout: Duration,
+    ) -> Result<R::Response, GroupError> {
+        let version = self.version(key)?;
+        self.call_version(key, req, version, timeout).await
+    }
+
+    async fn call_version<R: Request>(
+        &mut self,
+        key: ApiKey,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, GroupError> {
+        let api = api_name(key);
+        let codec = |e: anyhow_like::Error| GroupError::Codec {
+            api,
+            addr: self.addr.clone(),
+            reason: e.0,
+        };
+        self.correlation = self.correlation.wrapping_add(1);
+        let correlation = self.correlation;
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation)
+            .with_client_id(Some(StrBytes::from_string(self.client_id.clone())));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, R::header_version(version))
+            .map_err(|e| codec(e.into()))?;
+        req.encode(&mut body, version)
+            .map_err(|e| codec(e.into()))?;
+        let mut frame = Vec::with_capacity(body.len() + 4);
+        frame.extend_from_slice(&(body.len() as i32).to_be_bytes());
+        frame.extend_from_slice(&body);
+        let addr = self.addr.clone();
+        let io = |source| GroupError::Io {
+            addr: addr.clone(),
+            source,
+        };
+        let exchange = async {
+            self.stream.write_all(&frame).await.map_err(io)?;
+            loop {
+                let len = self.stream.read_i32().await.map_err(io)?;
+                if !(4..=100 * 1024 * 1024).contains(&len) {
+                    return Err(io(std::io::Error::other(format!(
+                        "invalid response frame length {len}"
+                    ))));
+                }
+                let mut buf = vec![0u8; len as usize];
+                self.stream.read_exact(&mut buf).await.map_err(io)?;
+                let mut bytes = Bytes::from(buf);
+                let h = ResponseHeader::decode(
+                    &mut bytes,
+                    <R::Response as HeaderVersion>::header_version(version),
+                )
+                .map_err(|e| codec(e.into()))?;
+                if h.correlation_id != correlation {
+                    // An answer to a request abandoned earlier: skip it.
+                    continue;
+                }
+                return R::Response::decode(&mut bytes, version).map_err(|e| codec(e.into()));
+            }
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| GroupError::Timeout {
+                api,
+                addr: self.addr.clone(),
+                timeout_ms: timeout.as_millis(),
+            })?
+    }
+}
+
+/// kafka-protocol reports codec errors as `anyhow::Error`; keep only their text.
+mod anyhow_like {
+    pub struct Error(pub String);
+    impl<E: std::fmt::Display> From<E> for Error {
+        fn from(e: E) -> Self {
+            Error(format!("{e:#}"))
+        }
+    }
+}
+
+/// Asks the bootstrap brokers for the group's coordinator and connects to it.
+pub async fn find_coordinator(
+    bootstrap: &[String],
+    group: &str,
+    client_id: &str,
+) -> Result<Connection, GroupError> {
+    let mut last = GroupError::NoBroker(bootstrap.join(","));
+    for addr in bootstrap {
+        let mut conn = match Connection::open(addr, client_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                last = e;
+                continue;
+            }
+        };
+        let version = conn.version(ApiKey::FindCoordinator)?;
+        let req =
+            FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string()));
+        // key_type 0 (group) is the default; versions 0..3 take a single key.
+        let _ = version;
+        let resp: FindCoordinatorResponse = conn
+            .call(ApiKey::FindCoordinator, &req, REQUEST_TIMEOUT)
+            .await?;
+        if resp.error_code != codes::NONE {
+            last = GroupError::Coordinator {
+                group: group.to_string(),
+                code: resp.error_code,
+            };
+            continue;
+        }
+        let target = format!("{}:{}", resp.host.as_str(), resp.port);
+        if target == conn.addr {
+            return Ok(conn);
+        }
+        return Connection::open(&target, client_id).await;
+    }
+    Err(last)
+}
+
+/// What the member reports to its owner.
+#[derive(Debug)]
+pub enum GroupEvent {
+    /// This member leads the generation: answer with every member's assignment bytes.
+    Lead {
+        generation: JoinedGeneration,
+        reply: oneshot::Sender<Vec<(String, Bytes)>>,
+    },
+    /// The assignment of a generation.
+    Assigned {
+        generation: i32,
+        member_id: String,
+        protocol: String,
+        assignment: Bytes,
+    },
+    /// The membership was lost (fenced, session expired): stop all work; a rejoin follows.
+    Lost,
+    /// The member cannot go on (the message says why and what to change).
+    Fatal(String),
+}
+
+enum Command {
+    Rejoin,
+    Leave(oneshot::Sender<()>),
+}
+
+/// Where to find the group and how to be in it.
+#[derive(Clone, Debug)]
+pub struct GroupConfig {
+    pub bootstrap: Vec<String>,
+    pub client_id: String,
+    pub settings: MemberSettings,
+}
+
+/// The owner's side of a running member.
+#[derive(Clone, Debug)]
+pub struct GroupHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    metadata: watch::Sender<Vec<(String, Bytes)>>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Rejoin => "Rejoin",
+            Command::Leave(_) => "Leave",
+        })
+    }
+}
+
+impl GroupHandle {
+    /// The protocols (name, metadata) the next JoinGroup advertises.
+    pub fn set_metadata(&self, protocols: Vec<(String, Bytes)>) {
+        self.metadata.send_replace(protocols);
+    }
+
+    /// Asks for a rebalance (the member rejoins with its current metadata).
+    pub fn rejoin(&self) {
+        let _ = self.commands.send(Command::Rejoin);
+    }
+
+    /// Leaves the group at once (LeaveGroup), so its work moves without waiting for the
+    /// session timeout; returns when the request was answered or could not be sent.
+    pub async fn leave(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Leave(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Starts a member; events arrive on the returned receiver. It joins once `metadata` (or a
+/// later [`GroupHandle::set_metadata`]) names at least one protocol.
+pub fn spawn(
+    config: GroupConfig,
+    metadata: Vec<(String, Bytes)>,
+) -> (GroupHandle, mpsc::UnboundedReceiver<GroupEvent>) {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (meta_tx, meta_rx) = watch::channel(metadata);
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(config, cmd_rx, meta_rx, ev_tx));
+    (
+        GroupHandle {
+            commands: cmd_tx,
+            metadata: meta_tx,
+        },
+        ev_rx,
+    )
+}
+
+enum Step {
+    Join,
+    Heartbeat,
+    Find,
+    Backoff,
+}
+
+async fn leave(conn: Option<&mut Connection>, m: &mut Membership, config: &GroupConfig) {
+    let mut fresh = None;
+    let conn = match conn {
+        Some(c) => c,
+        None => {
+            match find_coordinator(&config.bootstrap, &m.settings().group_id, &config.client_id)
+                .await
+            {
+                Ok(c) => fresh.insert(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not reach the group coordinator to leave the group; the session will time out instead.");
+                    return;
+                }
+            }
+        }
+    };
+    let version = conn.version(ApiKey::LeaveGroup).unwrap_or(0);
+    if let Some(req) = m.leave_request(version) {
+        match conn
+            .call::<LeaveGroupRequest>(ApiKey::LeaveGroup, &req, Duration::from_secs(5))
+            .await
+        {
+            Ok(r) if r.error_code == codes::NONE => {
+                tracing::info!(group = %m.settings().group_id, "Left the group.")
+            }
+            Ok(r) => {
+                tracing::warn!(group = %m.settings().group_id, code = r.error_code, "LeaveGroup failed; the session will time out instead.")
+            }
+            Err(e) => {
+                tracing::warn!(group = %m.settings().group_id, error = %e, "LeaveGroup failed; the session will time out instead.")
+            }
+        }
+    }
+}
+
+async fn run(
+    config: GroupConfig,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut metadata: watch::Receiver<Vec<(String, Bytes)>>,
+    events: mpsc::UnboundedSender<GroupEvent>,
+) {
+    let mut m = Membership::new(config.settings.clone());
+    let group = config.settings.group_id.clone();
+    let mut conn: Option<Connection> = None;
+    let mut step = Step::Find;
+    let mut backoff = Duration::from_millis(100);
+    // A rejoin the owner asked for, and the generation it was asked in: if the coordinator
+    // answers with that same generation (no rebalance started), the member leaves and joins
+    // again, which every coordinator must treat as a membership change.
+    let mut rejoin_requested = false;
+    let mut last_generation = -1;
+    // After a lost membership the owner stops its work first, then publishes new metadata;
+    // joining before that would advertise work that no longer runs.
+    let mut await_metadata = false;
+    let heartbeat_every =
+        Duration::from_millis(config.settings.heartbeat_interval_ms.max(1) as u64);
+    let join_timeout = Duration::from_millis(config.settings.rebalance_timeout_ms.max(0) as u64)
+        + Duration::from_secs(5);
+
+    // Races `fut` against the owner's commands; a Leave wins and ends the member.
+    macro_rules! or_leave {
+        ($fut:expr) => {{
+            let fut = $fut;
+            tokio::pin!(fut);
+            loop {
+                tokio::select! {
+                    r = &mut fut => break Some(r),
+                    cmd = commands.recv() => match cmd {
+                        Some(Command::Rejoin) => continue,
+                        Some(Command::Leave(done)) => {
+                            // The in-flight exchange is abandoned: leave over a fresh connection.
+                            leave(None, &mut m, &config).await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        None => {
+                            leave(None, &mut m, &config).await;
+                            return;
+                        }
+                    },
+                }
+            }
+        }};
+    }
+
+    loop {
+        match step {
+            Step::Find => {
+                let found = or_leave!(find_coordinator(
+                    &config.bootstrap,
+                    &group,
+                    &config.client_id
+                ));
+                match found {
+                    Some(Ok(c)) => {
+                        tracing::info!(group = %group, coordinator = %c.addr(), "Discovered group coordinator.");
+                        conn = Some(c);
+                        backoff = Duration::from_millis(100);
+                        step = if m.phase() == crate::membership::Phase::Stable {
+                            Step::Heartbeat
+                        } else {
+                            Step::Join
+                        };
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(group = %group, error = %e, "Group coordinator not available yet; retrying.");
+                        step = Step::Backoff;
+                    }
+                    None => {}
+                }
+            }
+            Step::Backoff => {
+                let wait = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                or_leave!(tokio::time::sleep(wait));
+                step = if conn.is_some() {
+                    Step::Join
+                } else {
+                    Step::Find
+                };
+            }
+            Step::Join => {
+                let Some(c) = conn.as_mut() else {
+                    step = Step::Find;
+                    continue;
+                };
+                if await_metadata {
+                    await_metadata = false;
+                    let wait = tokio::time::timeout(join_timeout, metadata.changed());
+                    if or_leave!(wait).is_some_and(|r| matches!(r, Ok(Err(_)))) {
+                        return;
+                    }
+                }
+                if metadata.borrow().is_empty() {
+                    // Nothing to advertise yet: the owner has not read its state.
+                    if or_leave!(metadata.changed()).is_some_and(|r| r.is_err()) {
+                        return;
+                    }
+                    continue;
+                }
+                let protocols = metadata.borrow_and_update().clone();
+                let req = m.join_request(&protocols);
+                let resp =
+                    or_leave!(c.call::<JoinGroupRequest>(ApiKey::JoinGroup, &req, join_timeout));
+                let next = match resp {
+                    Some(Ok(r)) => {
+                        tracing::debug!(group = %group, code = r.error_code, generation = r.generation_id, member = %r.member_id.as_str(), "JoinGroup response.");
+                        m.on_join(&r)
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(group = %group, error = %e, "JoinGroup failed; finding the coordinator again.");
+                        conn = None;
+                        step = Step::Backoff;
+                        continue;
+                    }
+                    None => continue,
+                };
+                if let Next::Lead(g) | Next::Follow(g) = &next {
+                    if rejoin_requested && g.generation == last_generation {
+                        tracing::info!(group = %group, generation = g.generation, "The coordinator kept the generation for a requested rejoin; leaving and joining again to start a rebalance.");
+                        rejoin_requested = false;
+                        leave(conn.as_mut(), &mut m, &config).await;
+                        step = Step::Join;
+                        continue;
+                    }
+                    rejoin_requested = false;
+                    last_generation = g.generation;
+                }
+                let assignments = match next {
+                    Next::Lead(generation) => {
+                        tracing::info!(group = %group, generation = generation.generation, members = generation.members.len(), protocol = %generation.protocol, "Joined the group as leader.");
+                        let (tx, rx) = oneshot::channel();
+                        if events
+                            .send(GroupEvent::Lead {
+                                generation,
+                                reply: tx,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                        match or_leave!(rx) {
+                            Some(Ok(a)) => a,
+                            _ => {
+                                step = Step::Join;
+                                continue;
+                            }
+                        }
+                    }
+                    Next::Follow(generation) => {
+                        tracing::info!(group = %group, generation = generation.generation, leader = %generation.leader_id, "Joined the group.");
+                        Vec::new()
+                    }
+                    other => {
+                        await_metadata = matches!(other, Next::Lost);
+                        step = after(other, &events, &mut conn);
+                        continue;
+                    }
+                };
+                let Some(c) = conn.as_mut() else {
+                    step = Step::Find;
+                    continue;
+                };
+                let req = m.sync_request(assignments);
+                let resp =
+                    or_leave!(c.call::<SyncGroupRequest>(ApiKey::SyncGroup, &req, join_timeout));
+                match resp {
+                    Some(Ok(r)) => match (
+                        tracing::debug!(group = %group, code = r.error_code, "SyncGroup response."),
+                        m.on_sync(&r),
+                    )
+                        .1
+                    {
+                        Next::Assigned {
+                            generation,
+                            protocol,
+                            assignment,
+                        } => {
+                            let _ = events.send(GroupEvent::Assigned {
+                                generation,
+                                member_id: m.member_id().to_string(),
+                                protocol,
+                                assignment,
+                            });
+                            step = Step::Heartbeat;
+                        }
+                        other => {
+                            await_metadata = matches!(other, Next::Lost);
+                            step = after(other, &events, &mut conn)
+                        }
+                    },
+                    Some(Err(e)) => {
+                        tracing::warn!(group = %group, error = %e, "SyncGroup failed; finding the coordinator again.");
+                        conn = None;
+                        step = Step::Backoff;
+                    }
+                    None => {}
+                }
+            }
+            Step::Heartbeat => {
+                // Wait for the interval, or an owner's rejoin request.
+                let sleep = tokio::time::sleep(heartbeat_every);
+                tokio::pin!(sleep);
+                let rejoin = tokio::select! {
+                    _ = &mut sleep => false,
+                    cmd = commands.recv() => match cmd {
+                        Some(Command::Rejoin) => true,
+                        Some(Command::Leave(done)) => {
+                            leave(conn.as_mut(), &mut m, &config).await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        None => {
+                            leave(conn.as_mut(), &mut m, &config).await;
+                            return;
+                        }
+                    },
+                };
+                if rejoin {
+                    rejoin_requested = true;
+                    step = Step::Join;
+                    continue;
+                }
+                let (Some(c), Some(req)) = (conn.as_mut(), m.heartbeat_request()) else {
+                    step = Step::Join;
+                    continue;
+                };
+                let resp =
+                    or_leave!(c.call::<HeartbeatRequest>(ApiKey::Heartbeat, &req, REQUEST_TIMEOUT));
+                match resp {
+                    Some(Ok(r)) => match (
+                        tracing::trace!(group = %group, code = r.error_code, "Heartbeat response."),
+                        m.on_heartbeat(&r),
+                    )
+                        .1
+                    {
+                        Next::Continue => {}
+                        Next::Rejoin => {
+                            tracing::info!(group = %group, "The group is rebalancing; rejoining.");
+                            step = Step::Join;
+                        }
+                        other => {
+                            await_metadata = matches!(other, Next::Lost);
+                            step = after(other, &events, &mut conn)
+                        }
+                    },
+                    Some(Err(e)) => {
+                        tracing::warn!(group = %group, error = %e, "Heartbeat failed; finding the coordinator again.");
+                        conn = None;
+                        step = Step::Find;
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+/// The step after a response that did not carry on the happy path.
+fn after(
+    next: Next,
+    events: &mpsc::UnboundedSender<GroupEvent>,
+    conn: &mut Option<Connection>,
+) -> Step {
+    match next {
+        Next::Rejoin | Next::Continue => Step::Join,
+        Next::Lost => {
+            tracing::warn!("The group membership was lost; stopping all work and rejoining.");
+            let _ = events.send(GroupEvent::Lost);
+            Step::Join
+        }
+        Next::FindCoordinator => {
+            *conn = None;
+            Step::Find
+        }
+        Next::Backoff => Step::Backoff,
+        Next::Fatal(msg) => {
+            tracing::error!("{msg}");
+            let _ = events.send(GroupEvent::Fatal(msg));
+            // Keep the task alive but idle; the owner decides what to do.
+            Step::Backoff
+        }
+        Next::Lead(_) | Next::Follow(_) | Next::Assigned { .. } => Step::Join,
+    }
+}

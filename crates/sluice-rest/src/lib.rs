@@ -1,0 +1,29 @@
+//! The Kafka Connect REST API over axum. This crate is the only place REST JSON shapes are
+//! defined; they are a compatibility boundary with Apache Kafka Connect (field names, status
+//! codes, error bodies).
+//!
+//! It must not run connectors or hold state of its own: every request goes to the herder
+//! ([`sluice_runtime::herder::Herder`]). Reads never wait on the herder's actor; changes wait
+//! at most the herder's request timeout.
+//!
+//! # Layout
+//! - [`router`]: the routes ([`ROUTES`] lists them; `docs/openapi.json` documents them).
+//! - `entities`: the JSON shapes (`ConnectorStateInfo`, `ConfigInfos`, `ErrorMessage`, ...).
+//! - `mask`: secrets shown as `[hidden]` in every response.
+//! - [`auth`]: HTTP Basic authentication over every route (Kafka's `BasicAuthSecurityRestExtension`).
+//! - `error`: `ConnectError` → `{"error_code": N, "message": "..."}`.
+
+pub mod auth;
+mod entities;
+mod error;
+mod forward;
+pub mod mask;
+mod routes;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
+
+pub use routes::{router, AppState, LoggerControl, LoggerEntry, OPENAPI, ROUTES};
+
+/// The Kafka Connect version whose REST API this server speaks.
+pub const KAFKA_VERSION: &str = "3.9.0";

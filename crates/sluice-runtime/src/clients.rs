@@ -1,0 +1,317 @@
+//! Kafka client settings for connectors, built as Kafka Connect does: framework defaults, then
+//! the worker's `producer.`/`consumer.`/`admin.` keys, then the connector's
+//! `producer.override.`/`consumer.override.`/`admin.override.` keys (subject to
+//! `connector.client.config.override.policy`), then mapped to librdkafka names.
+
+use std::collections::BTreeMap;
+
+use sluice_api::config::{with_prefix, RawConfig};
+use sluice_api::ConnectError;
+use sluice_kafka::client_config::{map_client_config, mapping_table, ClientRole, MappedConfig};
+use sluice_kafka::RdConfig;
+
+use crate::config::worker::WorkerConfig;
+
+/// Whether `key` is a Java Kafka client config this worker maps.
+pub fn is_client_key(key: &str) -> bool {
+    mapping_table().iter().any(|d| d.java_key == key)
+}
+
+/// Keys the `Principal` override policy allows.
+const PRINCIPAL_KEYS: &[&str] = &["sasl.jaas.config", "sasl.mechanism", "security.protocol"];
+
+/// Un-prefixed worker keys that are client configs (they reach admin clients, as in Kafka).
+fn worker_client_keys(worker: &WorkerConfig) -> RawConfig {
+    worker
+        .raw()
+        .iter()
+        .filter(|(k, _)| is_client_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The connector's `<role>.override.` keys after the override policy; violations are errors.
+pub fn overrides(
+    worker: &WorkerConfig,
+    connector: &RawConfig,
+    prefix: &str,
+) -> Result<RawConfig, ConnectError> {
+    let over = with_prefix(connector, prefix);
+    if over.is_empty() {
+        return Ok(over);
+    }
+    let policy = worker.override_policy();
+    let denied: Vec<&String> = over
+        .keys()
+        .filter(|k| match policy {
+            "None" => true,
+            "Principal" => !PRINCIPAL_KEYS.contains(&k.as_str()),
+            _ => false,
+        })
+        .collect();
+    if denied.is_empty() {
+        Ok(over)
+    } else {
+        Err(ConnectError::config(
+            denied
+                .iter()
+                .map(|k| {
+                    format!("The '{policy}' policy does not allow '{prefix}{k}' to be overridden in the connector configuration.")
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ))
+    }
+}
+
+/// Kafka's precedence for SASL credentials: the client's `sasl.jaas.config` wins; without it, a
+/// SASL client takes the `KafkaClient` section of the JAAS login configuration file. Returns
+/// the origin to name in messages.
+fn apply_jaas_file(
+    worker: &WorkerConfig,
+    java: &mut RawConfig,
+    origin: &str,
+) -> Result<String, ConnectError> {
+    let sasl = java
+        .get("security.protocol")
+        .is_some_and(|p| p.trim().to_ascii_uppercase().starts_with("SASL_"));
+    if !sasl || java.contains_key("sasl.jaas.config") {
+        return Ok(origin.to_string());
+    }
+    let Some(file) = worker.jaas_login_config() else {
+        return Ok(origin.to_string());
+    };
+    let bytes = std::fs::read(file).map_err(|e| {
+        ConnectError::config(format!(
+            "Could not read the JAAS login configuration file {file} (java.security.auth.login.config, from KAFKA_OPTS or the worker config), needed by the {origin} because it uses SASL without sasl.jaas.config: {e}"
+        ))
+    })?;
+    let section = sluice_kafka::jaas_file::section(&bytes, "KafkaClient").map_err(|e| {
+        ConnectError::config(format!(
+            "The JAAS login configuration file {file} (java.security.auth.login.config, from KAFKA_OPTS or the worker config), needed by the {origin} because it uses SASL without sasl.jaas.config, cannot be used: {e}"
+        ))
+    })?;
+    java.insert("sasl.jaas.config".into(), section);
+    Ok(format!(
+        "{origin}; sasl.jaas.config from the KafkaClient section of {file}"
+    ))
+}
+
+fn map(
+    worker: &WorkerConfig,
+    role: ClientRole,
+    java: &BTreeMap<String, String>,
+    origin: &str,
+) -> Result<MappedConfig, ConnectError> {
+    let mut java = java.clone();
+    let origin = apply_jaas_file(worker, &mut java, origin)?;
+    let mapped = map_client_config(role, &java, &origin)?;
+    for w in &mapped.warnings {
+        tracing::warn!(client = %role, "{w}");
+    }
+    for n in &mapped.notes {
+        tracing::debug!(client = %role, "{n}");
+    }
+    Ok(mapped)
+}
+
+/// The producer of a source task.
+pub fn producer(
+    worker: &WorkerConfig,
+    connector: &RawConfig,
+    name: &str,
+) -> Result<RdConfig, ConnectError> {
+    let mut java: RawConfig = BTreeMap::new();
+    java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
+    java.insert("acks".into(), "all".into());
+    java.insert("max.in.flight.requests.per.connection".into(), "1".into());
+    java.insert("delivery.timeout.ms".into(), i32::MAX.to_string());
+    java.insert("enable.idempotence".into(), "false".into());
+    java.extend(with_prefix(worker.raw(), "producer."));
+    java.extend(overrides(worker, connector, "producer.override.")?);
+    Ok(map(
+        worker,
+        ClientRole::Producer,
+        &java,
+        &format!("producer of connector {name}"),
+    )?
+    .rdkafka)
+}
+
+/// The consumer of a sink task, and its `max.poll.records`.
+pub fn consumer(
+    worker: &WorkerConfig,
+    connector: &RawConfig,
+    name: &str,
+) -> Result<(RdConfig, Option<usize>), ConnectError> {
+    let mut java: RawConfig = BTreeMap::new();
+    java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
+    java.insert("group.id".into(), format!("connect-{name}"));
+    java.insert("enable.auto.commit".into(), "false".into());
+    java.insert("auto.offset.reset".into(), "earliest".into());
+    java.extend(with_prefix(worker.raw(), "consumer."));
+    java.extend(overrides(worker, connector, "consumer.override.")?);
+    let mapped = map(
+        worker,
+        ClientRole::Consumer,
+        &java,
+        &format!("consumer of connector {name}"),
+    )?;
+    Ok((mapped.rdkafka, mapped.max_poll_records))
+}
+
+/// The admin client of a connector (topic creation).
+pub fn admin(
+    worker: &WorkerConfig,
+    connector: &RawConfig,
+    name: &str,
+) -> Result<RdConfig, ConnectError> {
+    let mut java = worker_client_keys(worker);
+    java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
+    java.extend(with_prefix(worker.raw(), "admin."));
+    java.extend(overrides(worker, connector, "admin.override.")?);
+    Ok(map(
+        worker,
+        ClientRole::Admin,
+        &java,
+        &format!("admin client of connector {name}"),
+    )?
+    .rdkafka)
+}
+
+/// The worker's own admin client (cluster id, topic checks).
+pub fn worker_admin(worker: &WorkerConfig) -> Result<RdConfig, ConnectError> {
+    let mut java = worker_client_keys(worker);
+    java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
+    java.extend(with_prefix(worker.raw(), "admin."));
+    Ok(map(worker, ClientRole::Admin, &java, "worker config")?.rdkafka)
+}
+
+/// Checks every client config of the worker once at start-up, collecting every problem.
+pub fn check_worker(worker: &WorkerConfig) -> Vec<String> {
+    let empty = RawConfig::new();
+    let mut problems = Vec::new();
+    if let Err(e) = producer(worker, &empty, "(worker)") {
+        problems.push(e.to_string());
+    }
+    if let Err(e) = consumer(worker, &empty, "(worker)") {
+        problems.push(e.to_string());
+    }
+    if let Err(e) = worker_admin(worker) {
+        problems.push(e.to_string());
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::worker::standalone_def;
+
+    fn worker(pairs: &[(&str, &str)]) -> WorkerConfig {
+        let mut raw: RawConfig = [
+            (
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            ("offset.storage.file.filename", "/tmp/x"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        raw.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        WorkerConfig {
+            config: standalone_def().parse(&raw).unwrap(),
+        }
+    }
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const PLAIN: &str = r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="w" password="wp";"#;
+    const SCRAM: &str = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="c" password="cp";"#;
+
+    #[test]
+    fn precedence_defaults_worker_prefix_connector_override() {
+        let w = worker(&[("producer.linger.ms", "7"), ("producer.acks", "1")]);
+        let p = producer(&w, &raw(&[("producer.override.linger.ms", "9")]), "c").unwrap();
+        assert_eq!(p["linger.ms"], "9");
+        assert_eq!(p["request.required.acks"], "1");
+        let p = producer(&w, &RawConfig::new(), "c").unwrap();
+        assert_eq!(p["linger.ms"], "7");
+        let c = consumer(&w, &RawConfig::new(), "c").unwrap().0;
+        assert_eq!(c["group.id"], "connect-c");
+    }
+
+    #[test]
+    fn override_policies() {
+        let over = raw(&[
+            ("consumer.override.sasl.jaas.config", SCRAM),
+            ("consumer.override.max.poll.records", "5"),
+        ]);
+        let none = worker(&[(crate::config::worker::OVERRIDE_POLICY, "None")]);
+        let e = consumer(&none, &over, "c").unwrap_err().to_string();
+        assert!(
+            e.contains("The 'None' policy does not allow 'consumer.override.sasl.jaas.config'"),
+            "{e}"
+        );
+        let principal = worker(&[(crate::config::worker::OVERRIDE_POLICY, "Principal")]);
+        let e = consumer(&principal, &over, "c").unwrap_err().to_string();
+        assert!(e.contains("'consumer.override.max.poll.records'"), "{e}");
+        assert!(!e.contains("sasl.jaas.config"), "{e}");
+        let all = worker(&[]);
+        assert_eq!(consumer(&all, &over, "c").unwrap().1, Some(5));
+    }
+
+    #[test]
+    fn jaas_file_is_used_only_without_sasl_jaas_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let jaas = dir.path().join("jaas.conf");
+        std::fs::write(&jaas, format!("KafkaClient {{\n {PLAIN}\n}};\n")).unwrap();
+        let jaas = jaas.display().to_string();
+        let w = worker(&[
+            ("java.security.auth.login.config", &jaas),
+            ("producer.security.protocol", "SASL_PLAINTEXT"),
+            ("producer.sasl.mechanism", "PLAIN"),
+        ]);
+        let p = producer(&w, &RawConfig::new(), "c").unwrap();
+        assert_eq!(
+            (p["sasl.username"].as_str(), p["sasl.password"].as_str()),
+            ("w", "wp")
+        );
+        // sasl.jaas.config wins, from any level.
+        let over = raw(&[
+            ("producer.override.sasl.mechanism", "SCRAM-SHA-256"),
+            ("producer.override.sasl.jaas.config", SCRAM),
+        ]);
+        let p = producer(&w, &over, "c").unwrap();
+        assert_eq!(
+            (p["sasl.username"].as_str(), p["sasl.password"].as_str()),
+            ("c", "cp")
+        );
+
+        let bad = dir.path().join("not-jaas.properties");
+        std::fs::write(&bad, "username=x\n").unwrap();
+        let w = worker(&[
+            ("java.security.auth.login.config", bad.to_str().unwrap()),
+            ("producer.security.protocol", "SASL_SSL"),
+            ("producer.sasl.mechanism", "PLAIN"),
+        ]);
+        let e = producer(&w, &RawConfig::new(), "c")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not-jaas.properties")
+                && e.contains("not a valid JAAS login configuration file"),
+            "{e}"
+        );
+    }
+}

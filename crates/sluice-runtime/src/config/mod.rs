@@ -1,0 +1,6 @@
+//! Worker and connector configuration definitions and validation.
+
+pub mod connector;
+pub mod providers;
+pub mod validate;
+pub mod worker;

@@ -1,0 +1,1214 @@
+//! The distributed herder: workers form a Kafka group (protocol type `connect`, spoken by
+//! `sluice-group`); the config topic is the source of truth for connectors and task configs;
+//! the group leader assigns connectors and tasks incrementally (KIP-415) and writes task
+//! configs; every worker runs what it is assigned, reads the config topic to its end before
+//! acting on an assignment, and publishes statuses to the status topic.
+//!
+//! One actor owns everything that changes what runs: REST writes, group events and the
+//! periodic read of the internal topics all go through its loop, one at a time. REST reads
+//! go to shared snapshots and never wait on the actor.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sluice_api::config::RawConfig;
+use sluice_api::ConnectError;
+use sluice_group::assignor::{assign_eager, assign_incremental, AssignInput, LeaderMemory};
+use sluice_group::driver::{GroupEvent, GroupHandle};
+use sluice_group::membership::JoinedGeneration;
+use sluice_group::protocol::{
+    self, Assignment, ConnectProtocol, Work, WorkId, WorkerMetadata, CONFIG_MISMATCH, NO_ERROR,
+};
+use sluice_kafka::log::{KafkaBasedLog, LogRecord};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{ConnectorEntry, ConnectorInfo};
+use crate::config::connector::{CONNECTOR_CLASS, NAME};
+use crate::config::validate::{validate_connector, ValidationReport};
+use crate::herder::standalone::invalid_config_error;
+use crate::status::{ConnectorStatus, State, Status, StatusChange};
+use crate::storage::config_topic::{self as ct, ConfigState};
+use crate::storage::status_topic::{self as st, StatusKey, StatusRecord};
+use crate::task::{TargetState, TaskId};
+use crate::worker::{generate_task_configs, run_connector_instance, run_task, Worker};
+
+type Reply<T> = oneshot::Sender<Result<T, ConnectError>>;
+
+/// Kafka's message when a write reaches a worker that cannot complete it (not the leader, or
+/// the leader is unknown during a rebalance).
+pub const CONFLICT_MESSAGE: &str =
+    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
+
+/// What the distributed herder needs besides the worker.
+#[derive(Clone, Debug)]
+pub struct DistributedSettings {
+    /// The advertised REST URL (`http://host:port/`), sent in the group metadata.
+    pub url: String,
+    pub protocol: ConnectProtocol,
+    pub max_delay_ms: i32,
+}
+
+/// The internal topics, opened.
+#[derive(Clone, Debug)]
+pub struct InternalLogs {
+    pub config: KafkaBasedLog,
+    pub status: KafkaBasedLog,
+}
+
+enum Request {
+    PutConfig {
+        name: String,
+        config: RawConfig,
+        allow_replace: bool,
+        initial: TargetState,
+        reply: Reply<(bool, ConnectorInfo)>,
+    },
+    Delete {
+        name: String,
+        reply: Reply<()>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A status as the status topic says, with its writer's generation.
+#[derive(Clone, Debug)]
+struct TopicStatus {
+    record: StatusRecord,
+}
+
+/// A connector's and its tasks' statuses from the status topic.
+type ConnectorTopicStatus = (Option<TopicStatus>, BTreeMap<u32, Option<TopicStatus>>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    config: RwLock<ConfigState>,
+    /// connector -> (connector status, task statuses), from the status topic.
+    statuses: RwLock<BTreeMap<String, ConnectorTopicStatus>>,
+    leader_url: RwLock<Option<String>>,
+    is_leader: AtomicBool,
+    generation: AtomicI32,
+}
+
+/// A cloneable handle to the distributed herder.
+#[derive(Clone)]
+pub struct DistributedHerder {
+    tx: mpsc::Sender<Request>,
+    shared: Arc<Shared>,
+    worker: Worker,
+}
+
+impl std::fmt::Debug for DistributedHerder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DistributedHerder").finish_non_exhaustive()
+    }
+}
+
+fn gone() -> ConnectError {
+    ConnectError::illegal_state("The worker is shutting down")
+}
+
+fn read_lock<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl DistributedHerder {
+    /// Starts the herder actor. `status_changes` is the receiver of the worker's status store
+    /// listener; `group` the running member.
+    pub fn start(
+        worker: Worker,
+        settings: DistributedSettings,
+        logs: InternalLogs,
+        group: GroupHandle,
+        events: mpsc::UnboundedReceiver<GroupEvent>,
+        status_changes: mpsc::UnboundedReceiver<StatusChange>,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(64);
+        let shared = Arc::new(Shared::default());
+        shared.generation.store(-1, Ordering::Relaxed);
+        tokio::spawn(status_writer(
+            logs.status.clone(),
+            status_changes,
+            shared.clone(),
+        ));
+        tokio::spawn(status_reader(logs.status.clone(), shared.clone()));
+        let (config_tx, config_rx) = mpsc::unbounded_channel();
+        tokio::spawn(config_reader(logs.config.clone(), config_tx));
+        let actor = Actor {
+            worker: worker.clone(),
+            settings,
+            logs,
+            group,
+            shared: shared.clone(),
+            running_connectors: BTreeMap::new(),
+            running_tasks: BTreeMap::new(),
+            member_id: String::new(),
+            leader_id: String::new(),
+            memory: LeaderMemory::default(),
+            assigned_configured: None,
+            protocol_version: 0,
+            rejoin_at: None,
+            stopping: false,
+            config_rx,
+        };
+        tokio::spawn(actor.run(rx, events));
+        DistributedHerder { tx, shared, worker }
+    }
+
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ConnectError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// The leader's REST URL, once known.
+    pub fn leader_url(&self) -> Option<String> {
+        read_lock(&self.shared.leader_url).clone()
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.shared.is_leader.load(Ordering::Relaxed)
+    }
+
+    pub fn validate(&self, config: &RawConfig) -> ValidationReport {
+        validate_connector(&self.worker.plugins, config)
+    }
+
+    /// Creates or (if allowed) replaces a connector; only the leader completes it (the REST
+    /// layer forwards to the leader otherwise).
+    pub async fn put_connector_config(
+        &self,
+        name: &str,
+        config: RawConfig,
+        allow_replace: bool,
+        initial: TargetState,
+    ) -> Result<(bool, ConnectorInfo), ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::PutConfig {
+            name,
+            config,
+            allow_replace,
+            initial,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn delete_connector(&self, name: &str) -> Result<(), ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::Delete { name, reply }).await
+    }
+
+    /// Stops everything this worker runs (source offsets are flushed) and leaves the group at
+    /// once, so the work moves without waiting for the session timeout.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Request::Shutdown { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub fn connectors(&self) -> Vec<String> {
+        read_lock(&self.shared.config)
+            .connectors
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn entry(&self, name: &str) -> Option<ConnectorEntry> {
+        let state = read_lock(&self.shared.config);
+        let config = state.connectors.get(name)?.clone();
+        let kind = config
+            .get(CONNECTOR_CLASS)
+            .and_then(|c| self.worker.plugins.connector(c))
+            .map(|p| p.kind);
+        Some(ConnectorEntry {
+            // Every connector of a distributed cluster lives in the config topic.
+            rest_managed: true,
+            kind,
+            target: state.target(name),
+            tasks: state.tasks.get(name).cloned().unwrap_or_default(),
+            config,
+        })
+    }
+
+    pub fn connector_entry(&self, name: &str) -> Option<ConnectorEntry> {
+        self.entry(name)
+    }
+
+    pub fn connector_info(&self, name: &str) -> Result<ConnectorInfo, ConnectError> {
+        self.entry(name)
+            .map(|e| e.info(name))
+            .ok_or_else(|| ConnectError::not_found(format!("Connector {name} not found")))
+    }
+
+    /// Committed task configs.
+    pub fn task_configs(&self, name: &str) -> Result<Vec<RawConfig>, ConnectError> {
+        self.entry(name)
+            .map(|e| e.tasks)
+            .ok_or_else(|| ConnectError::not_found(format!("Connector {name} not found")))
+    }
+
+    pub fn task_status(&self, name: &str, task: u32) -> Result<Status, ConnectError> {
+        self.connector_status(name)?
+            .tasks
+            .remove(&task)
+            .ok_or_else(|| {
+                ConnectError::not_found(format!("No status found for task {name}-{task}"))
+            })
+    }
+
+    /// Healthy once the worker has joined the group and knows a leader.
+    pub fn health_check(&self, _timeout: Duration) -> Result<(), ConnectError> {
+        if self.leader_url().is_some() {
+            Ok(())
+        } else {
+            Err(ConnectError::illegal_state(
+                "Worker has not joined the Connect cluster yet",
+            ))
+        }
+    }
+
+    /// The status as the status topic says, the same on every worker.
+    pub fn connector_status(&self, name: &str) -> Result<ConnectorStatus, ConnectError> {
+        let not_found = || ConnectError::not_found(format!("No status found for connector {name}"));
+        let entry = self.entry(name).ok_or_else(not_found)?;
+        let statuses = read_lock(&self.shared.statuses);
+        let (conn, tasks) = statuses.get(name).ok_or_else(not_found)?;
+        let conn = conn.as_ref().ok_or_else(not_found)?;
+        let to_status = |t: &TopicStatus| Status {
+            state: t.record.state,
+            trace: t.record.trace.clone(),
+            worker_id: t.record.worker_id.clone(),
+            generation: t.record.generation.max(0) as u64,
+        };
+        Ok(ConnectorStatus {
+            name: name.to_string(),
+            connector: to_status(conn),
+            tasks: tasks
+                .iter()
+                .filter(|(id, _)| (**id as usize) < entry.tasks.len())
+                .filter_map(|(id, t)| t.as_ref().map(|t| (*id, to_status(t))))
+                .collect(),
+            kind: entry.kind,
+            tolerated: BTreeMap::new(),
+        })
+    }
+}
+
+/// Writes the worker's status changes to the status topic, with the group generation.
+async fn status_writer(
+    log: KafkaBasedLog,
+    mut changes: mpsc::UnboundedReceiver<StatusChange>,
+    shared: Arc<Shared>,
+) {
+    while let Some(c) = changes.recv().await {
+        let key = match c.task {
+            None => st::connector_key(&c.connector),
+            Some(t) => st::task_key(&c.connector, t),
+        };
+        let value = st::encode(&StatusRecord {
+            state: c.status.state,
+            trace: c.status.trace.clone(),
+            worker_id: c.status.worker_id.clone(),
+            generation: i64::from(shared.generation.load(Ordering::Relaxed)),
+        });
+        // Kafka's status store retries retriable failures in its own loop.
+        for attempt in 0..5 {
+            match log.send(key.as_bytes(), Some(&value)).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(key = %key, attempt, error = %e, "Could not write a status; retrying.");
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+    }
+}
+
+/// How often the internal topics are read to their end.
+const READ_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Reads the config topic to its end, again and again, and hands the records to the actor
+/// (the first read always, even if empty, so the actor knows it caught up once).
+async fn config_reader(log: KafkaBasedLog, tx: mpsc::UnboundedSender<Vec<LogRecord>>) {
+    let mut first = true;
+    loop {
+        match log.read_to_end(READ_TIMEOUT).await {
+            Ok(records) => {
+                if (first || !records.is_empty()) && tx.send(records).is_err() {
+                    return;
+                }
+                first = false;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read the config topic to its end; will retry.")
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(READ_INTERVAL).await;
+    }
+}
+
+/// Keeps the shared statuses up to date with the status topic.
+async fn status_reader(log: KafkaBasedLog, shared: Arc<Shared>) {
+    loop {
+        match log.read_to_end(READ_TIMEOUT).await {
+            Ok(records) => apply_statuses(&shared, records),
+            Err(e) => tracing::warn!(error = %e, "Could not read the status topic; will retry."),
+        }
+        if Arc::strong_count(&shared) == 1 {
+            return;
+        }
+        tokio::time::sleep(READ_INTERVAL).await;
+    }
+}
+
+fn apply_statuses(shared: &Shared, records: Vec<LogRecord>) {
+    let mut statuses = write_lock(&shared.statuses);
+    for r in records {
+        let Some(key) = r
+            .key
+            .as_deref()
+            .and_then(|k| std::str::from_utf8(k).ok())
+            .and_then(st::parse_key)
+        else {
+            continue;
+        };
+        let record = r.value.as_deref().and_then(st::decode);
+        let (name, task) = match &key {
+            StatusKey::Connector(n) => (n.clone(), None),
+            StatusKey::Task(n, t) => (n.clone(), Some(*t)),
+        };
+        let entry = statuses.entry(name).or_default();
+        let slot = match task {
+            None => &mut entry.0,
+            Some(t) => entry.1.entry(t).or_insert(None),
+        };
+        match record {
+            None => *slot = None,
+            Some(rec) => match slot {
+                Some(s) if !safe_to_replace(&s.record, &rec) => {}
+                _ => *slot = Some(TopicStatus { record: rec }),
+            },
+        }
+    }
+    for (_, tasks) in statuses.iter_mut() {
+        tasks.1.retain(|_, t| t.is_some());
+    }
+}
+
+struct RunningConnector {
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+    target: watch::Sender<TargetState>,
+    config: RawConfig,
+}
+
+struct RunningTask {
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+    target: watch::Sender<TargetState>,
+    config: RawConfig,
+}
+
+struct Actor {
+    worker: Worker,
+    settings: DistributedSettings,
+    logs: InternalLogs,
+    group: GroupHandle,
+    shared: Arc<Shared>,
+    running_connectors: BTreeMap<String, RunningConnector>,
+    running_tasks: BTreeMap<(String, i32), RunningTask>,
+    member_id: String,
+    leader_id: String,
+    memory: LeaderMemory,
+    /// The configured work the last assignment was computed for (leader only).
+    assigned_configured: Option<Work>,
+    protocol_version: i16,
+    rejoin_at: Option<tokio::time::Instant>,
+    stopping: bool,
+    /// Config topic records as the reader task reads them (in order).
+    config_rx: mpsc::UnboundedReceiver<Vec<LogRecord>>,
+}
+
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// `worker.sync.timeout.ms`'s default: how long a member waits to read up to the leader's
+/// config offset before rejoining.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Every connector and task the config says should run.
+fn configured_work(state: &ConfigState) -> Work {
+    let mut w = Work::default();
+    for name in state.connectors.keys() {
+        w.connectors.insert(name.clone());
+        if let Some(tasks) = state.tasks.get(name) {
+            for i in 0..tasks.len() {
+                w.tasks.insert((name.clone(), i as i32));
+            }
+        }
+    }
+    w
+}
+
+impl Actor {
+    fn current_work(&self) -> Work {
+        let mut w = Work::default();
+        w.connectors.extend(self.running_connectors.keys().cloned());
+        w.tasks.extend(self.running_tasks.keys().cloned());
+        w
+    }
+
+    fn config_offset(&self) -> i64 {
+        read_lock(&self.shared.config).offset
+    }
+
+    /// Publishes the metadata of the next JoinGroup: URL, config offset, what runs here.
+    fn update_metadata(&self) {
+        let offset = self.config_offset();
+        let current = self.current_work();
+        let protocols = self
+            .settings
+            .protocol
+            .advertised()
+            .into_iter()
+            .map(|p| {
+                let allocation = (p.version() >= 1).then(|| Assignment {
+                    version: p.version(),
+                    error: NO_ERROR,
+                    leader: self.leader_id.clone(),
+                    leader_url: read_lock(&self.shared.leader_url)
+                        .clone()
+                        .unwrap_or_default(),
+                    config_offset: offset,
+                    assigned: current.clone(),
+                    revoked: Work::default(),
+                    delay: 0,
+                });
+                let m = WorkerMetadata {
+                    version: p.version(),
+                    url: self.settings.url.clone(),
+                    config_offset: offset,
+                    allocation,
+                };
+                (
+                    p.name().to_string(),
+                    Bytes::from(protocol::encode_metadata(&m)),
+                )
+            })
+            .collect();
+        self.group.set_metadata(protocols);
+    }
+
+    async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut events: mpsc::UnboundedReceiver<GroupEvent>,
+    ) {
+        // Read the config topic to its end once before joining.
+        if let Some(records) = self.config_rx.recv().await {
+            self.apply_records(records).await;
+        }
+        self.update_metadata();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let rejoin_at = self.rejoin_at;
+            tokio::select! {
+                req = requests.recv() => match req {
+                    Some(Request::Shutdown { reply }) => {
+                        self.shutdown().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(req) => self.handle(req).await,
+                    None => {
+                        self.shutdown().await;
+                        return;
+                    }
+                },
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_group_event(ev).await,
+                    None => {
+                        tracing::error!("The group member stopped; this worker no longer takes part in the cluster.");
+                        return;
+                    }
+                },
+                _ = async {
+                    match rejoin_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.rejoin_at = None;
+                    self.group.rejoin();
+                }
+                records = self.config_rx.recv() => match records {
+                    Some(records) => {
+                        self.apply_records(records).await;
+                        self.write_task_configs().await;
+                        self.update_metadata();
+                    }
+                    None => return,
+                },
+                _ = tick.tick() => self.on_tick().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, req: Request) {
+        match req {
+            Request::PutConfig {
+                name,
+                config,
+                allow_replace,
+                initial,
+                reply,
+            } => {
+                let r = self.put_config(name, config, allow_replace, initial).await;
+                let _ = reply.send(r);
+            }
+            Request::Delete { name, reply } => {
+                let r = self.delete(&name).await;
+                let _ = reply.send(r);
+            }
+            Request::Shutdown { reply } => {
+                self.shutdown().await;
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    fn require_leader(&self) -> Result<(), ConnectError> {
+        if self.shared.is_leader.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(ConnectError::illegal_state(CONFLICT_MESSAGE))
+        }
+    }
+
+    /// Writes a config record; returns its offset.
+    async fn write_config(&self, key: &str, value: Option<&[u8]>) -> Result<i64, ConnectError> {
+        self.logs
+            .config
+            .send(key.as_bytes(), value)
+            .await
+            .map(|(_, offset)| offset)
+            .map_err(|e| {
+                ConnectError::retriable(format!("Failed to write to the config topic: {e}"))
+            })
+    }
+
+    async fn put_config(
+        &mut self,
+        name: String,
+        mut config: RawConfig,
+        allow_replace: bool,
+        initial: TargetState,
+    ) -> Result<(bool, ConnectorInfo), ConnectError> {
+        self.require_leader()?;
+        self.drain_config().await;
+        let exists = read_lock(&self.shared.config)
+            .connectors
+            .contains_key(&name);
+        if exists && !allow_replace {
+            return Err(ConnectError::already_exists(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        config.insert(NAME.to_string(), name.clone());
+        let report = validate_connector(&self.worker.plugins, &config);
+        if report.error_count() > 0 {
+            return Err(invalid_config_error(&report));
+        }
+        if !exists && initial != TargetState::Started {
+            self.write_config(
+                &ct::target_state_key(&name),
+                Some(&ct::target_state_value(initial)),
+            )
+            .await?;
+        }
+        let offset = self
+            .write_config(
+                &ct::connector_key(&name),
+                Some(&ct::connector_value(&config)),
+            )
+            .await?;
+        if !self.catch_up(offset + 1, READ_TIMEOUT).await {
+            return Err(ConnectError::retriable(
+                "The connector config was written but could not be read back from the config topic in time",
+            ));
+        }
+        // The leader writes task configs at once, so the next rebalance includes them.
+        self.write_task_configs().await;
+        let kind = self.worker.plugins.connector(&report.class).map(|p| p.kind);
+        let tasks = read_lock(&self.shared.config)
+            .tasks
+            .get(&name)
+            .map_or(0, Vec::len);
+        Ok((
+            !exists,
+            ConnectorInfo {
+                name,
+                config,
+                tasks: (0..tasks as u32).collect(),
+                kind,
+            },
+        ))
+    }
+
+    async fn delete(&mut self, name: &str) -> Result<(), ConnectError> {
+        self.require_leader()?;
+        self.drain_config().await;
+        if !read_lock(&self.shared.config).connectors.contains_key(name) {
+            return Err(ConnectError::not_found(format!(
+                "Connector {name} not found"
+            )));
+        }
+        self.write_config(&ct::connector_key(name), None).await?;
+        let offset = self.write_config(&ct::target_state_key(name), None).await?;
+        self.catch_up(offset + 1, READ_TIMEOUT).await;
+        self.maybe_rebalance();
+        Ok(())
+    }
+
+    /// Applies records read from the config topic, then follows the changes with running work.
+    async fn apply_records(&mut self, records: Vec<LogRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let before = configured_work(&read_lock(&self.shared.config));
+        {
+            let mut state = write_lock(&self.shared.config);
+            for r in records {
+                let Some(key) = r.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) else {
+                    continue;
+                };
+                state.apply(r.offset, key, r.value.as_deref());
+            }
+        }
+        let after = configured_work(&read_lock(&self.shared.config));
+        if before != after && !self.shared.is_leader.load(Ordering::Relaxed) && !self.stopping {
+            // Every worker asks for a rebalance when connectors or tasks appear or go, as
+            // Kafka's herder does; the leader does so in `maybe_rebalance`.
+            self.group.rejoin();
+        }
+        self.apply_config_changes().await;
+    }
+
+    /// Waits (at most `timeout`) until the config snapshot reaches `offset`; whether it did.
+    async fn catch_up(&mut self, offset: i64, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.config_offset() < offset {
+            match tokio::time::timeout_at(deadline, self.config_rx.recv()).await {
+                Ok(Some(records)) => self.apply_records(records).await,
+                Ok(None) | Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Applies whatever the reader has delivered so far, without waiting.
+    async fn drain_config(&mut self) {
+        while let Ok(records) = self.config_rx.try_recv() {
+            self.apply_records(records).await;
+        }
+    }
+
+    /// Follows target-state and config changes of work running here.
+    async fn apply_config_changes(&mut self) {
+        let state = read_lock(&self.shared.config).clone();
+        let mut restart_connectors = Vec::new();
+        for (name, r) in &self.running_connectors {
+            match state.connectors.get(name) {
+                Some(c) if *c != r.config => restart_connectors.push(name.clone()),
+                Some(_) => {
+                    r.target.send_if_modified(|t| {
+                        let new = state.target(name);
+                        let changed = *t != new;
+                        *t = new;
+                        changed
+                    });
+                }
+                None => {}
+            }
+        }
+        let mut restart_tasks = Vec::new();
+        for ((name, id), r) in &self.running_tasks {
+            let new_config = state.tasks.get(name).and_then(|t| t.get(*id as usize));
+            match new_config {
+                Some(c) if *c != r.config => restart_tasks.push((name.clone(), *id)),
+                Some(_) => {
+                    r.target.send_if_modified(|t| {
+                        let new = state.target(name);
+                        let changed = *t != new;
+                        *t = new;
+                        changed
+                    });
+                }
+                None => {}
+            }
+        }
+        for name in restart_connectors {
+            if let Some(r) = self.running_connectors.remove(&name) {
+                stop_connector(r).await;
+                self.start_connector(&name, &state);
+            }
+        }
+        for (name, id) in restart_tasks {
+            if let Some(r) = self.running_tasks.remove(&(name.clone(), id)) {
+                stop_task(r).await;
+                let _ = self.worker.offsets.refresh().await;
+                self.start_task(&name, id, &state);
+            }
+        }
+    }
+
+    fn start_connector(&mut self, name: &str, state: &ConfigState) {
+        let Some(config) = state.connectors.get(name).cloned() else {
+            tracing::warn!(connector = %name, "Assigned a connector the config topic does not have; skipping it.");
+            return;
+        };
+        let class = config.get(CONNECTOR_CLASS).cloned().unwrap_or_default();
+        let Some(plugin) = self.worker.plugins.connector(&class).copied() else {
+            self.worker.status.put_connector(
+                name,
+                None,
+                State::Failed,
+                Some(format!(
+                    "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that implements Connector and which name matches {class}"
+                )),
+            );
+            return;
+        };
+        let (target_tx, target_rx) = watch::channel(state.target(name));
+        let cancel = CancellationToken::new();
+        let handle = tokio::spawn(run_connector_instance(
+            self.worker.clone(),
+            name.to_string(),
+            config.clone(),
+            plugin,
+            target_rx,
+            cancel.clone(),
+        ));
+        self.running_connectors.insert(
+            name.to_string(),
+            RunningConnector {
+                cancel,
+                handle,
+                target: target_tx,
+                config,
+            },
+        );
+    }
+
+    fn start_task(&mut self, name: &str, id: i32, state: &ConfigState) {
+        let (Some(config), Some(task_config)) = (
+            state.connectors.get(name).cloned(),
+            state
+                .tasks
+                .get(name)
+                .and_then(|t| t.get(id as usize))
+                .cloned(),
+        ) else {
+            tracing::warn!(connector = %name, task = id, "Assigned a task the config topic does not have; skipping it.");
+            return;
+        };
+        let class = config.get(CONNECTOR_CLASS).cloned().unwrap_or_default();
+        let Some(plugin) = self.worker.plugins.connector(&class).copied() else {
+            return;
+        };
+        let (target_tx, target_rx) = watch::channel(state.target(name));
+        let cancel = CancellationToken::new();
+        let handle = tokio::spawn(run_task(
+            self.worker.clone(),
+            TaskId {
+                connector: name.to_string(),
+                task: id as u32,
+            },
+            config,
+            plugin,
+            task_config.clone(),
+            target_rx,
+            cancel.clone(),
+        ));
+        self.running_tasks.insert(
+            (name.to_string(), id),
+            RunningTask {
+                cancel,
+                handle,
+                target: target_tx,
+                config: task_config,
+            },
+        );
+    }
+
+    /// Leader: writes task configs for connectors whose configs changed since their last
+    /// commit (`task-<name>-<n>` records, then `commit-<name>`).
+    async fn write_task_configs(&mut self) {
+        if !self.shared.is_leader.load(Ordering::Relaxed) {
+            return;
+        }
+        let state = read_lock(&self.shared.config).clone();
+        let mut wrote = None;
+        for (name, config) in &state.connectors {
+            if !state.needs_task_configs(name) {
+                continue;
+            }
+            if state.target(name) == TargetState::Stopped {
+                continue;
+            }
+            match generate_task_configs(&self.worker, name, config).await {
+                Ok(tasks) => {
+                    let mut ok = true;
+                    for (i, t) in tasks.iter().enumerate() {
+                        if let Err(e) = self
+                            .write_config(&ct::task_key(name, i as u32), Some(&ct::task_value(t)))
+                            .await
+                        {
+                            tracing::error!(connector = %name, error = %e, "Could not write task configs.");
+                            ok = false;
+                            break;
+                        }
+                    }
+                    if ok {
+                        match self
+                            .write_config(
+                                &ct::commit_key(name),
+                                Some(&ct::commit_value(tasks.len() as u32)),
+                            )
+                            .await
+                        {
+                            Ok(offset) => {
+                                tracing::info!(connector = %name, tasks = tasks.len(), "Wrote task configs.");
+                                wrote = Some(offset);
+                            }
+                            Err(e) => {
+                                tracing::error!(connector = %name, error = %e, "Could not commit task configs.")
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(connector = %name, error = %e, "Could not generate task configs; the connector's tasks will not run.");
+                }
+            }
+        }
+        if let Some(offset) = wrote {
+            self.catch_up(offset + 1, READ_TIMEOUT).await;
+        }
+        self.maybe_rebalance();
+    }
+
+    /// Leader: a rebalance when the configured work differs from what was last assigned.
+    fn maybe_rebalance(&mut self) {
+        if !self.shared.is_leader.load(Ordering::Relaxed) {
+            return;
+        }
+        let configured = configured_work(&read_lock(&self.shared.config));
+        if self.assigned_configured.as_ref() != Some(&configured) {
+            tracing::info!("The connectors or tasks changed; requesting a rebalance.");
+            self.assigned_configured = Some(configured);
+            self.group.rejoin();
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        if self.stopping {
+            return;
+        }
+        // Retries task config writes that failed before.
+        self.write_task_configs().await;
+    }
+
+    async fn on_group_event(&mut self, ev: GroupEvent) {
+        match ev {
+            GroupEvent::Lead { generation, reply } => {
+                // Answer at once from the snapshot: a slow leader stalls the whole group.
+                self.drain_config().await;
+                let assignments = self.lead(&generation);
+                let _ = reply.send(assignments);
+            }
+            GroupEvent::Assigned {
+                generation,
+                member_id,
+                protocol,
+                assignment,
+            } => {
+                self.member_id = member_id;
+                self.on_assigned(generation, &protocol, &assignment).await;
+            }
+            GroupEvent::Lost => {
+                tracing::warn!(
+                    "Lost the group membership: stopping all work until the next assignment."
+                );
+                self.stop_all().await;
+                self.shared.is_leader.store(false, Ordering::Relaxed);
+                *write_lock(&self.shared.leader_url) = None;
+                self.update_metadata();
+            }
+            GroupEvent::Fatal(msg) => {
+                tracing::error!("{msg}");
+            }
+        }
+    }
+
+    /// The leader's assignment for a generation.
+    fn lead(&mut self, g: &JoinedGeneration) -> Vec<(String, Bytes)> {
+        let proto = ConnectProtocol::from_name(&g.protocol).unwrap_or(ConnectProtocol::Eager);
+        let state = read_lock(&self.shared.config).clone();
+        let mut metas = BTreeMap::new();
+        for (member, bytes) in &g.members {
+            match protocol::decode_metadata(bytes) {
+                Ok(m) => {
+                    metas.insert(member.clone(), m);
+                }
+                Err(e) => {
+                    tracing::error!(member = %member, error = %e, "Ignoring a member's malformed metadata.");
+                }
+            }
+        }
+        let my_url = metas
+            .get(&g.member_id)
+            .map_or(self.settings.url.clone(), |m| m.url.clone());
+        let max_offset = metas.values().map(|m| m.config_offset).max().unwrap_or(-1);
+        let base = |error: i16| Assignment {
+            version: proto.version(),
+            error,
+            leader: g.member_id.clone(),
+            leader_url: my_url.clone(),
+            config_offset: state.offset,
+            assigned: Work::default(),
+            revoked: Work::default(),
+            delay: 0,
+        };
+        if max_offset > state.offset {
+            // Another worker has seen more of the config topic than the leader could read.
+            tracing::warn!(
+                leader_offset = state.offset,
+                max_offset,
+                "The leader is behind the config topic; asking everyone to rejoin."
+            );
+            return metas
+                .keys()
+                .map(|m| {
+                    (
+                        m.clone(),
+                        Bytes::from(protocol::encode_assignment(&base(CONFIG_MISMATCH))),
+                    )
+                })
+                .collect();
+        }
+        let configured = configured_work(&state);
+        self.assigned_configured = Some(configured.clone());
+        if proto == ConnectProtocol::Eager {
+            let members: Vec<String> = metas.keys().cloned().collect();
+            return assign_eager(&members, &configured)
+                .into_iter()
+                .map(|(m, w)| {
+                    let mut a = base(NO_ERROR);
+                    a.assigned = w;
+                    (m, Bytes::from(protocol::encode_assignment(&a)))
+                })
+                .collect();
+        }
+        let input = AssignInput {
+            members: metas
+                .iter()
+                .map(|(m, meta)| {
+                    (
+                        m.clone(),
+                        meta.allocation
+                            .as_ref()
+                            .map(|a| a.assigned.clone())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            configured,
+            urls: metas
+                .iter()
+                .map(|(m, meta)| (m.clone(), meta.url.clone()))
+                .collect(),
+            now_ms: now_ms(),
+            max_delay_ms: self.settings.max_delay_ms,
+        };
+        let (plan, memory) = assign_incremental(&self.memory, &input);
+        self.memory = memory;
+        if plan.delay_ms > 0 {
+            // The leader keeps its own clock for the delay: a coordinator that answers
+            // SyncGroup with an earlier assignment of the same generation would otherwise lose
+            // it, and the lost work would never be reassigned.
+            self.rejoin_at =
+                Some(tokio::time::Instant::now() + Duration::from_millis(plan.delay_ms as u64));
+        }
+        tracing::info!(
+            generation = g.generation,
+            members = metas.len(),
+            delay_ms = plan.delay_ms,
+            "Computed the assignment."
+        );
+        plan.members
+            .into_iter()
+            .map(|(m, p)| {
+                let mut a = base(NO_ERROR);
+                a.assigned = p.assigned;
+                a.revoked = p.revoked;
+                a.delay = plan.delay_ms;
+                (m, Bytes::from(protocol::encode_assignment(&a)))
+            })
+            .collect()
+    }
+
+    async fn on_assigned(&mut self, generation: i32, protocol_name: &str, bytes: &[u8]) {
+        let a = match protocol::decode_assignment(bytes) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "Received a malformed assignment; rejoining.");
+                self.group.rejoin();
+                return;
+            }
+        };
+        self.protocol_version =
+            ConnectProtocol::from_name(protocol_name).map_or(0, |p| p.version());
+        self.shared.generation.store(generation, Ordering::Relaxed);
+        self.leader_id = a.leader.clone();
+        *write_lock(&self.shared.leader_url) = Some(a.leader_url.clone());
+        let leading = a.leader == self.member_id;
+        self.shared.is_leader.store(leading, Ordering::Relaxed);
+        if !leading {
+            self.memory = LeaderMemory::default();
+        }
+        if a.error == CONFIG_MISMATCH {
+            tracing::warn!("The leader's config is behind or ahead of this worker's; reading the config topic and rejoining.");
+            self.drain_config().await;
+            self.update_metadata();
+            self.group.rejoin();
+            return;
+        }
+        // Read the config topic at least up to the leader's offset before acting.
+        if self.config_offset() < a.config_offset {
+            self.catch_up(a.config_offset, SYNC_TIMEOUT).await;
+            if self.config_offset() < a.config_offset {
+                tracing::warn!(have = self.config_offset(), need = a.config_offset, "This worker could not read the config topic up to the assignment's offset; rejoining.");
+                self.update_metadata();
+                self.group.rejoin();
+                return;
+            }
+        }
+        // Eager (V0) assignments carry everything: what is not in them is revoked.
+        let revoked = if a.version == 0 {
+            self.current_work().minus(&a.assigned)
+        } else {
+            a.revoked.clone()
+        };
+        tracing::info!(generation, leader = %a.leader, assigned = %describe(&a.assigned), revoked = %describe(&revoked), delay_ms = a.delay, "Received an assignment.");
+        for id in revoked.ids() {
+            match id {
+                WorkId::Connector(c) => {
+                    if let Some(r) = self.running_connectors.remove(&c) {
+                        stop_connector(r).await;
+                    }
+                }
+                WorkId::Task(c, t) => {
+                    if let Some(r) = self.running_tasks.remove(&(c, t)) {
+                        stop_task(r).await;
+                    }
+                }
+            }
+        }
+        let state = read_lock(&self.shared.config).clone();
+        if a.assigned
+            .tasks
+            .iter()
+            .any(|(c, _)| !self.running_connectors.contains_key(c))
+        {
+            // Tasks moving here resume from what their previous owner committed.
+            if let Err(e) = self.worker.offsets.refresh().await {
+                tracing::warn!(error = %e, "Could not read the offsets topic before starting tasks.");
+            }
+        }
+        for c in &a.assigned.connectors {
+            if !self.running_connectors.contains_key(c) {
+                self.start_connector(c, &state);
+            }
+        }
+        for (c, t) in &a.assigned.tasks {
+            if !self.running_tasks.contains_key(&(c.clone(), *t)) {
+                self.start_task(c, *t, &state);
+            }
+        }
+        self.update_metadata();
+        if !revoked.is_empty() && a.version > 0 {
+            // KIP-415: revocations are followed by a rejoin so the work can go elsewhere.
+            self.group.rejoin();
+        } else if a.delay > 0 {
+            self.rejoin_at =
+                Some(tokio::time::Instant::now() + Duration::from_millis(a.delay as u64));
+        }
+        if leading {
+            self.write_task_configs().await;
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        let conns: Vec<RunningConnector> = std::mem::take(&mut self.running_connectors)
+            .into_values()
+            .collect();
+        let tasks: Vec<RunningTask> = std::mem::take(&mut self.running_tasks)
+            .into_values()
+            .collect();
+        futures::future::join_all(tasks.into_iter().map(stop_task)).await;
+        futures::future::join_all(conns.into_iter().map(stop_connector)).await;
+    }
+
+    async fn shutdown(&mut self) {
+        self.stopping = true;
+        // Stop work first (source tasks flush their offsets), then leave at once.
+        self.stop_all().await;
+        self.group.leave().await;
+    }
+}
+
+fn safe_to_replace(old: &StatusRecord, new: &StatusRecord) -> bool {
+    // A record from another worker at an older generation is stale (KafkaStatusBackingStore).
+    old.worker_id == new.worker_id || new.generation >= old.generation
+}
+
+fn describe(w: &Work) -> String {
+    let ids: Vec<String> = w.ids().map(|i| i.to_string()).collect();
+    format!("[{}]", ids.join(", "))
+}
+
+async fn stop_connector(r: RunningConnector) {
+    r.cancel.cancel();
+    let _ = r.handle.await;
+}
+
+async fn stop_task(r: RunningTask) {
+    r.cancel.cancel();
+    let _ = r.handle.await;
+}

@@ -1,0 +1,262 @@
+//! Connector and task states as `GET /connectors/{name}/status` reports them.
+//!
+//! Statuses are shared, not owned by the herder's loop, so status requests answer even while
+//! a connector is busy starting.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+use sluice_api::connector::ConnectorKind;
+
+/// `AbstractStatus.State`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Unassigned,
+    Running,
+    Paused,
+    Failed,
+    Restarting,
+    Stopped,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Unassigned => "UNASSIGNED",
+            State::Running => "RUNNING",
+            State::Paused => "PAUSED",
+            State::Failed => "FAILED",
+            State::Restarting => "RESTARTING",
+            State::Stopped => "STOPPED",
+        }
+    }
+}
+
+/// One connector's or task's status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub state: State,
+    pub trace: Option<String>,
+    pub worker_id: String,
+    /// Bumped on every (re)start, so a restart is visible.
+    pub generation: u64,
+}
+
+/// A connector's status with its tasks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectorStatus {
+    pub name: String,
+    pub connector: Status,
+    pub tasks: BTreeMap<u32, Status>,
+    pub kind: Option<ConnectorKind>,
+    /// Records skipped under `errors.tolerance=all`, per task.
+    pub tolerated: BTreeMap<u32, u64>,
+}
+
+/// A status change, for stores that publish them (the status topic in distributed mode).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusChange {
+    pub connector: String,
+    /// `None` for the connector itself.
+    pub task: Option<u32>,
+    pub status: Status,
+}
+
+/// The statuses of everything this worker runs.
+#[derive(Clone, Debug)]
+pub struct StatusStore {
+    inner: Arc<RwLock<BTreeMap<String, ConnectorStatus>>>,
+    worker_id: Arc<String>,
+    listener: Option<tokio::sync::mpsc::UnboundedSender<StatusChange>>,
+    /// Topics each connector's tasks produced to or consumed from (KIP-558), kept until
+    /// reset or until the connector is deleted.
+    topics: Arc<RwLock<BTreeMap<String, BTreeSet<String>>>>,
+    /// `topic.tracking.enable`; tracking is a no-op when false.
+    tracking: bool,
+}
+
+impl StatusStore {
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        StatusStore {
+            inner: Arc::default(),
+            worker_id: Arc::new(worker_id.into()),
+            topics: Arc::default(),
+            tracking: true,
+            listener: None,
+        }
+    }
+
+    /// A store that also reports every change to `listener`.
+    pub fn with_listener(
+        worker_id: impl Into<String>,
+        listener: tokio::sync::mpsc::UnboundedSender<StatusChange>,
+    ) -> Self {
+        StatusStore {
+            listener: Some(listener),
+            ..StatusStore::new(worker_id)
+        }
+    }
+
+    fn publish(&self, connector: &str, task: Option<u32>, status: &Status) {
+        if let Some(l) = &self.listener {
+            let _ = l.send(StatusChange {
+                connector: connector.to_string(),
+                task,
+                status: status.clone(),
+            });
+        }
+    }
+
+    /// Turns active topic tracking on or off (`topic.tracking.enable`).
+    pub fn with_topic_tracking(mut self, enabled: bool) -> Self {
+        self.tracking = enabled;
+        self
+    }
+
+    /// Records that `connector` used `topic`. Cheap when already known: only a read lock.
+    pub fn record_topic(&self, connector: &str, topic: &str) {
+        if !self.tracking {
+            return;
+        }
+        let known = self
+            .topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(connector)
+            .is_some_and(|t| t.contains(topic));
+        if !known {
+            self.topics
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(connector.to_string())
+                .or_default()
+                .insert(topic.to_string());
+        }
+    }
+
+    /// The topics `connector` used since the last reset, sorted.
+    pub fn active_topics(&self, connector: &str) -> Vec<String> {
+        self.topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(connector)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets the topics `connector` used (`PUT /connectors/{name}/topics/reset`).
+    pub fn reset_topics(&self, connector: &str) {
+        self.topics
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(connector);
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, ConnectorStatus>> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn status(&self, state: State, trace: Option<String>, generation: u64) -> Status {
+        Status {
+            state,
+            trace,
+            worker_id: self.worker_id.to_string(),
+            generation,
+        }
+    }
+
+    /// Sets the connector's state; a new connector entry starts with no tasks.
+    pub fn put_connector(
+        &self,
+        name: &str,
+        kind: Option<ConnectorKind>,
+        state: State,
+        trace: Option<String>,
+    ) {
+        let mut map = self.write();
+        let generation = map.get(name).map_or(0, |s| s.connector.generation + 1);
+        let status = self.status(state, trace, generation);
+        self.publish(name, None, &status);
+        match map.get_mut(name) {
+            Some(s) => {
+                s.connector = status;
+                if kind.is_some() {
+                    s.kind = kind;
+                }
+            }
+            None => {
+                map.insert(
+                    name.to_string(),
+                    ConnectorStatus {
+                        name: name.to_string(),
+                        connector: status,
+                        tasks: BTreeMap::new(),
+                        kind,
+                        tolerated: BTreeMap::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sets a task's state.
+    pub fn put_task(&self, connector: &str, task: u32, state: State, trace: Option<String>) {
+        let mut map = self.write();
+        if self.listener.is_some() && !map.contains_key(connector) {
+            // Distributed mode runs tasks whose connector runs on another worker.
+            map.insert(
+                connector.to_string(),
+                ConnectorStatus {
+                    name: connector.to_string(),
+                    connector: self.status(State::Unassigned, None, 0),
+                    tasks: BTreeMap::new(),
+                    kind: None,
+                    tolerated: BTreeMap::new(),
+                },
+            );
+        }
+        if let Some(s) = map.get_mut(connector) {
+            let generation = s.tasks.get(&task).map_or(0, |t| {
+                if state == State::Running && t.state != State::Running && t.state != State::Paused
+                {
+                    t.generation + 1
+                } else {
+                    t.generation
+                }
+            });
+            let status = self.status(state, trace, generation);
+            self.publish(connector, Some(task), &status);
+            s.tasks.insert(task, status);
+        }
+    }
+
+    /// Drops tasks with ids at or above `count`.
+    pub fn retain_tasks(&self, connector: &str, count: u32) {
+        if let Some(s) = self.write().get_mut(connector) {
+            s.tasks.retain(|id, _| *id < count);
+        }
+    }
+
+    pub fn add_tolerated(&self, connector: &str, task: u32, n: u64) {
+        if let Some(s) = self.write().get_mut(connector) {
+            *s.tolerated.entry(task).or_default() += n;
+        }
+    }
+
+    pub fn remove(&self, connector: &str) {
+        self.write().remove(connector);
+        self.reset_topics(connector);
+    }
+
+    pub fn get(&self, connector: &str) -> Option<ConnectorStatus> {
+        self.inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(connector)
+            .cloned()
+    }
+}

@@ -1,0 +1,382 @@
+//! The sink task driver (`WorkerSinkTask`): consume → convert → transform → put, and commit
+//! the offsets `pre_commit` returns every `offset.flush.interval.ms` and at shutdown.
+//!
+//! Committed offsets never pass a record that was not put and flushed: a failure leaves the
+//! committed position at or before the failing record. Conversion, transforms and
+//! `errors.*` handling are in [`crate::errors::sink`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice_api::config::RawConfig;
+use sluice_api::connector::{SinkTask, SinkTaskContext};
+use sluice_api::record::{SinkRecord, TopicPartition};
+use sluice_api::{ConnectError, ErrorKind};
+use sluice_kafka::consumer::{Consumer, RebalanceEvent, Subscription};
+use sluice_kafka::RdConfig;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{TargetState, TaskId, TaskSettings};
+use crate::chain::TransformChain;
+use crate::convert::Converters;
+use crate::errors::dlq::DeadLetterQueue;
+use crate::errors::sink::{Errant, SinkErrors, SinkPipeline};
+use crate::errors::{ErrorHandler, ErrorSettings};
+use crate::status::{State, StatusStore};
+
+/// Java's default `max.poll.records`.
+pub const DEFAULT_MAX_POLL_RECORDS: usize = 500;
+
+pub struct SinkTaskSpec {
+    pub id: TaskId,
+    pub task: Box<dyn SinkTask>,
+    pub task_config: RawConfig,
+    pub subscription: Subscription,
+    pub converters: Converters,
+    pub chain: TransformChain,
+    pub consumer: RdConfig,
+    /// `errors.*` of the connector, and the clients its dead letter queue uses.
+    pub errors: ErrorSettings,
+    pub dlq_producer: RdConfig,
+    pub admin: RdConfig,
+    pub max_poll_records: usize,
+    pub settings: TaskSettings,
+    pub status: StatusStore,
+    pub target: watch::Receiver<TargetState>,
+    pub cancel: CancellationToken,
+}
+
+#[derive(Default)]
+struct Requests {
+    seeks: HashMap<TopicPartition, i64>,
+    timeout_ms: u64,
+    pause: Vec<TopicPartition>,
+    resume: Vec<TopicPartition>,
+    commit: bool,
+    assignment: Vec<TopicPartition>,
+    errant: Vec<Errant>,
+}
+
+/// `SinkTaskContext`: requests are recorded and applied by the driver between batches.
+struct Context {
+    configs: RawConfig,
+    requests: Mutex<Requests>,
+}
+
+impl Context {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Requests> {
+        self.requests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl SinkTaskContext for Context {
+    fn configs(&self) -> &RawConfig {
+        &self.configs
+    }
+    fn offset(&self, offsets: &HashMap<TopicPartition, i64>) {
+        self.lock()
+            .seeks
+            .extend(offsets.iter().map(|(k, v)| (k.clone(), *v)));
+    }
+    fn timeout(&self, millis: u64) {
+        self.lock().timeout_ms = millis;
+    }
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.lock().assignment.clone()
+    }
+    fn pause(&self, partitions: &[TopicPartition]) {
+        self.lock().pause.extend_from_slice(partitions);
+    }
+    fn resume(&self, partitions: &[TopicPartition]) {
+        self.lock().resume.extend_from_slice(partitions);
+    }
+    fn request_commit(&self) {
+        self.lock().commit = true;
+    }
+    fn report_errant(&self, record: &SinkRecord, error: ConnectError) {
+        self.lock().errant.push(Errant {
+            record: record.clone(),
+            error,
+        });
+    }
+}
+
+struct Driver {
+    id: TaskId,
+    task: Box<dyn SinkTask>,
+    consumer: Consumer,
+    ctx: Arc<Context>,
+    /// Next offset to consume per partition, for everything put so far.
+    current: HashMap<TopicPartition, i64>,
+    /// Offsets last committed.
+    committed: HashMap<TopicPartition, i64>,
+    assignment: Vec<TopicPartition>,
+    paused: bool,
+    errors: SinkErrors,
+}
+
+impl Driver {
+    async fn handle_rebalances(&mut self) -> Result<(), ConnectError> {
+        for event in self.consumer.take_events() {
+            match event {
+                RebalanceEvent::Assigned(parts) => {
+                    tracing::info!(task = %self.id, partitions = ?parts, "Partitions assigned.");
+                    self.assignment.extend(parts.iter().cloned());
+                    if self.paused {
+                        self.consumer.pause(&parts)?;
+                    }
+                    self.task.open(&parts).await?;
+                }
+                RebalanceEvent::Revoked(parts) => {
+                    tracing::info!(task = %self.id, partitions = ?parts, "Partitions revoked.");
+                    // Commit what was put before losing the partitions.
+                    self.commit(true).await?;
+                    self.task.close(&parts).await?;
+                    self.assignment.retain(|p| !parts.contains(p));
+                    for p in &parts {
+                        self.current.remove(p);
+                        self.committed.remove(p);
+                    }
+                }
+            }
+        }
+        self.ctx.lock().assignment = self.assignment.clone();
+        Ok(())
+    }
+
+    fn apply_requests(&mut self) -> Result<bool, ConnectError> {
+        let (seeks, pause, resume, commit) = {
+            let mut r = self.ctx.lock();
+            (
+                std::mem::take(&mut r.seeks),
+                std::mem::take(&mut r.pause),
+                std::mem::take(&mut r.resume),
+                std::mem::take(&mut r.commit),
+            )
+        };
+        for (tp, off) in seeks {
+            self.consumer.seek(&tp, off)?;
+            self.current.insert(tp, off);
+        }
+        if !pause.is_empty() {
+            self.consumer.pause(&pause)?;
+        }
+        if !resume.is_empty() && !self.paused {
+            self.consumer.resume(&resume)?;
+        }
+        Ok(commit)
+    }
+
+    async fn set_paused(&mut self, paused: bool) -> Result<(), ConnectError> {
+        if paused == self.paused {
+            return Ok(());
+        }
+        self.paused = paused;
+        if paused {
+            self.consumer.pause(&self.assignment)?;
+        } else {
+            self.consumer.resume(&self.assignment)?;
+        }
+        Ok(())
+    }
+
+    /// `pre_commit` then commit what it returns (only offsets for assigned partitions).
+    async fn commit(&mut self, sync: bool) -> Result<(), ConnectError> {
+        if self.current.is_empty() || self.current == self.committed {
+            return Ok(());
+        }
+        let to_commit = match self.task.pre_commit(&self.current).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(task = %self.id, error = %e, "Commit of offsets threw an unexpected exception in preCommit; offsets are not committed.");
+                return Ok(());
+            }
+        };
+        let mut offsets: Vec<(TopicPartition, i64)> = to_commit.into_iter().collect();
+        // Never past a record whose DLQ write is not acknowledged yet.
+        self.errors.cap_commit(&mut offsets)?;
+        offsets.retain(|(tp, off)| {
+            self.assignment.contains(tp) && self.committed.get(tp) != Some(off)
+        });
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        match self.consumer.commit(&offsets, sync) {
+            Ok(()) => {
+                tracing::debug!(task = %self.id, partitions = offsets.len(), "Committed offsets.");
+                self.committed.extend(offsets);
+            }
+            Err(e) => {
+                tracing::warn!(task = %self.id, error = %e, "Offset commit failed; will retry.")
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a batch, redelivering it after `timeout` on retriable errors.
+    async fn put(
+        &mut self,
+        batch: &[SinkRecord],
+        cancel: &CancellationToken,
+    ) -> Result<bool, ConnectError> {
+        loop {
+            match self.task.put(batch).await {
+                Ok(()) => return Ok(true),
+                Err(e) if e.kind() == ErrorKind::Retriable => {
+                    let wait = Duration::from_millis(self.ctx.lock().timeout_ms.max(100));
+                    tracing::warn!(task = %self.id, error = %e, wait_ms = wait.as_millis() as u64, "RetriableException from SinkTask; the batch will be redelivered.");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Ok(false),
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                Err(e) => {
+                    return Err(ConnectError::fatal(format!(
+                        "Exiting WorkerSinkTask due to unrecoverable exception: {e}"
+                    ))
+                    .with_source(e))
+                }
+            }
+        }
+    }
+}
+
+/// Runs a sink task until cancelled or failed.
+pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
+    let SinkTaskSpec {
+        id,
+        mut task,
+        task_config,
+        subscription,
+        converters,
+        chain,
+        consumer,
+        errors,
+        dlq_producer,
+        admin,
+        max_poll_records,
+        settings,
+        status,
+        mut target,
+        cancel,
+    } = spec;
+    let dlq = DeadLetterQueue::start(&id, &errors, &dlq_producer, &admin, &cancel).await?;
+    let mut pipeline = SinkPipeline::new(converters, chain, dlq.is_some());
+    let errors = SinkErrors {
+        handler: ErrorHandler::new(id.clone(), errors, status.clone()),
+        dlq,
+    };
+    let consumer = Consumer::new(&format!("connector-consumer-{id}"), &consumer)?;
+    let ctx = Arc::new(Context {
+        configs: task_config,
+        requests: Mutex::new(Requests::default()),
+    });
+    tokio::select! {
+        _ = cancel.cancelled() => return Ok(()),
+        r = task.start(ctx.clone()) => r?,
+    }
+    consumer.subscribe(&subscription)?;
+    let state_of = |t: TargetState| {
+        if t == TargetState::Started {
+            State::Running
+        } else {
+            State::Paused
+        }
+    };
+    status.put_task(&id.connector, id.task, state_of(*target.borrow()), None);
+    tracing::info!(task = %id, "Sink task finished initialization and start.");
+
+    let mut d = Driver {
+        id: id.clone(),
+        task,
+        consumer,
+        ctx,
+        current: HashMap::new(),
+        committed: HashMap::new(),
+        assignment: Vec::new(),
+        paused: false,
+        errors,
+    };
+    let mut tick =
+        tokio::time::interval(settings.offset_flush_interval.max(Duration::from_millis(1)));
+    tick.tick().await;
+    let mut batch: Vec<SinkRecord> = Vec::with_capacity(max_poll_records);
+    let outcome: Result<(), ConnectError> = async {
+        let initial = *target.borrow();
+        d.set_paused(initial != TargetState::Started).await?;
+        loop {
+            d.handle_rebalances().await?;
+            if d.apply_requests()? {
+                d.commit(false).await?;
+            }
+            let mut positions: Vec<(TopicPartition, i64)> = Vec::new();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Ok(()),
+                changed = target.changed() => {
+                    if changed.is_ok() {
+                        let t = *target.borrow();
+                        d.set_paused(t != TargetState::Started).await?;
+                        status.put_task(&id.connector, id.task, state_of(t), None);
+                    }
+                    continue;
+                }
+                _ = tick.tick() => { d.commit(false).await?; continue; }
+                got = d.consumer.recv_batch(max_poll_records, Duration::from_millis(500), |rec| {
+                    status.record_topic(&id.connector, rec.topic);
+                    pipeline.accept(rec, &mut batch, &mut positions)
+                }) => { got?; }
+            }
+            // Failed records: retried, tolerated or the task's error (after the put below).
+            let failed = pipeline
+                .finish(&mut d.errors, &mut batch, &mut positions, &cancel)
+                .await;
+            // Assignment changes seen during the receive come before the records' put.
+            d.handle_rebalances().await?;
+            if !batch.is_empty() && !d.put(&batch, &cancel).await? {
+                return Ok(());
+            }
+            batch.clear();
+            for (tp, next) in positions {
+                d.current.insert(tp, next);
+            }
+            let errant = std::mem::take(&mut d.ctx.lock().errant);
+            let errant = if errant.is_empty() {
+                Ok(())
+            } else {
+                pipeline.errant(&mut d.errors, errant, &mut d.current).await
+            };
+            pipeline.end_batch();
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            errant?;
+        }
+    }
+    .await;
+
+    // Shutdown: let the DLQ acknowledge what it got, commit what was put (synchronously),
+    // close partitions, stop the task.
+    if let Err(e) = d.errors.flush(settings.offset_flush_timeout).await {
+        tracing::error!(task = %id, error = %e, "Dead letter queue writes failed; their records are consumed again after a restart.");
+    }
+    if outcome.is_ok() {
+        if let Err(e) = d.commit(true).await {
+            tracing::warn!(task = %id, error = %e, "Final offset commit failed.");
+        }
+    } else {
+        // Offsets of records put before the failure are still safe to commit.
+        let _ = d.commit(true).await;
+    }
+    let assigned = d.assignment.clone();
+    if let Err(e) = d.task.close(&assigned).await {
+        tracing::warn!(task = %id, error = %e, "Sink task close() failed.");
+    }
+    if let Err(e) = d.task.stop().await {
+        tracing::warn!(task = %id, error = %e, "Sink task stop() failed.");
+    }
+    d.consumer.close().await;
+    outcome
+}

@@ -1,0 +1,605 @@
+//! The source task driver (`WorkerSourceTask`): poll → transform → convert → produce.
+//!
+//! A poller owns the task and hands batches over a channel of one, so polling never blocks
+//! the producer side and memory stays bounded. A record's source offset becomes committable
+//! only when it and every record submitted before it have been acknowledged by the broker;
+//! committable offsets are saved every `offset.flush.interval.ms` and at shutdown.
+//! Transforms, conversion and `errors.*` handling are in [`crate::errors::source`]; a
+//! tolerated record's offset counts once it is in the dead letter queue (or at once without).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use sluice_api::config::RawConfig;
+use sluice_api::connector::{SourceTask, SourceTaskContext};
+use sluice_api::record::{OffsetMap, SourceRecord};
+use sluice_api::ConnectError;
+use sluice_kafka::admin::Admin;
+use sluice_kafka::producer::{Delivery, OutRecord, Producer, SendError};
+use sluice_kafka::RdConfig;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::{TargetState, TaskId, TaskSettings};
+use crate::chain::TransformChain;
+use crate::convert::Converters;
+use crate::errors::dlq::DeadLetterQueue;
+use crate::errors::source::{Processed, SourceErrors, SourcePipeline, SOURCE_TASK_CLASS};
+use crate::errors::{ErrorHandler, ErrorSettings, Failure, RecordContext, Stage};
+use crate::offsets::{codec, ConnectorOffsets, OffsetStore};
+use crate::status::{State, StatusStore};
+
+/// Records handed to the producer and not yet acknowledged, at most.
+pub const MAX_IN_FLIGHT: usize = 50_000;
+
+/// Everything a source task driver needs.
+pub struct SourceTaskSpec {
+    pub id: TaskId,
+    /// Partitions and replication factor for topics this task creates.
+    pub topic_settings: (i32, i32),
+    pub task: Box<dyn SourceTask>,
+    pub task_config: RawConfig,
+    pub converters: Converters,
+    pub chain: TransformChain,
+    pub producer: RdConfig,
+    pub admin: RdConfig,
+    /// `errors.*` of the connector (Sluice allows a DLQ on sources too).
+    pub errors: ErrorSettings,
+    pub offsets: Arc<OffsetStore>,
+    pub settings: TaskSettings,
+    pub status: StatusStore,
+    pub target: watch::Receiver<TargetState>,
+    pub cancel: CancellationToken,
+}
+
+struct Entry {
+    acked: bool,
+    key: Arc<Vec<u8>>,
+    offset: OffsetMap,
+}
+
+/// Submitted records in order, and the offsets that became committable.
+#[derive(Default)]
+struct Submitted {
+    entries: VecDeque<Entry>,
+    /// Sequence number of `entries[0]`.
+    base: usize,
+    next_seq: usize,
+    committable: HashMap<Arc<Vec<u8>>, OffsetMap>,
+    last_key: Option<(Arc<OffsetMap>, Arc<Vec<u8>>)>,
+}
+
+impl Submitted {
+    fn key_for(
+        &mut self,
+        connector: &str,
+        partition: &Arc<OffsetMap>,
+    ) -> Result<Arc<Vec<u8>>, ConnectError> {
+        if let Some((p, k)) = &self.last_key {
+            if Arc::ptr_eq(p, partition) || **p == **partition {
+                return Ok(k.clone());
+            }
+        }
+        let key = Arc::new(codec::encode_key(connector, partition)?);
+        self.last_key = Some((partition.clone(), key.clone()));
+        Ok(key)
+    }
+
+    fn submit(&mut self, key: Arc<Vec<u8>>, offset: OffsetMap, acked: bool) -> usize {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.push_back(Entry { acked, key, offset });
+        self.advance();
+        seq
+    }
+
+    fn ack(&mut self, seq: usize) {
+        if let Some(e) = seq
+            .checked_sub(self.base)
+            .and_then(|i| self.entries.get_mut(i))
+        {
+            e.acked = true;
+        }
+        self.advance();
+    }
+
+    fn advance(&mut self) {
+        // Only the last offset of a run of one partition matters: one map insert per run,
+        // not per record (the insert hashes the whole key and showed in profiles).
+        let mut last: Option<Entry> = None;
+        while self.entries.front().is_some_and(|e| e.acked) {
+            if let Some(e) = self.entries.pop_front() {
+                if let Some(prev) = last.take() {
+                    if !Arc::ptr_eq(&prev.key, &e.key) {
+                        self.committable.insert(prev.key, prev.offset);
+                    }
+                }
+                last = Some(e);
+            }
+            self.base += 1;
+        }
+        if let Some(e) = last {
+            self.committable.insert(e.key, e.offset);
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+enum Polled {
+    Batch(Vec<SourceRecord>),
+    Failed(ConnectError),
+}
+
+/// Owns the task: polls while the target state is STARTED, commits when told, stops at the end.
+async fn poller(
+    mut task: Box<dyn SourceTask>,
+    tx: mpsc::Sender<Polled>,
+    mut target: watch::Receiver<TargetState>,
+    cancel: CancellationToken,
+    committed: Arc<Notify>,
+) -> Box<dyn SourceTask> {
+    loop {
+        if *target.borrow() != TargetState::Started {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                changed = target.changed() => if changed.is_err() { break },
+                _ = committed.notified() => commit(&mut task).await,
+            }
+            continue;
+        }
+        // A poll is only ever dropped to stop the task: commit() runs between polls.
+        let polled = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = task.poll() => r,
+        };
+        if futures::FutureExt::now_or_never(committed.notified()).is_some() {
+            commit(&mut task).await;
+        }
+        let msg = match polled {
+            Ok(b) if b.is_empty() => continue,
+            Ok(b) => Polled::Batch(b),
+            Err(e) => Polled::Failed(e),
+        };
+        let failed = matches!(msg, Polled::Failed(_));
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            sent = tx.send(msg) => if sent.is_err() { break },
+        }
+        if failed {
+            break;
+        }
+    }
+    task
+}
+
+async fn commit(task: &mut Box<dyn SourceTask>) {
+    if let Err(e) = task.commit().await {
+        tracing::warn!(error = %e, "Source task commit() failed");
+    }
+}
+
+struct Driver {
+    id: TaskId,
+    producer: Producer,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    admin_settings: RdConfig,
+    admin: Option<Admin>,
+    known_topics: HashSet<String>,
+    cancel: CancellationToken,
+    /// Partitions and replication factor of topics this task creates.
+    topic_settings: (i32, i32),
+    pipeline: SourcePipeline,
+    errors: SourceErrors,
+    offsets: Arc<OffsetStore>,
+    submitted: Submitted,
+    headers_buf: Vec<(String, Option<Vec<u8>>)>,
+    status: StatusStore,
+}
+
+impl Driver {
+    fn on_delivery(&mut self, d: Delivery) -> Result<(), ConnectError> {
+        match d.result {
+            Ok(()) => {
+                self.submitted.ack(d.seq);
+                Ok(())
+            }
+            Err(e) => {
+                let error = ConnectError::fatal(format!(
+                    "Unrecoverable exception from producer send callback: {e}"
+                ))
+                .with_source(e);
+                // With errors.tolerance=all Kafka skips records the producer failed to write
+                // (KIP-779): logged and counted, the offset moves on.
+                let failure = Failure::new(Stage::KafkaProduce, SOURCE_TASK_CLASS, error);
+                let context = RecordContext::Source {
+                    source_partition: Vec::new(),
+                    source_offset: Vec::new(),
+                    record: Default::default(),
+                };
+                match self.errors.handler.handle(&failure, &context) {
+                    Ok(()) => {
+                        self.submitted.ack(d.seq);
+                        Ok(())
+                    }
+                    Err(_) => Err(failure.error),
+                }
+            }
+        }
+    }
+
+    /// Offsets of tolerated records whose DLQ writes were acknowledged become committable.
+    fn take_dlq_acks(&mut self) -> Result<(), ConnectError> {
+        if let Some(dlq) = self.errors.dlq.as_mut() {
+            for seq in dlq.take_acked()? {
+                self.submitted.ack(seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure `topic` exists, creating it when missing. While the broker cannot be
+    /// reached this retries with backoff (logging each failure) until it can, or the task stops.
+    async fn ensure_topic(&mut self, topic: &str) -> Result<(), ConnectError> {
+        if self.known_topics.contains(topic) {
+            return Ok(());
+        }
+        let mut backoff = std::time::Duration::from_millis(200);
+        loop {
+            match self.try_ensure_topic(topic).await {
+                Ok(()) => break,
+                Err(e)
+                    if e.kind() == sluice_api::ErrorKind::Retriable
+                        || e.message().contains("Timed out") =>
+                {
+                    tracing::warn!(task = %self.id, topic, error = %e, retry_in_ms = backoff.as_millis() as u64, "Cannot reach Kafka to check the topic; retrying.");
+                    tokio::select! {
+                        _ = self.cancel.cancelled() => return Err(ConnectError::retriable(format!("Stopped while waiting for Kafka to check topic {topic}"))),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.known_topics.insert(topic.to_string());
+        Ok(())
+    }
+
+    async fn try_ensure_topic(&mut self, topic: &str) -> Result<(), ConnectError> {
+        if self.admin.is_none() {
+            let name = format!("connector-adminclient-{}", self.id);
+            self.admin = Some(Admin::new(&name, &self.admin_settings)?);
+        }
+        let Some(admin) = self.admin.as_ref() else {
+            return Ok(());
+        };
+        if !admin.topic_exists(topic).await? {
+            let (partitions, replication) = self.topic_settings;
+            match admin
+                .create_topic(topic, partitions, replication, &[])
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(task = %self.id, topic, partitions, replication, "Created topic (replication -1 = broker default).")
+                }
+                Ok(false) => {}
+                Err(e) if replication == -1 => {
+                    // Brokers before KIP-464 refuse -1: ask for one replica.
+                    tracing::debug!(task = %self.id, topic, error = %e, "Topic creation with the broker's default replication failed, retrying with replication factor 1.");
+                    if admin.create_topic(topic, partitions, 1, &[]).await? {
+                        tracing::info!(task = %self.id, topic, partitions, "Created topic with replication factor 1.");
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Transforms, converts and hands one batch to the producer.
+    async fn send_batch(&mut self, batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
+        for rec in batch {
+            let key = self
+                .submitted
+                .key_for(&self.id.connector, &rec.source_partition)?;
+            let processed = self
+                .pipeline
+                .process(
+                    &mut self.errors,
+                    &rec.source_partition,
+                    &rec.source_offset,
+                    rec.record,
+                    &mut self.headers_buf,
+                    &self.cancel,
+                )
+                .await?;
+            let ready = match processed {
+                Processed::Ready(r) => r,
+                Processed::Dropped => {
+                    // Dropped by a transform: its offset is committable at once.
+                    self.submitted.submit(key, rec.source_offset, true);
+                    continue;
+                }
+                Processed::Tolerated(t) => {
+                    let (failure, context) = *t;
+                    match self.errors.dlq.as_mut() {
+                        Some(dlq) => {
+                            let seq = self.submitted.submit(key, rec.source_offset, false);
+                            self.pipeline
+                                .send_to_dlq(dlq, &failure, &context, seq)
+                                .await?;
+                        }
+                        None => {
+                            self.submitted.submit(key, rec.source_offset, true);
+                        }
+                    }
+                    continue;
+                }
+                Processed::Cancelled => return Ok(()),
+            };
+            let (record, key_bytes, value_bytes) = (ready.record, ready.key, ready.value);
+            self.ensure_topic(&record.topic).await?;
+            self.status.record_topic(&self.id.connector, &record.topic);
+            let seq = self.submitted.submit(key, rec.source_offset, false);
+            let out = OutRecord {
+                topic: &record.topic,
+                partition: record.kafka_partition,
+                key: key_bytes.as_deref(),
+                value: value_bytes.as_deref(),
+                timestamp: record.timestamp,
+                headers: &self.headers_buf,
+            };
+            loop {
+                match self.producer.send(&out, seq) {
+                    Ok(()) => break,
+                    Err(SendError::QueueFull) => {
+                        // Wait for the broker to take some records, then try again.
+                        match self.deliveries.recv().await {
+                            Some(d) => {
+                                let r = match d.result {
+                                    Ok(()) => {
+                                        self.submitted.ack(d.seq);
+                                        Ok(())
+                                    }
+                                    Err(e) => Err(ConnectError::fatal(format!(
+                                        "Unrecoverable exception from producer send callback: {e}"
+                                    ))
+                                    .with_source(e)),
+                                };
+                                r?
+                            }
+                            None => {
+                                return Err(ConnectError::fatal("Producer closed unexpectedly"))
+                            }
+                        }
+                    }
+                    Err(SendError::Failed(e)) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves the committable offsets; on failure they are kept for the next attempt.
+    async fn commit_offsets(&mut self) -> Result<bool, ConnectError> {
+        if self.submitted.committable.is_empty() {
+            return Ok(false);
+        }
+        let pending = std::mem::take(&mut self.submitted.committable);
+        let mut entries = Vec::with_capacity(pending.len());
+        for (k, v) in &pending {
+            entries.push(((**k).clone(), Some(codec::encode_offset(v)?)));
+        }
+        match self.offsets.set(entries).await {
+            Ok(()) => {
+                tracing::debug!(task = %self.id, partitions = pending.len(), "Committed source offsets.");
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::error!(task = %self.id, error = %e, "Failed to commit source offsets; will retry at the next interval.");
+                for (k, v) in pending {
+                    self.submitted.committable.entry(k).or_insert(v);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Runs a source task until cancelled or failed.
+pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
+    let SourceTaskSpec {
+        id,
+        topic_settings,
+        mut task,
+        task_config,
+        converters,
+        chain,
+        producer,
+        admin,
+        errors,
+        offsets,
+        settings,
+        status,
+        target,
+        cancel,
+    } = spec;
+    let dlq = DeadLetterQueue::start(&id, &errors, &producer, &admin, &cancel).await?;
+    let handler = ErrorHandler::new(id.clone(), errors, status.clone());
+    let pipeline = SourcePipeline::new(converters, chain, &handler);
+    let errors = SourceErrors { handler, dlq };
+    let (producer, deliveries) = Producer::new(&format!("connector-producer-{id}"), &producer)?;
+    let ctx = SourceTaskContext {
+        configs: task_config,
+        offsets: Arc::new(ConnectorOffsets {
+            connector: id.connector.clone(),
+            store: offsets.clone(),
+        }),
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => return Ok(()),
+        r = task.start(ctx) => r?,
+    }
+    let state_of = |t: TargetState| {
+        if t == TargetState::Started {
+            State::Running
+        } else {
+            State::Paused
+        }
+    };
+    status.put_task(&id.connector, id.task, state_of(*target.borrow()), None);
+    tracing::info!(task = %id, "Source task finished initialization and start.");
+
+    let (tx, mut rx) = mpsc::channel(1);
+    let committed = Arc::new(Notify::new());
+    let poll_cancel = cancel.child_token();
+    let poller = tokio::spawn(poller(
+        task,
+        tx,
+        target.clone(),
+        poll_cancel.clone(),
+        committed.clone(),
+    ));
+
+    let mut d = Driver {
+        id: id.clone(),
+        producer,
+        deliveries,
+        admin_settings: admin,
+        admin: None,
+        known_topics: HashSet::new(),
+        cancel: cancel.clone(),
+        topic_settings,
+        pipeline,
+        errors,
+        offsets,
+        submitted: Submitted::default(),
+        headers_buf: Vec::new(),
+        status: status.clone(),
+    };
+    let mut tick = tokio::time::interval(
+        settings
+            .offset_flush_interval
+            .max(std::time::Duration::from_millis(1)),
+    );
+    tick.tick().await;
+    let mut target_rx = target;
+    let outcome: Result<(), ConnectError> = async {
+        loop {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Ok(()),
+                Some(del) = d.deliveries.recv() => {
+                    d.on_delivery(del)?;
+                    // Take every report already queued in one wake-up, not one per select.
+                    while let Ok(del) = d.deliveries.try_recv() {
+                        d.on_delivery(del)?;
+                    }
+                }
+                _ = tick.tick() => {
+                    d.take_dlq_acks()?;
+                    if d.commit_offsets().await? {
+                        committed.notify_one();
+                    }
+                }
+                changed = target_rx.changed() => {
+                    if changed.is_ok() {
+                        status.put_task(&id.connector, id.task, state_of(*target_rx.borrow()), None);
+                    }
+                }
+                msg = rx.recv(), if d.submitted.in_flight() < MAX_IN_FLIGHT => match msg {
+                    Some(Polled::Batch(batch)) => d.send_batch(batch).await?,
+                    Some(Polled::Failed(e)) => return Err(e),
+                    None => return Err(ConnectError::fatal("Source task poller stopped unexpectedly")),
+                },
+            }
+        }
+    }
+    .await;
+
+    // Shutdown: stop polling, give in-flight records the flush timeout, commit what was acked.
+    poll_cancel.cancel();
+    let mut task = match poller.await {
+        Ok(t) => Some(t),
+        Err(e) if e.is_panic() => {
+            let msg = super::panic_message(e.into_panic().as_ref());
+            return Err(ConnectError::fatal(format!("Source task panicked: {msg}")));
+        }
+        Err(_) => None,
+    };
+    let deadline = tokio::time::Instant::now() + settings.offset_flush_timeout;
+    if let Some(dlq) = d.errors.dlq.as_mut() {
+        match dlq.flush(settings.offset_flush_timeout).await {
+            Ok(acked) => acked.into_iter().for_each(|seq| d.submitted.ack(seq)),
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "Dead letter queue writes failed; their records are polled again after a restart.")
+            }
+        }
+    }
+    while d.submitted.in_flight() > 0 {
+        match tokio::time::timeout_at(deadline, d.deliveries.recv()).await {
+            Ok(Some(del)) => {
+                if let Err(e) = d.on_delivery(del) {
+                    tracing::error!(task = %id, error = %e, "Record delivery failed during shutdown.");
+                }
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    if d.submitted.in_flight() > 0 {
+        tracing::warn!(task = %id, outstanding = d.submitted.in_flight(), "Timed out waiting for records to be acknowledged; their offsets are not committed and they will be produced again after a restart.");
+    }
+    if d.commit_offsets().await.unwrap_or(false) {
+        if let Some(t) = task.as_mut() {
+            commit(t).await;
+        }
+    }
+    if let Some(mut t) = task {
+        if let Err(e) = t.stop().await {
+            tracing::warn!(task = %id, error = %e, "Source task stop() failed.");
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_api::data::Value;
+
+    fn off(p: i64) -> OffsetMap {
+        vec![("position".to_string(), Value::Int64(p))]
+    }
+
+    #[test]
+    fn offsets_commit_only_after_every_earlier_ack() {
+        let mut s = Submitted::default();
+        let part = Arc::new(vec![("filename".to_string(), Value::from("f"))]);
+        let k = s.key_for("c", &part).unwrap();
+        let a = s.submit(k.clone(), off(1), false);
+        let b = s.submit(k.clone(), off(2), false);
+        let c = s.submit(k.clone(), off(3), false);
+        s.ack(c);
+        assert!(s.committable.is_empty());
+        s.ack(a);
+        assert_eq!(s.committable.get(&k), Some(&off(1)));
+        s.ack(b);
+        assert_eq!(s.committable.get(&k), Some(&off(3)));
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn dropped_records_commit_in_order() {
+        let mut s = Submitted::default();
+        let part = Arc::new(vec![("filename".to_string(), Value::from("f"))]);
+        let k = s.key_for("c", &part).unwrap();
+        let a = s.submit(k.clone(), off(1), false);
+        s.submit(k.clone(), off(2), true);
+        assert!(s.committable.is_empty());
+        s.ack(a);
+        assert_eq!(s.committable.get(&k), Some(&off(2)));
+    }
+}

@@ -1,0 +1,165 @@
+//! Test-only connector plugins (cargo feature `testkit`). The `sluice` binary registers them
+//! when started with `SLUICE_TEST_PLUGINS=1`, so process-level tests can use them; they are
+//! never registered otherwise.
+//!
+//! - `org.sluice.testkit.BlockingSourceConnector` (`BlockingSource`): `start()` never returns.
+//! - `org.sluice.testkit.TestSourceConnector` (`TestSource`): produces nothing; appends a line
+//!   to `starts.file` (if set) on every connector start (`connector`) and task start
+//!   (`task-<id>`); tasks whose id is listed in `fail.tasks` fail at start; with
+//!   `stop.hangs=true` the connector's `stop()` never returns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sluice_api::config::{parse_list, ConfigDef, ConfigKey, ConfigType, Importance, RawConfig};
+use sluice_api::connector::{
+    Connector, ConnectorContext, ConnectorKind, ConnectorPlugin, SourceTask, SourceTaskContext,
+    TaskFactory,
+};
+use sluice_api::record::SourceRecord;
+use sluice_api::{ConnectError, Result};
+
+const STARTS_FILE: &str = "starts.file";
+const FAIL_TASKS: &str = "fail.tasks";
+const TASK_ID: &str = "task.id";
+const STOP_HANGS: &str = "stop.hangs";
+
+/// The test plugins.
+pub fn plugins() -> Vec<ConnectorPlugin> {
+    vec![
+        ConnectorPlugin {
+            class: "org.sluice.testkit.BlockingSourceConnector",
+            task_class: "org.sluice.testkit.IdleSourceTask",
+            kind: ConnectorKind::Source,
+            version: "test",
+            config_def: ConfigDef::new,
+            new_connector: || Box::new(Blocking),
+            new_task: TaskFactory::Source(|| Box::new(IdleTask)),
+        },
+        ConnectorPlugin {
+            class: "org.sluice.testkit.TestSourceConnector",
+            task_class: "org.sluice.testkit.IdleSourceTask",
+            kind: ConnectorKind::Source,
+            version: "test",
+            config_def: test_source_def,
+            new_connector: || Box::new(TestSource::default()),
+            new_task: TaskFactory::Source(|| Box::new(IdleTask)),
+        },
+    ]
+}
+
+fn test_source_def() -> ConfigDef {
+    ConfigDef::new()
+        .define(
+            ConfigKey::new(STARTS_FILE, ConfigType::String)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("File that gets a line per connector and task start."),
+        )
+        .define(
+            ConfigKey::new(FAIL_TASKS, ConfigType::List)
+                .default_value("")
+                .importance(Importance::Low)
+                .doc("Ids of tasks that fail at start."),
+        )
+        .define(
+            ConfigKey::new(STOP_HANGS, ConfigType::Boolean)
+                .default_value("false")
+                .importance(Importance::Low)
+                .doc("Whether the connector's stop() never returns."),
+        )
+        .define(
+            ConfigKey::new("secret.password", ConfigType::Password)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("A password, to check masking."),
+        )
+}
+
+fn note_start(file: Option<&String>, what: &str) {
+    if let Some(f) = file {
+        use std::io::Write;
+        if let Ok(mut out) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(f)
+        {
+            let _ = writeln!(out, "{what}");
+        }
+    }
+}
+
+struct Blocking;
+
+#[async_trait]
+impl Connector for Blocking {
+    async fn start(&mut self, _: &RawConfig, _: Arc<dyn ConnectorContext>) -> Result<()> {
+        futures::future::pending::<()>().await;
+        Ok(())
+    }
+    async fn task_configs(&mut self, _: usize) -> Result<Vec<RawConfig>> {
+        Ok(Vec::new())
+    }
+    async fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct TestSource {
+    config: RawConfig,
+}
+
+#[async_trait]
+impl Connector for TestSource {
+    async fn start(&mut self, config: &RawConfig, _: Arc<dyn ConnectorContext>) -> Result<()> {
+        self.config = config.clone();
+        note_start(config.get(STARTS_FILE), "connector");
+        Ok(())
+    }
+    async fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<RawConfig>> {
+        Ok((0..max_tasks)
+            .map(|i| {
+                let mut c = self.config.clone();
+                c.insert(TASK_ID.into(), i.to_string());
+                c
+            })
+            .collect())
+    }
+    async fn stop(&mut self) -> Result<()> {
+        if self
+            .config
+            .get(STOP_HANGS)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        {
+            futures::future::pending::<()>().await;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct IdleTask;
+
+#[async_trait]
+impl SourceTask for IdleTask {
+    async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
+        let id = context.configs.get(TASK_ID).cloned().unwrap_or_default();
+        note_start(context.configs.get(STARTS_FILE), &format!("task-{id}"));
+        let failing = parse_list(context.configs.get(FAIL_TASKS).map_or("", |s| s));
+        if failing.contains(&id) {
+            return Err(ConnectError::fatal(format!(
+                "Test task {id} fails at start as configured ({FAIL_TASKS})"
+            )));
+        }
+        Ok(())
+    }
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(Vec::new())
+    }
+    async fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,715 @@
+//! The worker: runs connectors and their tasks. Each connector is an actor on tokio with a
+//! cancellation token; each task likewise. A failing or panicking connector or task becomes
+//! FAILED with its trace; nothing else is affected.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_api::config::{parse_list, RawConfig};
+use sluice_api::connector::{
+    Connector, ConnectorContext, ConnectorKind, ConnectorPlugin, TaskFactory,
+};
+use sluice_api::ConnectError;
+use sluice_kafka::consumer::Subscription;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::chain::TransformChain;
+use crate::clients;
+use crate::config::connector::{TASKS_MAX, TASKS_MAX_ENFORCE, TASK_CLASS, TOPICS, TOPICS_REGEX};
+use crate::config::providers::{self, Providers};
+use crate::config::worker::WorkerConfig;
+use crate::convert::Converters;
+use crate::errors::ErrorSettings;
+use crate::offsets::OffsetStore;
+use crate::plugins::Plugins;
+use crate::status::{State, StatusStore};
+use crate::task::{self, TargetState, TaskId, TaskSettings};
+
+/// What every connector on this worker shares.
+#[derive(Clone, Debug)]
+pub struct Worker {
+    pub plugins: Plugins,
+    pub config: WorkerConfig,
+    pub offsets: Arc<OffsetStore>,
+    pub status: StatusStore,
+}
+
+impl Worker {
+    /// The worker's config providers (checked when the worker config was loaded).
+    pub fn providers(&self) -> Providers {
+        Providers::from_worker(self.config.raw()).unwrap_or_default()
+    }
+    pub fn task_settings(&self) -> TaskSettings {
+        TaskSettings {
+            offset_flush_interval: self.config.offset_flush_interval(),
+            offset_flush_timeout: self.config.offset_flush_timeout(),
+        }
+    }
+}
+
+/// Task configs once a connector has computed them.
+pub type TaskConfigsTx = watch::Sender<Option<Vec<RawConfig>>>;
+
+struct Context {
+    name: String,
+    status: StatusStore,
+    kind: ConnectorKind,
+}
+
+impl ConnectorContext for Context {
+    fn request_task_reconfiguration(&self) {
+        tracing::info!(connector = %self.name, "Connector requested task reconfiguration; tasks keep their current configs until the connector is restarted.");
+    }
+    fn raise_error(&self, error: ConnectError) {
+        tracing::error!(connector = %self.name, error = %error, "Connector raised an error.");
+        self.status.put_connector(
+            &self.name,
+            Some(self.kind),
+            State::Failed,
+            Some(error.trace()),
+        );
+    }
+}
+
+/// Adds the framework keys to each task config (`Worker.connectorTaskConfigs`).
+fn finish_task_configs(
+    plugin: &ConnectorPlugin,
+    connector: &RawConfig,
+    configs: Vec<RawConfig>,
+) -> Vec<RawConfig> {
+    configs
+        .into_iter()
+        .map(|mut c| {
+            c.insert(TASK_CLASS.to_string(), plugin.task_class.to_string());
+            if plugin.kind == ConnectorKind::Sink {
+                for k in [TOPICS, TOPICS_REGEX] {
+                    if let Some(v) = connector.get(k) {
+                        c.insert(k.to_string(), v.clone());
+                    }
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+/// Requests to a running connector actor (`POST /connectors/{name}/restart` and
+/// `POST /connectors/{name}/tasks/{id}/restart`).
+#[derive(Debug)]
+pub enum Control {
+    /// Restarts the connector instance. Its tasks keep running unless the restarted
+    /// connector produces different task configs (Kafka's standalone behaviour).
+    RestartConnector,
+    /// Restarts these tasks with their current configs.
+    RestartTasks(Vec<u32>),
+}
+
+/// How the herder steers a connector actor and hears back from it.
+#[derive(Debug)]
+pub struct ConnectorLinks {
+    /// The target state to follow.
+    pub target: watch::Receiver<TargetState>,
+    /// Where the connector publishes its task configs.
+    pub task_configs: TaskConfigsTx,
+    /// Restart requests.
+    pub control: mpsc::UnboundedReceiver<Control>,
+}
+
+/// Runs one connector and its tasks until `cancel`. The target state is followed: PAUSED
+/// pauses tasks, STOPPED stops them and the connector (and publishes zero task configs).
+pub async fn run_connector(
+    worker: Worker,
+    name: String,
+    config: RawConfig,
+    plugin: ConnectorPlugin,
+    links: ConnectorLinks,
+    cancel: CancellationToken,
+) {
+    let ConnectorLinks {
+        mut target,
+        task_configs,
+        mut control,
+    } = links;
+    let status = worker.status.clone();
+    loop {
+        let t = *target.borrow();
+        if t == TargetState::Stopped {
+            status.put_connector(&name, Some(plugin.kind), State::Stopped, None);
+            status.retain_tasks(&name, 0);
+            task_configs.send_replace(Some(Vec::new()));
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    changed = target.changed() => {
+                        if changed.is_err() { return }
+                        break;
+                    }
+                    // A stopped connector has nothing to restart.
+                    c = control.recv() => if c.is_none() { return },
+                }
+            }
+            continue;
+        }
+        let stop = cancel.child_token();
+        let run = run_started(
+            &worker,
+            &name,
+            &config,
+            &plugin,
+            target.clone(),
+            &task_configs,
+            &mut control,
+            stop.clone(),
+        );
+        tokio::pin!(run);
+        // Run until cancelled or the target becomes STOPPED.
+        loop {
+            tokio::select! {
+                _ = &mut run => return,
+                changed = target.changed() => {
+                    if changed.is_err() || *target.borrow() == TargetState::Stopped {
+                        stop.cancel();
+                        (&mut run).await;
+                        if changed.is_err() { return }
+                        break;
+                    }
+                }
+                _ = cancel.cancelled() => {
+                    stop.cancel();
+                    (&mut run).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A running task: its own cancellation token, so it can be restarted alone.
+struct RunningTask {
+    cancel: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// Cancels tasks and waits for them until `deadline`, then aborts what is left.
+async fn stop_tasks(name: &str, tasks: Vec<RunningTask>, deadline: tokio::time::Instant) {
+    for t in &tasks {
+        t.cancel.cancel();
+    }
+    for t in tasks {
+        let abort = t.handle.abort_handle();
+        if tokio::time::timeout_at(deadline, t.handle).await.is_err() {
+            tracing::error!(connector = %name, "Graceful stop of a task failed: it did not stop within task.shutdown.graceful.timeout.ms; cancelling it.");
+            abort.abort();
+        }
+    }
+}
+
+/// Starts a connector instance and asks it for task configs. `None` if stopped meanwhile;
+/// an error fails the connector (the caller reports it).
+async fn start_connector(
+    name: &str,
+    config: &RawConfig,
+    plugin: &ConnectorPlugin,
+    status: &StatusStore,
+    stop: &CancellationToken,
+) -> Option<Result<(Box<dyn Connector>, Vec<RawConfig>), ConnectError>> {
+    let mut connector = (plugin.new_connector)();
+    let ctx = Arc::new(Context {
+        name: name.to_string(),
+        status: status.clone(),
+        kind: plugin.kind,
+    });
+    let started = tokio::select! {
+        _ = stop.cancelled() => return None,
+        r = connector.start(config, ctx) => r,
+    };
+    if let Err(e) = started {
+        return Some(Err(e));
+    }
+    let max_tasks = config
+        .get(TASKS_MAX)
+        .and_then(|m| m.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let configs = tokio::select! {
+        _ = stop.cancelled() => {
+            let _ = connector.stop().await;
+            return None;
+        }
+        r = connector.task_configs(max_tasks) => r,
+    };
+    let configs = match configs {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = connector.stop().await;
+            return Some(Err(e));
+        }
+    };
+    let enforce = config
+        .get(TASKS_MAX_ENFORCE)
+        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+    if enforce && configs.len() > max_tasks {
+        let _ = connector.stop().await;
+        return Some(Err(ConnectError::fatal(format!(
+            "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create. This behavior should be considered a bug and is no longer supported. You can either increase the value of tasks.max or set tasks.max.enforce to false.",
+            configs.len()
+        ))));
+    }
+    Some(Ok((
+        connector,
+        finish_task_configs(plugin, config, configs),
+    )))
+}
+
+/// Stops a connector instance, waiting at most `timeout` for its `stop()`.
+async fn stop_connector(name: &str, mut connector: Box<dyn Connector>, timeout: Duration) {
+    match tokio::time::timeout(timeout, connector.stop()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(connector = %name, error = %e, "Connector stop() failed."),
+        Err(_) => {
+            tracing::error!(connector = %name, "Connector stop() did not return within task.shutdown.graceful.timeout.ms; abandoning it.")
+        }
+    }
+}
+
+/// Starts the connector and its tasks, follows restart requests, runs until `stop`, then
+/// stops everything gracefully.
+#[allow(clippy::too_many_arguments)]
+async fn run_started(
+    worker: &Worker,
+    name: &str,
+    config: &RawConfig,
+    plugin: &ConnectorPlugin,
+    mut target: watch::Receiver<TargetState>,
+    task_configs: &TaskConfigsTx,
+    control: &mut mpsc::UnboundedReceiver<Control>,
+    stop: CancellationToken,
+) {
+    let status = worker.status.clone();
+    let kind = plugin.kind;
+    let connector_state = |t: TargetState| {
+        if t == TargetState::Paused {
+            State::Paused
+        } else {
+            State::Running
+        }
+    };
+    let shutdown_timeout = worker
+        .config
+        .task_shutdown_timeout()
+        .max(Duration::from_millis(1));
+    let mut connector: Option<Box<dyn Connector>> = None;
+    let mut current: Option<Vec<RawConfig>> = None;
+    let mut tasks: Vec<RunningTask> = Vec::new();
+    let mut need_start = true;
+    let mut control_open = true;
+    // The herder keeps the raw config; `${provider:path:key}` references are resolved each time
+    // the connector starts, and only here.
+    let raw_config = config;
+    let providers = worker.providers();
+    let mut resolved = RawConfig::new();
+    loop {
+        if need_start {
+            need_start = false;
+            if let Some(c) = connector.take() {
+                stop_connector(name, c, shutdown_timeout).await;
+            }
+            let started = match resolve_config(worker, raw_config) {
+                Ok(r) => {
+                    resolved = r;
+                    start_connector(name, &resolved, plugin, &status, &stop).await
+                }
+                Err(e) => Some(Err(e)),
+            };
+            let config = &resolved;
+            match started {
+                None => break,
+                Some(Err(e)) => {
+                    tracing::error!(connector = %name, error = %e, "Connector failed.");
+                    status.put_connector(name, Some(kind), State::Failed, Some(e.trace()));
+                }
+                Some(Ok((c, configs))) => {
+                    connector = Some(c);
+                    status.put_connector(name, Some(kind), connector_state(*target.borrow()), None);
+                    tracing::info!(connector = %name, class = plugin.class, "Connector started.");
+                    if current.as_ref() != Some(&configs) {
+                        let deadline = tokio::time::Instant::now() + shutdown_timeout;
+                        stop_tasks(name, std::mem::take(&mut tasks), deadline).await;
+                        // Stored and shown task configs hold references, not the secrets.
+                        let stored = configs
+                            .iter()
+                            .map(|c| {
+                                let mut c = c.clone();
+                                providers.reverse(raw_config, config, &mut c);
+                                c
+                            })
+                            .collect();
+                        task_configs.send_replace(Some(stored));
+                        status.retain_tasks(name, configs.len() as u32);
+                        for (i, tc) in configs.iter().enumerate() {
+                            tasks.push(spawn_task(
+                                worker,
+                                name,
+                                i as u32,
+                                config,
+                                plugin,
+                                tc.clone(),
+                                &target,
+                                &stop,
+                            ));
+                        }
+                        current = Some(configs);
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            changed = target.changed() => {
+                if changed.is_err() { break }
+                if connector.is_some() {
+                    status.put_connector(name, Some(kind), connector_state(*target.borrow()), None);
+                }
+            }
+            c = control.recv(), if control_open => match c {
+                None => control_open = false,
+                Some(Control::RestartConnector) => need_start = true,
+                Some(Control::RestartTasks(ids)) => {
+                    let Some(configs) = current.as_ref() else { continue };
+                    for id in ids {
+                        let (Some(slot), Some(tc)) = (tasks.get_mut(id as usize), configs.get(id as usize)) else { continue };
+                        let old = std::mem::replace(slot, spawn_placeholder());
+                        stop_tasks(name, vec![old], tokio::time::Instant::now() + shutdown_timeout).await;
+                        status.put_task(name, id, State::Restarting, None);
+                        *slot = spawn_task(worker, name, id, &resolved, plugin, tc.clone(), &target, &stop);
+                        tracing::info!(connector = %name, task = id, "Restarted task.");
+                    }
+                }
+            },
+        }
+    }
+
+    // Graceful stop: task.shutdown.graceful.timeout.ms in total, then abandon what is left.
+    let deadline = tokio::time::Instant::now() + shutdown_timeout;
+    stop_tasks(name, tasks, deadline).await;
+    if let Some(c) = connector {
+        stop_connector(name, c, shutdown_timeout).await;
+    }
+    tracing::info!(connector = %name, "Connector stopped.");
+}
+
+/// A task's client settings may carry their own credentials (`producer.*`, `*.override.*`);
+/// a cluster that refuses them fails the task with the cause instead of leaving it retrying.
+/// A cluster that does not answer quickly is left to the task's own retries.
+async fn checked(
+    id: &TaskId,
+    role: &str,
+    settings: sluice_kafka::RdConfig,
+) -> Result<sluice_kafka::RdConfig, ConnectError> {
+    use sluice_kafka::admin::{probe_cluster, ClusterProbe};
+    let name = format!("connector-{role}-{id}-check");
+    match probe_cluster(&name, &settings, Duration::from_secs(3)).await {
+        ClusterProbe::Rejected(msg) => Err(ConnectError::config(format!(
+            "The {role} of task {id} cannot connect to Kafka: {msg}"
+        ))),
+        ClusterProbe::Connected(_) | ClusterProbe::Unreachable => Ok(settings),
+    }
+}
+
+/// Resolves a connector config's `${provider:path:key}` references with the worker's
+/// `config.providers`. Messages name the references, never their values.
+pub fn resolve_config(worker: &Worker, raw: &RawConfig) -> Result<RawConfig, ConnectError> {
+    let providers = Providers::from_worker(worker.config.raw())
+        .map_err(|e| ConnectError::config(providers::render(&e)))?;
+    providers
+        .resolve(raw)
+        .map_err(|e| ConnectError::config(providers::render(&e)))
+}
+
+/// Computes a connector's task configs with a short-lived instance: what the leader writes to
+/// the config topic in distributed mode.
+/// Config-provider references are resolved for the connector and put back into the task
+/// configs, so the config topic never holds the secrets.
+pub async fn generate_task_configs(
+    worker: &Worker,
+    name: &str,
+    raw_config: &RawConfig,
+) -> Result<Vec<RawConfig>, ConnectError> {
+    let plugins = &worker.plugins;
+    let resolved = resolve_config(worker, raw_config)?;
+    let config = &resolved;
+    let class = config
+        .get(crate::config::connector::CONNECTOR_CLASS)
+        .cloned()
+        .unwrap_or_default();
+    let plugin = *plugins.connector(&class).ok_or_else(|| {
+        ConnectError::config(format!(
+            "Failed to find any class that implements Connector and which name matches {class}"
+        ))
+    })?;
+    let mut connector = (plugin.new_connector)();
+    let ctx = Arc::new(Context {
+        name: name.to_string(),
+        status: StatusStore::new(""),
+        kind: plugin.kind,
+    });
+    connector.start(config, ctx).await?;
+    let max_tasks = config
+        .get(TASKS_MAX)
+        .and_then(|m| m.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let configs = connector.task_configs(max_tasks).await;
+    let _ = connector.stop().await;
+    let configs = configs?;
+    let enforce = config
+        .get(TASKS_MAX_ENFORCE)
+        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+    if enforce && configs.len() > max_tasks {
+        return Err(ConnectError::fatal(format!(
+            "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create.",
+            configs.len()
+        )));
+    }
+    let providers = worker.providers();
+    Ok(finish_task_configs(&plugin, config, configs)
+        .into_iter()
+        .map(|mut c| {
+            providers.reverse(raw_config, config, &mut c);
+            c
+        })
+        .collect())
+}
+
+/// Distributed mode: runs only the connector instance (its tasks are assigned on their own)
+/// until `cancel`, following the target state.
+pub async fn run_connector_instance(
+    worker: Worker,
+    name: String,
+    config: RawConfig,
+    plugin: ConnectorPlugin,
+    mut target: watch::Receiver<TargetState>,
+    cancel: CancellationToken,
+) {
+    let status = worker.status.clone();
+    let kind = plugin.kind;
+    let state_of = |t: TargetState| match t {
+        TargetState::Started => State::Running,
+        TargetState::Paused => State::Paused,
+        TargetState::Stopped => State::Stopped,
+    };
+    let mut connector = (plugin.new_connector)();
+    let ctx = Arc::new(Context {
+        name: name.clone(),
+        status: status.clone(),
+        kind,
+    });
+    // The config topic holds `${provider:path:key}` references; they are resolved here only.
+    let started = match resolve_config(&worker, &config) {
+        Err(e) => Err(e),
+        Ok(resolved) => tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = connector.start(&resolved, ctx) => r,
+        },
+    };
+    match started {
+        Err(e) => {
+            tracing::error!(connector = %name, error = %e, "Connector failed.");
+            status.put_connector(&name, Some(kind), State::Failed, Some(e.trace()));
+            cancel.cancelled().await;
+            return;
+        }
+        Ok(()) => {
+            status.put_connector(&name, Some(kind), state_of(*target.borrow()), None);
+            tracing::info!(connector = %name, class = plugin.class, "Connector started.");
+        }
+    }
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            changed = target.changed() => {
+                if changed.is_err() { cancel.cancelled().await; break }
+                status.put_connector(&name, Some(kind), state_of(*target.borrow()), None);
+            }
+        }
+    }
+    if let Err(e) = connector.stop().await {
+        tracing::warn!(connector = %name, error = %e, "Connector stop() failed.");
+    }
+    tracing::info!(connector = %name, "Connector stopped.");
+}
+
+/// Distributed mode: runs one task (assigned on its own) until `cancel`; errors and panics
+/// become FAILED.
+pub async fn run_task(
+    worker: Worker,
+    id: TaskId,
+    connector_config: RawConfig,
+    plugin: ConnectorPlugin,
+    task_config: RawConfig,
+    target: watch::Receiver<TargetState>,
+    cancel: CancellationToken,
+) {
+    worker
+        .status
+        .put_task(&id.connector, id.task, State::Unassigned, None);
+    // Stored configs hold `${provider:path:key}` references; tasks get the resolved values.
+    let resolved = resolve_config(&worker, &connector_config)
+        .and_then(|c| resolve_config(&worker, &task_config).map(|t| (c, t)));
+    let (connector_config, task_config) = match resolved {
+        Ok(r) => r,
+        Err(e) => {
+            worker
+                .status
+                .put_task(&id.connector, id.task, State::Failed, Some(e.trace()));
+            return;
+        }
+    };
+    let driver = build_task(
+        &worker,
+        &id,
+        &connector_config,
+        &plugin,
+        task_config,
+        target,
+        cancel,
+    );
+    task::supervise(id, worker.status.clone(), driver).await;
+}
+
+/// A finished stand-in while a task slot is being restarted.
+fn spawn_placeholder() -> RunningTask {
+    RunningTask {
+        cancel: CancellationToken::new(),
+        handle: tokio::spawn(async {}),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_task(
+    worker: &Worker,
+    name: &str,
+    task: u32,
+    config: &RawConfig,
+    plugin: &ConnectorPlugin,
+    task_config: RawConfig,
+    target: &watch::Receiver<TargetState>,
+    stop: &CancellationToken,
+) -> RunningTask {
+    let id = TaskId {
+        connector: name.to_string(),
+        task,
+    };
+    worker.status.put_task(name, task, State::Unassigned, None);
+    let cancel = stop.child_token();
+    let driver = build_task(
+        worker,
+        &id,
+        config,
+        plugin,
+        task_config,
+        target.clone(),
+        cancel.clone(),
+    );
+    let handle = tokio::spawn(task::supervise(id, worker.status.clone(), driver));
+    RunningTask { cancel, handle }
+}
+
+/// Partitions and replication factor for topics a source creates: KIP-158's
+/// `topic.creation.default.*` when given, else one partition (Kafka's shipped
+/// `num.partitions`) and the broker's default replication factor.
+fn topic_creation_settings(config: &RawConfig) -> (i32, i32) {
+    let get = |k: &str| config.get(k).and_then(|v| v.trim().parse::<i32>().ok());
+    (
+        get("topic.creation.default.partitions")
+            .filter(|p| *p > 0)
+            .unwrap_or(1),
+        get("topic.creation.default.replication.factor").unwrap_or(-1),
+    )
+}
+
+/// Builds a task's driver future; configuration problems fail the task, not the worker.
+fn build_task(
+    worker: &Worker,
+    id: &TaskId,
+    connector_config: &RawConfig,
+    plugin: &ConnectorPlugin,
+    task_config: RawConfig,
+    target: watch::Receiver<TargetState>,
+    cancel: CancellationToken,
+) -> impl std::future::Future<Output = Result<(), ConnectError>> + Send + 'static {
+    let worker = worker.clone();
+    let id = id.clone();
+    let connector_config = connector_config.clone();
+    let factory = plugin.new_task;
+    async move {
+        let converters = Converters::new(&connector_config, worker.config.raw())?;
+        let chain = TransformChain::new(&worker.plugins, &connector_config)?;
+        let settings = worker.task_settings();
+        let errors = ErrorSettings::from_config(&connector_config);
+        match factory {
+            TaskFactory::Source(new) => {
+                let spec = task::source::SourceTaskSpec {
+                    topic_settings: topic_creation_settings(&connector_config),
+                    producer: checked(
+                        &id,
+                        "producer",
+                        clients::producer(&worker.config, &connector_config, &id.connector)?,
+                    )
+                    .await?,
+                    admin: clients::admin(&worker.config, &connector_config, &id.connector)?,
+                    errors,
+                    id,
+                    task: new(),
+                    task_config,
+                    converters,
+                    chain,
+                    offsets: worker.offsets.clone(),
+                    settings,
+                    status: worker.status.clone(),
+                    target,
+                    cancel,
+                };
+                task::source::run(spec).await
+            }
+            TaskFactory::Sink(new) => {
+                let (consumer, max_poll) =
+                    clients::consumer(&worker.config, &connector_config, &id.connector)?;
+                let consumer = checked(&id, "consumer", consumer).await?;
+                let subscription = match connector_config
+                    .get(TOPICS_REGEX)
+                    .map(|r| r.trim())
+                    .filter(|r| !r.is_empty())
+                {
+                    Some(regex) => Subscription::Pattern(regex.to_string()),
+                    None => Subscription::Topics(parse_list(
+                        connector_config.get(TOPICS).map_or("", |s| s),
+                    )),
+                };
+                let spec = task::sink::SinkTaskSpec {
+                    consumer,
+                    dlq_producer: clients::producer(
+                        &worker.config,
+                        &connector_config,
+                        &id.connector,
+                    )?,
+                    admin: clients::admin(&worker.config, &connector_config, &id.connector)?,
+                    errors,
+                    max_poll_records: max_poll.unwrap_or(task::sink::DEFAULT_MAX_POLL_RECORDS),
+                    subscription,
+                    id,
+                    task: new(),
+                    task_config,
+                    converters,
+                    chain,
+                    settings,
+                    status: worker.status.clone(),
+                    target,
+                    cancel,
+                };
+                task::sink::run(spec).await
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Distributed mode end to end (issue 4): several `sluice distributed` processes on one
+//! machine with seed 000's connect-distributed.properties (VPC variant; the bootstrap address
+//! is the test broker's), a real tansu broker, file connectors created over REST.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::{append, free_port, unique, wait_for, Broker, Worker};
+
+/// Kafka's shipped config/connect-distributed.properties with seed 000's VPC settings (the
+/// console's access point replaced by the test broker), a short lost-work delay and a 1 s
+/// heartbeat.
+fn seed000_worker(bootstrap: &str, group: &str) -> String {
+    format!(
+        "# Kafka接入点，通过控制台获取
+## 您在控制台获取的默认接入点
+bootstrap.servers={bootstrap}
+
+## 同一个集群中的connect使用相同的group.id
+group.id={group}
+
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+
+## 用于存储各connectors相关的offset的Compact Topic
+offset.storage.topic={group}-offsets
+offset.storage.replication.factor=1
+
+## 用于存储connector和task相关的配置的Compact Topic
+config.storage.topic={group}-configs
+config.storage.replication.factor=1
+
+## 用户存储kafka connect状态信息的Compact Topic
+status.storage.topic={group}-status
+status.storage.replication.factor=1
+
+offset.flush.interval.ms=1000
+scheduled.rebalance.max.delay.ms={MAX_DELAY_MS}
+# tansu completes a rebalance about 3 s after it starts, with whoever rejoined by then; with
+# Kafka's default 3 s heartbeat a member can miss that window and be evicted.
+heartbeat.interval.ms=1000
+"
+    )
+}
+
+const MAX_DELAY_MS: u64 = 5_000;
+
+fn line(i: usize) -> String {
+    format!("line {i:06} 分布式 hello\n")
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    props: std::path::PathBuf,
+    workers: Vec<Worker>,
+}
+
+impl Cluster {
+    fn start(broker: &Broker, n: usize) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let group = unique("connect-cluster");
+        let props = dir.path().join("connect-distributed.properties");
+        std::fs::write(&props, seed000_worker(&broker.bootstrap(), &group)).unwrap();
+        let mut c = Cluster {
+            dir,
+            props,
+            workers: Vec::new(),
+        };
+        for _ in 0..n {
+            c.add();
+        }
+        for w in &c.workers {
+            w.wait_ready();
+        }
+        c
+    }
+
+    fn add(&mut self) -> usize {
+        let i = self.workers.len();
+        let log = self.dir.path().join(format!("worker-{i}.log"));
+        self.workers
+            .push(Worker::distributed(&self.props, free_port(), &log));
+        i
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn alive(&self) -> impl Iterator<Item = &Worker> {
+        self.workers.iter().filter(|w| w.rest_port != 0)
+    }
+
+    fn logs(&self) -> String {
+        self.workers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| format!("==== worker {i} ({}) ====\n{}", w.worker_id(), w.log_text()))
+            .collect()
+    }
+
+    /// The status every live worker reports, if they all agree and everything is RUNNING.
+    fn agreed_running(&self, connector: &str) -> Option<serde_json::Value> {
+        let mut seen: Option<serde_json::Value> = None;
+        for w in self.alive() {
+            let s = w.status(connector)?;
+            if s["connector"]["state"] != "RUNNING" {
+                return None;
+            }
+            let tasks = s["tasks"].as_array()?;
+            if tasks.is_empty() || tasks.iter().any(|t| t["state"] != "RUNNING") {
+                return None;
+            }
+            match &seen {
+                None => seen = Some(s),
+                Some(prev) if *prev == s => {}
+                Some(_) => return None,
+            }
+        }
+        seen
+    }
+
+    fn worker_index(&self, worker_id: &str) -> Option<usize> {
+        self.workers
+            .iter()
+            .position(|w| w.rest_port != 0 && w.worker_id() == worker_id)
+    }
+}
+
+/// POSTs a connector, retrying while the cluster answers 409 for a rebalance (no leader yet)
+/// or cannot reach a leader that just died.
+fn create(w: &Worker, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match w.try_send("POST", "/connectors", Some(body)) {
+            Some((409, b))
+                if !b["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("already exists")
+                    && Instant::now() < deadline => {}
+            // The leader this worker knows just died: forwarding fails until the next
+            // rebalance names a new one (Kafka answers the same 500).
+            Some((500, b))
+                if b["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("Error trying to forward REST request")
+                    && Instant::now() < deadline => {}
+            Some(r) => return r,
+            None => assert!(Instant::now() < deadline, "POST /connectors not answered"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for (i, w) in self.workers.iter().enumerate() {
+                let text = w.log_text();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(60)..];
+                eprintln!(
+                    "==== worker {i} ({}) last lines ====\n{}",
+                    w.worker_id(),
+                    tail.join("\n")
+                );
+            }
+        }
+    }
+}
+
+fn source_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
+    json!({"name": name, "config": {
+        "connector.class": "FileStreamSource",
+        "tasks.max": "1",
+        "file": file.display().to_string(),
+        "topic": topic,
+    }})
+}
+
+fn sink_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
+    json!({"name": name, "config": {
+        "connector.class": "FileStreamSink",
+        "tasks.max": "1",
+        "file": file.display().to_string(),
+        "topics": topic,
+    }})
+}
+
+/// Every line of `0..n` appears in `sink` (at least once).
+fn all_lines_in(sink: &Path, n: usize) -> bool {
+    let text = std::fs::read_to_string(sink).unwrap_or_default();
+    let got: std::collections::HashSet<&str> = text.lines().collect();
+    (0..n).all(|i| got.contains(line(i).trim_end()))
+}
+
+/// Which worker runs what, from the (agreed) statuses.
+fn placement(c: &Cluster, connectors: &[&str]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for name in connectors {
+        if let Some(s) = c.agreed_running(name) {
+            out.insert(
+                name.to_string(),
+                s["connector"]["worker_id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+            for t in s["tasks"].as_array().unwrap() {
+                out.insert(
+                    format!("{name}-{}", t["id"]),
+                    t["worker_id"].as_str().unwrap_or("").to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn task_starts(c: &Cluster, connector: &str) -> usize {
+    let needle = format!("task={connector}-0");
+    c.logs()
+        .lines()
+        .filter(|l| l.contains("task finished initialization and start") && l.contains(&needle))
+        .count()
+}
+
+#[test]
+fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
+    let broker = Broker::start();
+    let mut c = Cluster::start(&broker, 3);
+    let topic = unique("dist-topic");
+    let source = c.path("source.txt");
+    let sink = c.path("sink.txt");
+    std::fs::write(&source, (0..200).map(line).collect::<String>()).unwrap();
+
+    // Created over REST on different workers: followers forward to the leader.
+    let (code, body) = create(&c.workers[1], &source_config("src", &source, &topic));
+    assert_eq!(code, 201, "{body}\n{}", c.logs());
+    assert_eq!(body["name"], "src");
+    let (code, body) = create(&c.workers[2], &sink_config("snk", &sink, &topic));
+    assert_eq!(code, 201, "{body}\n{}", c.logs());
+    let (code, body) = create(&c.workers[0], &sink_config("snk", &sink, &topic));
+    assert_eq!(code, 409, "a second create conflicts: {body}");
+    assert_eq!(body["message"], "Connector snk already exists");
+
+    wait_for(
+        "src and snk RUNNING, same status on every worker",
+        Duration::from_secs(90),
+        || c.agreed_running("src").is_some() && c.agreed_running("snk").is_some(),
+    );
+    // A generation may form before every worker joined; the next rebalances spread the work.
+    wait_for(
+        "the work spread over the workers",
+        Duration::from_secs(60),
+        || {
+            let p = placement(&c, &["src", "snk"]);
+            p.len() == 4 && p.values().collect::<std::collections::BTreeSet<_>>().len() >= 2
+        },
+    );
+    let before = placement(&c, &["src", "snk"]);
+    eprintln!("placement after create: {before:?}");
+    wait_for(
+        "the first 200 lines in the sink",
+        Duration::from_secs(90),
+        || all_lines_in(&sink, 200),
+    );
+
+    // kill -9 the worker running the source task, mid-stream.
+    let victim_id = before["src-0"].clone();
+    let victim = c.worker_index(&victim_id).expect("victim is a worker");
+    append(&source, &(200..400).map(line).collect::<String>());
+    c.workers[victim].kill9();
+    c.workers[victim].rest_port = 0;
+    let killed = Instant::now();
+    append(&source, &(400..600).map(line).collect::<String>());
+    // Timing goals are reported, not asserted (they belong to benchmarks): the test checks
+    // that the work moves, with a deadline far above the target.
+    let target = Duration::from_millis(MAX_DELAY_MS) + Duration::from_secs(10);
+    wait_for(
+        "the killed worker's work running on the survivors",
+        Duration::from_secs(120),
+        || {
+            let p = placement(&c, &["src", "snk"]);
+            p.len() == before.len() && p.values().all(|w| *w != victim_id)
+        },
+    );
+    let moved_after = killed.elapsed();
+    eprintln!(
+        "work of the kill -9'd worker ran elsewhere after {moved_after:?} (session timeout 10 s + delay {MAX_DELAY_MS} ms; issue target {target:?}: {})",
+        if moved_after <= target { "met" } else { "NOT met" }
+    );
+    wait_for(
+        "every line in the sink after kill -9",
+        Duration::from_secs(90),
+        || all_lines_in(&sink, 600),
+    );
+
+    // A second connector does not restart any task of the first.
+    let starts_src = task_starts(&c, "src");
+    let starts_snk = task_starts(&c, "snk");
+    let p_before = placement(&c, &["src", "snk"]);
+    let source2 = c.path("source2.txt");
+    std::fs::write(&source2, "second\n").unwrap();
+    let (code, body) = create(
+        c.alive().next().unwrap(),
+        &source_config("src2", &source2, &unique("dist-topic2")),
+    );
+    assert_eq!(code, 201, "{body}");
+    wait_for("src2 RUNNING", Duration::from_secs(60), || {
+        c.agreed_running("src2").is_some()
+    });
+    assert_eq!(
+        placement(&c, &["src", "snk"]),
+        p_before,
+        "nothing of the first connectors moved"
+    );
+    assert_eq!(
+        task_starts(&c, "src"),
+        starts_src,
+        "src's task was not restarted"
+    );
+    assert_eq!(
+        task_starts(&c, "snk"),
+        starts_snk,
+        "snk's task was not restarted"
+    );
+
+    // A fourth worker joins and takes a fair share: 6 items over 3 workers, 2 each.
+    let fourth = c.add();
+    c.workers[fourth].wait_ready();
+    let fourth_id = c.workers[fourth].worker_id();
+    wait_for(
+        "the new worker to run a fair share",
+        Duration::from_secs(60),
+        || {
+            let p = placement(&c, &["src", "snk", "src2"]);
+            p.len() == 6 && p.values().filter(|w| **w == fourth_id).count() == 2
+        },
+    );
+    eprintln!(
+        "placement with a fourth worker: {:?}",
+        placement(&c, &["src", "snk", "src2"])
+    );
+
+    // SIGTERM: the worker leaves the group at once; its work moves after the lost-work delay,
+    // not after a session timeout.
+    let p = placement(&c, &["src", "snk", "src2"]);
+    let leaving_id = p["src-0"].clone();
+    let leaving = c.worker_index(&leaving_id).unwrap();
+    // Rebalances the survivors saw (heartbeats answered REBALANCE_IN_PROGRESS, or a new leader
+    // taking over).
+    let rebalances = |c: &Cluster| -> usize {
+        c.workers
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| *i != leaving && w.rest_port != 0)
+            .map(|(_, w)| {
+                let t = w.log_text();
+                t.matches("The group is rebalancing; rejoining.").count()
+                    + t.matches("Joined the group as leader.").count()
+            })
+            .sum()
+    };
+    let before_rebalances = rebalances(&c);
+    let stopped = Instant::now();
+    let exit = c.workers[leaving].terminate();
+    assert!(exit.success(), "clean exit: {exit:?}");
+    c.workers[leaving].rest_port = 0;
+    wait_for(
+        "the survivors to rebalance",
+        Duration::from_secs(30),
+        || rebalances(&c) > before_rebalances,
+    );
+    let rebalanced = stopped.elapsed();
+    eprintln!(
+        "SIGTERM: the survivors rebalanced {rebalanced:?} after the signal (session timeout 10 s)"
+    );
+    assert!(
+        rebalanced < Duration::from_secs(10),
+        "the group rebalanced in {rebalanced:?}, before the 10 s session timeout could expire"
+    );
+    append(&source, &(600..700).map(line).collect::<String>());
+    wait_for(
+        "the stopped worker's work elsewhere",
+        Duration::from_secs(120),
+        || {
+            let p = placement(&c, &["src", "snk", "src2"]);
+            p.len() == 6 && p.values().all(|w| *w != leaving_id)
+        },
+    );
+    let handover = stopped.elapsed();
+    eprintln!("SIGTERM handover took {handover:?} (lost-work delay {MAX_DELAY_MS} ms applies to any departure, as in Kafka)");
+    // On tansu 0.6 the departed member stays in the JoinGroup member list until its session
+    // expires, even after a successful LeaveGroup, so the handover is bounded by that there.
+    // Reported, not asserted: timing goals belong to benchmarks.
+    eprintln!(
+        "SIGTERM handover vs issue target (delay + 10 s = {target:?}): {}",
+        if handover <= target { "met" } else { "NOT met" }
+    );
+    assert!(
+        c.workers[leaving].log_text().contains("Left the group."),
+        "the worker left the group"
+    );
+    wait_for(
+        "every line in the sink after SIGTERM",
+        Duration::from_secs(60),
+        || all_lines_in(&sink, 700),
+    );
+}
+
+#[test]
+fn whole_cluster_restart_resumes_from_committed_offsets() {
+    let broker = Broker::start();
+    let mut c = Cluster::start(&broker, 3);
+    let topic = unique("restart-topic");
+    let source = c.path("source.txt");
+    let sink = c.path("sink.txt");
+    std::fs::write(&source, (0..300).map(line).collect::<String>()).unwrap();
+    assert_eq!(
+        create(&c.workers[0], &source_config("src", &source, &topic)).0,
+        201
+    );
+    assert_eq!(
+        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
+        201
+    );
+    wait_for("all 300 lines in the sink", Duration::from_secs(90), || {
+        all_lines_in(&sink, 300)
+    });
+    // Stop the whole cluster gracefully (offsets committed), then write more.
+    for w in c.workers.iter_mut() {
+        assert!(w.terminate().success());
+        w.rest_port = 0;
+    }
+    append(&source, &(300..400).map(line).collect::<String>());
+    for _ in 0..3 {
+        c.add();
+    }
+    for w in c.alive() {
+        w.wait_ready();
+    }
+    wait_for(
+        "connectors back after the restart",
+        Duration::from_secs(60),
+        || {
+            c.alive().all(|w| {
+                w.get("/connectors")
+                    .is_some_and(|(_, b)| b.as_array().is_some_and(|a| a.len() == 2))
+            })
+        },
+    );
+    wait_for("all 400 lines in the sink", Duration::from_secs(90), || {
+        all_lines_in(&sink, 400)
+    });
+    let text = std::fs::read_to_string(&sink).unwrap();
+    let repeated = (0..300)
+        .filter(|i| text.lines().filter(|l| *l == line(*i).trim_end()).count() > 1)
+        .count();
+    assert_eq!(
+        repeated,
+        0,
+        "the source resumed from its committed offset, not from the start\n{}",
+        c.logs()
+    );
+    let info = c.workers[3].get("/connectors/src").unwrap().1;
+    assert_eq!(
+        info["config"]["file"],
+        source.display().to_string(),
+        "no config lost"
+    );
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Sluice against the raw librdkafka client, side by side on one broker, in one command.
+#
+#   scripts/bench.sh                 # 1 GB of 100-byte lines (BENCH_BYTES=1G)
+#   BENCH_BYTES=100M scripts/bench.sh  # a quick run
+#
+# Knobs (environment):
+#   BENCH_BYTES        main input file size (default 1G; K/M/G suffixes)
+#   BENCH_SWEEP_BYTES  input size per record size of the sweep (default 100M)
+#   BENCH_SIZES        record sizes of the sweep (default 100,1000,10000,100000; "" skips it)
+#   BENCH_REPEAT       runs per side and scenario, best reported (default 1)
+#   BENCH_PORT         broker port (default 19392)
+#   BENCH_MICRO=0      skip the criterion micro-benchmarks
+#   BENCH_WORK         scratch directory (default /tmp/sluice-bench)
+#
+# It installs and starts the dev broker (scripts/broker.sh, in-memory storage), builds the
+# release binaries, runs every scenario, prints the tables, and rewrites the results section of
+# docs/performance.md (between the BENCH-RESULTS markers) and docs/performance-record-size.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+size() { numfmt --from=iec "$1"; }
+BYTES=$(size "${BENCH_BYTES:-1G}")
+SWEEP_BYTES=$(size "${BENCH_SWEEP_BYTES:-100M}")
+SIZES=${BENCH_SIZES-100,1000,10000,100000}
+REPEAT=${BENCH_REPEAT:-1}
+PORT=${BENCH_PORT:-19392}
+WORK=${BENCH_WORK:-/tmp/sluice-bench}
+TARGET=${CARGO_TARGET_DIR:-target}
+
+# The broker keeps every topic in memory: make sure the machine can hold them (about 4x the
+# input: the raw and Sluice copies, the JSON envelopes, tansu's own overhead).
+avail_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+need_kib=$(( BYTES * 5 / 1024 ))
+if [ "$need_kib" -gt "$avail_kib" ]; then
+  echo "bench: BENCH_BYTES=$BYTES needs about $((need_kib / 1024)) MiB of memory for the in-memory broker; $((avail_kib / 1024)) MiB available. Use a smaller BENCH_BYTES." >&2
+  exit 1
+fi
+
+scripts/broker.sh install
+cargo build --release -p sluice -p sluice-bench
+rm -rf "$WORK"
+mkdir -p "$WORK"
+scripts/broker.sh stop "$PORT"
+scripts/broker.sh start "$PORT" >/dev/null
+trap 'scripts/broker.sh stop "$PORT"' EXIT
+
+"$TARGET/release/sluice-bench" run \
+  --sluice "$TARGET/release/sluice" \
+  --bootstrap "127.0.0.1:$PORT" \
+  --work "$WORK" \
+  --bytes "$BYTES" \
+  --sweep-bytes "$SWEEP_BYTES" \
+  --sizes "$SIZES" \
+  --repeat "$REPEAT" \
+  --out-json "$WORK/results.json" \
+  --out-md "$WORK/results.md"
+
+if [ "${BENCH_MICRO:-1}" != 0 ]; then
+  echo "Micro-benchmarks (criterion, one thread: records/s per core)..." >&2
+  {
+    echo
+    echo "Micro-benchmarks (criterion, one thread, so records/s per core):"
+    echo
+    echo "| Benchmark | Time per record | Records/s per core |"
+    echo "|---|---:|---:|"
+  } >>"$WORK/results.md"
+  for b in "sluice-converters json" "sluice-transforms chain"; do
+    set -- $b
+    cargo bench -p "$1" --bench "$2" -- --noplot 2>/dev/null | tee "$WORK/bench-$2.txt" >&2
+  done
+  python3 scripts/bench-report.py micro "$WORK"/bench-json.txt "$WORK"/bench-chain.txt >>"$WORK/results.md"
+  tail -n +1 "$WORK/results.md" | sed -n '/Micro-benchmarks/,$p'
+fi
+
+python3 scripts/bench-report.py doc "$WORK/results.json" "$WORK/results.md" docs/performance.md docs/performance-record-size.png
+echo "bench: results in $WORK/results.md; docs/performance.md and docs/performance-record-size.png updated." >&2

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, clippy, then the whole test suite
+# (unit tests and the broker integration tests, then the integration tests again over HTTPS with
+# Basic auth). Installs the dev broker and the TLS terminator first if missing.
+# The output ends with the test runner's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/broker.sh install
+scripts/tls-proxy.sh install
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+# The integration suite again with the REST API served over HTTPS behind Basic authentication
+# (docs/security.md); the security tests set up their own REST security, and distributed
+# workers serve plain HTTP, so both are skipped here.
+SLUICE_IT_REST=https-basic cargo test -p sluice --test it -- --skip security:: --skip distributed::
