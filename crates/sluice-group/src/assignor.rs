@@ -58,7 +58,8 @@ fn union_all<'a>(works: impl Iterator<Item = &'a Work>) -> Work {
 /// Incremental cooperative assignment. Returns the plan and the memory for next time.
 pub fn assign_incremental(memory: &LeaderMemory, input: &AssignInput) -> (Plan, LeaderMemory) {
     let members: Vec<&String> = input.members.keys().collect();
-    let active = union_all(input.members.values());
+    let effective = effective_allocations(memory, input);
+    let active = union_all(effective.values());
     // A leader that has no memory (new leader) takes the members' reports as the past.
     let previous_all = if memory.previous.is_empty() {
         active.clone()
@@ -70,12 +71,12 @@ pub fn assign_incremental(memory: &LeaderMemory, input: &AssignInput) -> (Plan, 
     // What each member keeps: its report minus deleted and duplicated work.
     let mut next: BTreeMap<String, Work> = BTreeMap::new();
     let mut holders: BTreeMap<WorkId, usize> = BTreeMap::new();
-    for work in input.members.values() {
+    for work in effective.values() {
         for id in work.ids() {
             *holders.entry(id).or_default() += 1;
         }
     }
-    for (m, work) in &input.members {
+    for (m, work) in &effective {
         let mut keep = Work::default();
         for id in work.ids() {
             let deleted = !input.configured.contains(&id);
@@ -162,8 +163,8 @@ pub fn assign_incremental(memory: &LeaderMemory, input: &AssignInput) -> (Plan, 
 
     // Load balancing, only while no delay runs: move the excess over the fair share.
     if delay_ms == 0 && !members.is_empty() {
-        balance(&mut next, &mut revoked, input, true);
-        balance(&mut next, &mut revoked, input, false);
+        balance(&mut next, &mut revoked, &effective, true);
+        balance(&mut next, &mut revoked, &effective, false);
     }
 
     let mut plan = Plan {
@@ -190,6 +191,33 @@ pub fn assign_incremental(memory: &LeaderMemory, input: &AssignInput) -> (Plan, 
         workers
     };
     (plan, new_memory)
+}
+
+/// What each member runs, as far as the leader can tell. A member's metadata is what it ran
+/// when it last sent JoinGroup; a coordinator may hand the leader metadata from before the
+/// member's last assignment (a member that was not asked to rejoin keeps its old metadata),
+/// and trusting it would give the member's work to a second member. So when this leader
+/// planned the member's previous allocation, that plan counts, plus whatever the member
+/// reports that the plan gave no one else (work it still runs from before). A leader with no
+/// plan for a member takes its report.
+fn effective_allocations(memory: &LeaderMemory, input: &AssignInput) -> BTreeMap<String, Work> {
+    input
+        .members
+        .iter()
+        .map(|(m, reported)| {
+            let Some(planned) = memory.previous.get(m) else {
+                return (m.clone(), reported.clone());
+            };
+            let elsewhere = union_all(
+                memory
+                    .previous
+                    .iter()
+                    .filter(|(other, _)| *other != m && !other.is_empty())
+                    .map(|(_, w)| w),
+            );
+            (m.clone(), planned.union(&reported.minus(&elsewhere)))
+        })
+        .collect()
 }
 
 fn round_robin(next: &mut BTreeMap<String, Work>, to: &[String], work: &Work) {
@@ -233,7 +261,7 @@ fn assign_least_loaded(next: &mut BTreeMap<String, Work>, work: &Work) {
 fn balance(
     next: &mut BTreeMap<String, Work>,
     revoked: &mut BTreeMap<String, Work>,
-    input: &AssignInput,
+    effective: &BTreeMap<String, Work>,
     connectors: bool,
 ) {
     let count = |w: &Work| {
@@ -260,7 +288,7 @@ fn balance(
             continue;
         }
         let Some(w) = next.get_mut(&m) else { continue };
-        let reported = input.members.get(&m).cloned().unwrap_or_default();
+        let reported = effective.get(&m).cloned().unwrap_or_default();
         let ids: Vec<WorkId> = if connectors {
             w.connectors
                 .iter()
@@ -520,6 +548,46 @@ mod tests {
         let (_, stopped) = settle(&mut mem, &mut ms, &cfg, 0, 0);
         assert_eq!(stopped.len(), 3);
         check_invariants(&ms, &cfg);
+    }
+
+    #[test]
+    fn stale_metadata_does_not_give_a_members_work_to_another() {
+        // The leader gave w1 the connector and its task; the coordinator then hands the leader
+        // w1's metadata from before that assignment (w1 was not asked to rejoin).
+        let cfg = configured(&[("a", 1)]);
+        let mut mem = LeaderMemory::default();
+        let ms = members(&["w1", "w2"]);
+        let input = |ms: &BTreeMap<String, Work>| AssignInput {
+            members: ms.clone(),
+            configured: cfg.clone(),
+            urls: BTreeMap::new(),
+            now_ms: 0,
+            max_delay_ms: 300_000,
+        };
+        let (plan, m) = assign_incremental(&mem, &input(&ms));
+        mem = m;
+        let owner = plan
+            .members
+            .iter()
+            .find(|(_, p)| p.assigned.contains(&WorkId::Task("a".into(), 0)))
+            .map(|(m, _)| m.clone())
+            .unwrap();
+        // Same (stale, empty) reports again, and a new member that would win every tie:
+        // nothing moves to another member, and the owner is told again what it runs.
+        let mut ms = ms;
+        ms.insert("w0".into(), Work::default());
+        let (plan, _) = assign_incremental(&mem, &input(&ms));
+        for (m, p) in &plan.members {
+            if *m == owner {
+                assert!(
+                    p.assigned.contains(&WorkId::Task("a".into(), 0)),
+                    "{plan:?}"
+                );
+            } else {
+                assert!(p.assigned.is_empty() && p.revoked.is_empty(), "{plan:?}");
+            }
+        }
+        assert_eq!(plan.delay_ms, 0);
     }
 
     #[test]

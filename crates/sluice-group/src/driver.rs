@@ -283,6 +283,59 @@ pub async fn find_coordinator(
     Err(last)
 }
 
+/// Heartbeats for a member whose JoinGroup or SyncGroup is in flight, over a connection of its
+/// own (a broker answers requests on one connection in order, so they cannot share the
+/// rebalance's). Coordinators answer REBALANCE_IN_PROGRESS and keep the session alive, so a
+/// member caught in a long rebalance (several JoinGroup rounds) is not evicted for missing
+/// heartbeats. The answers are ignored: the JoinGroup/SyncGroup exchange decides what happens
+/// next. Never returns; it is dropped when the exchange ends.
+async fn keepalive(
+    addr: String,
+    client_id: String,
+    req: Option<HeartbeatRequest>,
+    every: Duration,
+) {
+    let Some(req) = req else {
+        return std::future::pending().await;
+    };
+    let mut conn: Option<Connection> = None;
+    loop {
+        tokio::time::sleep(every).await;
+        if conn.is_none() {
+            conn = Connection::open(&addr, &client_id).await.ok();
+        }
+        if let Some(c) = conn.as_mut() {
+            match c
+                .call::<HeartbeatRequest>(ApiKey::Heartbeat, &req, REQUEST_TIMEOUT)
+                .await
+            {
+                Ok(r) => {
+                    tracing::trace!(
+                        code = r.error_code,
+                        generation = req.generation_id,
+                        "Heartbeat during a rebalance."
+                    )
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "Heartbeat during a rebalance failed.");
+                    conn = None;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `exchange` while [`keepalive`] heartbeats beside it.
+async fn with_keepalive<T>(
+    exchange: impl std::future::Future<Output = T>,
+    keep: impl std::future::Future<Output = ()>,
+) -> T {
+    tokio::select! {
+        r = exchange => r,
+        _ = keep => std::future::pending().await,
+    }
+}
+
 /// What the member reports to its owner.
 #[derive(Debug)]
 pub enum GroupEvent {
@@ -426,11 +479,12 @@ async fn run(
     let mut conn: Option<Connection> = None;
     let mut step = Step::Find;
     let mut backoff = Duration::from_millis(100);
-    // A rejoin the owner asked for, and the generation it was asked in: if the coordinator
-    // answers with that same generation (no rebalance started), the member leaves and joins
+    // The generation this member last had an assignment for. A rejoin (asked for by the owner,
+    // or signalled by the coordinator with REBALANCE_IN_PROGRESS) must end in a newer one; a
+    // coordinator that answers JoinGroup with that same generation has not started a
+    // rebalance (it would hand back the old assignments), so the member leaves and joins
     // again, which every coordinator must treat as a membership change.
-    let mut rejoin_requested = false;
-    let mut last_generation = -1;
+    let mut stable_generation = -1;
     // After a lost membership the owner stops its work first, then publishes new metadata;
     // joining before that would advertise work that no longer runs.
     let mut await_metadata = false;
@@ -521,9 +575,17 @@ async fn run(
                     continue;
                 }
                 let protocols = metadata.borrow_and_update().clone();
+                let keep = keepalive(
+                    c.addr().to_string(),
+                    config.client_id.clone(),
+                    m.rebalance_heartbeat(),
+                    heartbeat_every,
+                );
                 let req = m.join_request(&protocols);
-                let resp =
-                    or_leave!(c.call::<JoinGroupRequest>(ApiKey::JoinGroup, &req, join_timeout));
+                let resp = or_leave!(with_keepalive(
+                    c.call::<JoinGroupRequest>(ApiKey::JoinGroup, &req, join_timeout),
+                    keep
+                ));
                 let next = match resp {
                     Some(Ok(r)) => {
                         tracing::debug!(group = %group, code = r.error_code, generation = r.generation_id, member = %r.member_id.as_str(), "JoinGroup response.");
@@ -538,15 +600,13 @@ async fn run(
                     None => continue,
                 };
                 if let Next::Lead(g) | Next::Follow(g) = &next {
-                    if rejoin_requested && g.generation == last_generation {
-                        tracing::info!(group = %group, generation = g.generation, "The coordinator kept the generation for a requested rejoin; leaving and joining again to start a rebalance.");
-                        rejoin_requested = false;
+                    if g.generation == stable_generation {
+                        tracing::info!(group = %group, generation = g.generation, "The coordinator answered a rejoin with the generation this member already had; leaving and joining again to start a rebalance.");
+                        stable_generation = -1;
                         leave(conn.as_mut(), &mut m, &config).await;
                         step = Step::Join;
                         continue;
                     }
-                    rejoin_requested = false;
-                    last_generation = g.generation;
                 }
                 let assignments = match next {
                     Next::Lead(generation) => {
@@ -583,9 +643,17 @@ async fn run(
                     step = Step::Find;
                     continue;
                 };
+                let keep = keepalive(
+                    c.addr().to_string(),
+                    config.client_id.clone(),
+                    m.rebalance_heartbeat(),
+                    heartbeat_every,
+                );
                 let req = m.sync_request(assignments);
-                let resp =
-                    or_leave!(c.call::<SyncGroupRequest>(ApiKey::SyncGroup, &req, join_timeout));
+                let resp = or_leave!(with_keepalive(
+                    c.call::<SyncGroupRequest>(ApiKey::SyncGroup, &req, join_timeout),
+                    keep
+                ));
                 match resp {
                     Some(Ok(r)) => match (
                         tracing::debug!(group = %group, code = r.error_code, "SyncGroup response."),
@@ -598,6 +666,7 @@ async fn run(
                             protocol,
                             assignment,
                         } => {
+                            stable_generation = generation;
                             let _ = events.send(GroupEvent::Assigned {
                                 generation,
                                 member_id: m.member_id().to_string(),
@@ -639,7 +708,6 @@ async fn run(
                     },
                 };
                 if rejoin {
-                    rejoin_requested = true;
                     step = Step::Join;
                     continue;
                 }

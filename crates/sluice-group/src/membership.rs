@@ -302,6 +302,17 @@ impl Membership {
         })
     }
 
+    /// A heartbeat to send while a JoinGroup or SyncGroup is in flight, once the member has an
+    /// id and a generation (see the driver's keepalive).
+    pub fn rebalance_heartbeat(&self) -> Option<HeartbeatRequest> {
+        (!self.member_id.is_empty() && self.generation >= 0).then(|| {
+            HeartbeatRequest::default()
+                .with_group_id(GroupId(s(&self.settings.group_id)))
+                .with_generation_id(self.generation)
+                .with_member_id(s(&self.member_id))
+        })
+    }
+
     /// Digests a Heartbeat response.
     pub fn on_heartbeat(&mut self, r: &HeartbeatResponse) -> Next {
         if self.phase != Phase::Stable {
@@ -378,6 +389,10 @@ mod tests {
     #[test]
     fn member_id_required_then_lead_then_stable() {
         let mut m = member();
+        assert!(
+            m.rebalance_heartbeat().is_none(),
+            "no id yet: nothing to keep alive"
+        );
         let req = m.join_request(&[("sessioned".into(), Bytes::from_static(b"x"))]);
         assert_eq!(req.protocol_type.as_str(), "connect");
         assert_eq!(req.member_id.as_str(), "");
@@ -406,6 +421,10 @@ mod tests {
         ));
         assert_eq!(m.phase(), Phase::Stable);
         assert_eq!(m.heartbeat_request().unwrap().generation_id, 3);
+        // Rejoining: the keepalive heartbeats with the last generation and the same id.
+        m.join_request(&[]);
+        let hb = m.rebalance_heartbeat().unwrap();
+        assert_eq!((hb.generation_id, hb.member_id.as_str()), (3, "m-1"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! A sink task's consumer: subscribes to topics or a pattern, hands out records borrowed from
 //! librdkafka (no copy before conversion), and reports partition assignment changes.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use rdkafka::client::ClientContext;
@@ -94,10 +95,28 @@ pub enum Subscription {
 
 /// A sink task's consumer.
 pub struct Consumer {
-    inner: StreamConsumer<RebalanceContext>,
+    inner: Arc<StreamConsumer<RebalanceContext>>,
     events: Arc<Mutex<Vec<RebalanceEvent>>>,
     name: String,
+    missing: MissingTopics,
 }
+
+/// A subscribed topic the broker did not know. librdkafka looks for it again only at its
+/// periodic metadata refresh (`topic.metadata.refresh.interval.ms`, 5 minutes by default),
+/// so a sink created before its topic would sit idle that long; Kafka's Java consumer asks
+/// again at once. While a named topic is missing, the consumer refreshes the cluster
+/// metadata about once a second (a full refresh is what lets librdkafka's group logic see
+/// the new topic) until every named topic exists.
+#[derive(Default)]
+struct MissingTopics {
+    /// The explicitly named topics of the subscription (none for a pattern).
+    topics: Mutex<Vec<String>>,
+    missing: Arc<AtomicBool>,
+    refreshing: Arc<AtomicBool>,
+    last: Mutex<Option<Instant>>,
+}
+
+const MISSING_TOPIC_REFRESH: Duration = Duration::from_secs(1);
 
 impl Consumer {
     pub fn new(name: &str, settings: &RdConfig) -> Result<Consumer, KafkaError> {
@@ -111,9 +130,10 @@ impl Consumer {
             })
             .map_err(|e| KafkaError::new(format!("Could not create consumer {name}"), e))?;
         Ok(Consumer {
-            inner,
+            inner: Arc::new(inner),
             events,
             name: name.to_string(),
+            missing: MissingTopics::default(),
         })
     }
 
@@ -127,6 +147,12 @@ impl Consumer {
                 format!("^{p}")
             }],
         };
+        if let Ok(mut named) = self.missing.topics.lock() {
+            *named = match sub {
+                Subscription::Topics(t) => t.clone(),
+                Subscription::Pattern(_) => Vec::new(),
+            };
+        }
         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         self.inner
             .subscribe(&refs)
@@ -152,6 +178,7 @@ impl Consumer {
     where
         F: FnMut(InRecord<'_>),
     {
+        self.refresh_if_missing();
         let first = match tokio::time::timeout(max_wait, self.inner.recv()).await {
             Err(_) => return Ok(0),
             Ok(r) => r,
@@ -179,6 +206,13 @@ impl Consumer {
     /// Transient errors (topics that do not exist yet, brokers away) are logged, since
     /// librdkafka keeps trying; others are returned.
     fn transient_or(&self, e: rdkafka::error::KafkaError) -> Result<(), KafkaError> {
+        use rdkafka::types::RDKafkaErrorCode as C;
+        if matches!(
+            e.rdkafka_error_code(),
+            Some(C::UnknownTopicOrPartition | C::UnknownTopic)
+        ) {
+            self.missing.missing.store(true, Ordering::Relaxed);
+        }
         let e = KafkaError::new(format!("Consumer {} failed to fetch", self.name), e);
         if e.is_retriable() {
             tracing::warn!(client = %self.name, error = %e, "Transient consumer error; still polling.");
@@ -186,6 +220,51 @@ impl Consumer {
         } else {
             Err(e)
         }
+    }
+
+    /// While a named topic is missing, refreshes the metadata in the background (at most once
+    /// per [`MISSING_TOPIC_REFRESH`]) until the broker lists every named topic.
+    fn refresh_if_missing(&self) {
+        let m = &self.missing;
+        if !m.missing.load(Ordering::Relaxed) || m.refreshing.load(Ordering::Relaxed) {
+            return;
+        }
+        let named = m.topics.lock().map(|t| t.clone()).unwrap_or_default();
+        if named.is_empty() {
+            m.missing.store(false, Ordering::Relaxed);
+            return;
+        }
+        if let Ok(mut last) = m.last.lock() {
+            if last.is_some_and(|at| at.elapsed() < MISSING_TOPIC_REFRESH) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        m.refreshing.store(true, Ordering::Relaxed);
+        let inner = self.inner.clone();
+        let missing = m.missing.clone();
+        let refreshing = m.refreshing.clone();
+        let name = self.name.clone();
+        tokio::task::spawn_blocking(move || {
+            match inner.fetch_metadata(None, Duration::from_secs(5)) {
+                Ok(md) => {
+                    let known: std::collections::HashSet<&str> = md
+                        .topics()
+                        .iter()
+                        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+                        .map(|t| t.name())
+                        .collect();
+                    if named.iter().all(|t| known.contains(t.as_str())) {
+                        tracing::info!(client = %name, topics = ?named, "Every subscribed topic exists now.");
+                        missing.store(false, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(client = %name, error = %e, "Metadata refresh for a missing topic failed; trying again.")
+                }
+            }
+            refreshing.store(false, Ordering::Relaxed);
+        });
     }
 
     /// Commits `offsets` (the next offset to read per partition).
@@ -248,6 +327,7 @@ impl Consumer {
     /// Leaves the group (on a blocking thread, as librdkafka's close blocks).
     pub async fn close(self) {
         let inner = self.inner;
+        // A metadata refresh still running holds a clone; the last owner destroys the client.
         let _ = tokio::task::spawn_blocking(move || {
             inner.unsubscribe();
             drop(inner);

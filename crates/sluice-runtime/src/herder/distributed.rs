@@ -157,6 +157,7 @@ impl DistributedHerder {
             assigned_configured: None,
             protocol_version: 0,
             rejoin_at: None,
+            rejoin_pending: false,
             stopping: false,
             config_rx,
         };
@@ -443,6 +444,10 @@ struct Actor {
     assigned_configured: Option<Work>,
     protocol_version: i16,
     rejoin_at: Option<tokio::time::Instant>,
+    /// A rebalance was asked for while handling the current event. It is requested once the
+    /// event is fully handled, after the metadata describes the work as it now runs: a JoinGroup
+    /// that advertises stale metadata makes the leader plan with it.
+    rejoin_pending: bool,
     stopping: bool,
     /// Config topic records as the reader task reads them (in order).
     config_rx: mpsc::UnboundedReceiver<Vec<LogRecord>>,
@@ -564,7 +569,7 @@ impl Actor {
                     }
                 } => {
                     self.rejoin_at = None;
-                    self.group.rejoin();
+                    self.rejoin_pending = true;
                 }
                 records = self.config_rx.recv() => match records {
                     Some(records) => {
@@ -575,6 +580,10 @@ impl Actor {
                     None => return,
                 },
                 _ = tick.tick() => self.on_tick().await,
+            }
+            if std::mem::take(&mut self.rejoin_pending) && !self.stopping {
+                self.update_metadata();
+                self.group.rejoin();
             }
         }
     }
@@ -714,7 +723,7 @@ impl Actor {
         if before != after && !self.shared.is_leader.load(Ordering::Relaxed) && !self.stopping {
             // Every worker asks for a rebalance when connectors or tasks appear or go, as
             // Kafka's herder does; the leader does so in `maybe_rebalance`.
-            self.group.rejoin();
+            self.rejoin_pending = true;
         }
         self.apply_config_changes().await;
     }
@@ -932,7 +941,7 @@ impl Actor {
         if self.assigned_configured.as_ref() != Some(&configured) {
             tracing::info!("The connectors or tasks changed; requesting a rebalance.");
             self.assigned_configured = Some(configured);
-            self.group.rejoin();
+            self.rejoin_pending = true;
         }
     }
 
@@ -1088,7 +1097,7 @@ impl Actor {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "Received a malformed assignment; rejoining.");
-                self.group.rejoin();
+                self.rejoin_pending = true;
                 return;
             }
         };
@@ -1106,7 +1115,7 @@ impl Actor {
             tracing::warn!("The leader's config is behind or ahead of this worker's; reading the config topic and rejoining.");
             self.drain_config().await;
             self.update_metadata();
-            self.group.rejoin();
+            self.rejoin_pending = true;
             return;
         }
         // Read the config topic at least up to the leader's offset before acting.
@@ -1115,7 +1124,7 @@ impl Actor {
             if self.config_offset() < a.config_offset {
                 tracing::warn!(have = self.config_offset(), need = a.config_offset, "This worker could not read the config topic up to the assignment's offset; rejoining.");
                 self.update_metadata();
-                self.group.rejoin();
+                self.rejoin_pending = true;
                 return;
             }
         }
@@ -1164,7 +1173,7 @@ impl Actor {
         self.update_metadata();
         if !revoked.is_empty() && a.version > 0 {
             // KIP-415: revocations are followed by a rejoin so the work can go elsewhere.
-            self.group.rejoin();
+            self.rejoin_pending = true;
         } else if a.delay > 0 {
             self.rejoin_at =
                 Some(tokio::time::Instant::now() + Duration::from_millis(a.delay as u64));

@@ -133,9 +133,17 @@ impl Cluster {
 }
 
 /// POSTs a connector, retrying while the cluster answers 409 for a rebalance (no leader yet)
-/// or cannot reach a leader that just died.
+/// or cannot reach a leader that just died. A retry that finds the connector already there,
+/// after an attempt that failed in transit, counts as the create when the stored config is the
+/// one sent (the first attempt wrote it before its answer was lost).
 fn create(w: &Worker, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    create_as(w, body, true)
+}
+
+/// As [`create`]; with `new` false an "already exists" answer is returned as it is.
+fn create_as(w: &Worker, body: &serde_json::Value, new: bool) -> (u16, serde_json::Value) {
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut retried = false;
     loop {
         match w.try_send("POST", "/connectors", Some(body)) {
             Some((409, b))
@@ -152,9 +160,24 @@ fn create(w: &Worker, body: &serde_json::Value) -> (u16, serde_json::Value) {
                     .unwrap_or("")
                     .starts_with("Error trying to forward REST request")
                     && Instant::now() < deadline => {}
+            Some((409, b)) if retried && new => {
+                let name = body["name"].as_str().unwrap_or("");
+                match w.try_send("GET", &format!("/connectors/{name}"), None) {
+                    Some((200, info))
+                        if info["config"]["connector.class"]
+                            == body["config"]["connector.class"]
+                            && info["config"]["file"] == body["config"]["file"] =>
+                    {
+                        eprintln!("{name}: created by an earlier attempt whose answer was lost");
+                        return (201, info);
+                    }
+                    _ => return (409, b),
+                }
+            }
             Some(r) => return r,
             None => assert!(Instant::now() < deadline, "POST /connectors not answered"),
         }
+        retried = true;
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -162,6 +185,15 @@ fn create(w: &Worker, body: &serde_json::Value) -> (u16, serde_json::Value) {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if std::thread::panicking() {
+            // SLUICE_IT_KEEP=DIR keeps every worker's whole log for a failed run.
+            if let Some(keep) = std::env::var_os("SLUICE_IT_KEEP") {
+                let to = Path::new(&keep).join(self.dir.path().file_name().unwrap_or_default());
+                let _ = std::fs::create_dir_all(&to);
+                for (i, w) in self.workers.iter().enumerate() {
+                    let _ = std::fs::write(to.join(format!("worker-{i}.log")), w.log_text());
+                }
+                eprintln!("worker logs kept in {}", to.display());
+            }
             for (i, w) in self.workers.iter().enumerate() {
                 let text = w.log_text();
                 let lines: Vec<&str> = text.lines().collect();
@@ -247,7 +279,7 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
     assert_eq!(body["name"], "src");
     let (code, body) = create(&c.workers[2], &sink_config("snk", &sink, &topic));
     assert_eq!(code, 201, "{body}\n{}", c.logs());
-    let (code, body) = create(&c.workers[0], &sink_config("snk", &sink, &topic));
+    let (code, body) = create_as(&c.workers[0], &sink_config("snk", &sink, &topic), false);
     assert_eq!(code, 409, "a second create conflicts: {body}");
     assert_eq!(body["message"], "Connector snk already exists");
 
