@@ -32,12 +32,24 @@ pub(crate) async fn forward_or_none(
         Ok(Some(url)) => url,
         Err(_) => return Some(conflict()),
     };
+    Some(forward_to(&target, raw_query, method, path, body).await)
+}
+
+/// Forwards a request to the worker at `target` (the leader, or the worker that runs a task),
+/// with Kafka's `forward` parameter rules.
+pub(crate) async fn forward_to(
+    target: &str,
+    raw_query: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<&Bytes>,
+) -> Response {
     let forward = query_params(raw_query)
         .into_iter()
         .find(|(k, _)| k == "forward")
         .map(|(_, v)| !v.eq_ignore_ascii_case("false"));
     if forward == Some(false) {
-        return Some(conflict());
+        return conflict();
     }
     let mut query: Vec<String> = raw_query
         .unwrap_or("")
@@ -59,7 +71,7 @@ pub(crate) async fn forward_or_none(
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(b.to_vec());
     }
-    Some(match req.send().await {
+    match req.send().await {
         Ok(r) => {
             let status =
                 StatusCode::from_u16(r.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -76,5 +88,5 @@ pub(crate) async fn forward_or_none(
             format!("Error trying to forward REST request: {e}"),
         )
         .into_response(),
-    })
+    }
 }

@@ -23,7 +23,7 @@ use crate::entities::{
     ServerInfo, TaskInfo, TaskState, WorkerStatus,
 };
 use crate::error::ApiError;
-use crate::forward::forward_or_none;
+use crate::forward::{forward_or_none, forward_to};
 use crate::mask::Masker;
 
 /// A logger's level as `/admin/loggers` reports it.
@@ -518,8 +518,13 @@ async fn put_connector_config(
 async fn patch_connector_config(
     State(s): State<AppState>,
     Path(name): Path<String>,
+    RawQuery(q): RawQuery,
     bytes: Bytes,
-) -> ApiResult<Json<ConnectorInfo>> {
+) -> ApiResult<Response> {
+    let path = format!("/connectors/{name}/config");
+    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PATCH, &path, Some(&bytes)).await {
+        return Ok(r);
+    }
     let map: Map<String, Json_> = body(&bytes)?;
     let mut patch = BTreeMap::new();
     for (k, v) in map {
@@ -545,7 +550,7 @@ async fn patch_connector_config(
         }
     }
     let info = s.herder.patch_connector_config(&name, patch).await?;
-    Ok(Json(info_json(&s, info)))
+    Ok(Json(info_json(&s, info)).into_response())
 }
 
 async fn connector_status(
@@ -560,6 +565,11 @@ async fn restart_connector(
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
+    // Distributed mode: the leader writes the restart request.
+    let path = format!("/connectors/{name}/restart");
+    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::POST, &path, None).await {
+        return Ok(r);
+    }
     let params = query_params(q.as_deref());
     let request = RestartRequest {
         include_tasks: query_bool(&params, "includeTasks", false),
@@ -594,11 +604,17 @@ async fn resume_connector(
 async fn stop_connector(
     State(s): State<AppState>,
     Path(name): Path<String>,
-) -> ApiResult<StatusCode> {
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    // Only the leader stops a connector in distributed mode (it writes the empty task list).
+    let path = format!("/connectors/{name}/stop");
+    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PUT, &path, None).await {
+        return Ok(r);
+    }
     s.herder
         .set_target_state(&name, TargetState::Stopped)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn delete_connector(
@@ -670,10 +686,16 @@ async fn task_status(
 async fn restart_task(
     State(s): State<AppState>,
     Path((name, task)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    let task = parse_task(&task)?;
-    s.herder.restart_task(&name, task).await?;
-    Ok(StatusCode::NO_CONTENT)
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let id = parse_task(&task)?;
+    // Distributed mode: the worker that runs the task restarts it (Kafka forwards there too).
+    if let Some(url) = s.herder.task_restart_target(&name, id)? {
+        let path = format!("/connectors/{name}/tasks/{task}/restart");
+        return Ok(forward_to(&url, q.as_deref(), Method::POST, &path, None).await);
+    }
+    s.herder.restart_task(&name, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn worker_flag(s: &AppState, key: &str) -> bool {

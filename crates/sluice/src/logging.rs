@@ -96,7 +96,16 @@ pub fn init() -> Logging {
     let (layer, handle) = reload::Layer::new(filter);
     tracing_subscriber::registry()
         .with(layer)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // Colours only on a terminal (and never with NO_COLOR set): a log file or a
+                // pipe gets plain text that grep and log shippers read as written.
+                .with_ansi(
+                    std::io::IsTerminal::is_terminal(&std::io::stderr())
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                ),
+        )
         .init();
     Logging {
         levels: Mutex::new(levels),

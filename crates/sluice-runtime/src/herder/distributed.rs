@@ -27,10 +27,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectorEntry, ConnectorInfo};
+use super::{ConnectorEntry, ConnectorInfo, RestartRequest};
 use crate::config::connector::{CONNECTOR_CLASS, NAME};
 use crate::config::validate::{validate_connector, ValidationReport};
 use crate::herder::standalone::invalid_config_error;
+use crate::plugins::Plugins;
 use crate::status::{ConnectorStatus, State, Status, StatusChange};
 use crate::storage::config_topic::{self as ct, ConfigState};
 use crate::storage::status_topic::{self as st, StatusKey, StatusRecord};
@@ -72,6 +73,26 @@ enum Request {
         name: String,
         reply: Reply<()>,
     },
+    SetTarget {
+        name: String,
+        target: TargetState,
+        reply: Reply<()>,
+    },
+    PatchConfig {
+        name: String,
+        patch: BTreeMap<String, Option<String>>,
+        reply: Reply<ConnectorInfo>,
+    },
+    Restart {
+        name: String,
+        request: RestartRequest,
+        reply: Reply<Option<ConnectorStatus>>,
+    },
+    RestartTask {
+        name: String,
+        task: u32,
+        reply: Reply<()>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -102,6 +123,8 @@ pub struct DistributedHerder {
     tx: mpsc::Sender<Request>,
     shared: Arc<Shared>,
     worker: Worker,
+    /// This worker's advertised REST URL (its scheme is every worker's).
+    url: String,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -133,6 +156,7 @@ impl DistributedHerder {
         status_changes: mpsc::UnboundedReceiver<StatusChange>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(64);
+        let url = settings.url.clone();
         let shared = Arc::new(Shared::default());
         shared.generation.store(-1, Ordering::Relaxed);
         tokio::spawn(status_writer(
@@ -158,11 +182,17 @@ impl DistributedHerder {
             protocol_version: 0,
             rejoin_at: None,
             rejoin_pending: false,
+            started: false,
             stopping: false,
             config_rx,
         };
         tokio::spawn(actor.run(rx, events));
-        DistributedHerder { tx, shared, worker }
+        DistributedHerder {
+            tx,
+            shared,
+            worker,
+            url,
+        }
     }
 
     pub fn worker(&self) -> &Worker {
@@ -213,6 +243,86 @@ impl DistributedHerder {
         self.call(|reply| Request::Delete { name, reply }).await
     }
 
+    /// Merges `patch` into the connector's config (`None` removes a key); only the leader
+    /// completes it (the REST layer forwards to the leader otherwise).
+    pub async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> Result<ConnectorInfo, ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::PatchConfig { name, patch, reply })
+            .await
+    }
+
+    /// KIP-745: the leader (the REST layer forwards to it) computes the plan from the status
+    /// topic and writes a `restart-connector-<name>` record; every worker restarts what it
+    /// runs of the plan when it reads the record. `None` for the legacy form (204).
+    pub async fn restart_connector(
+        &self,
+        name: &str,
+        request: RestartRequest,
+    ) -> Result<Option<ConnectorStatus>, ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::Restart {
+            name,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    /// Restarts a task this worker runs (the REST layer forwards to its owner otherwise).
+    pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::RestartTask { name, task, reply })
+            .await
+    }
+
+    /// The REST URL of a worker of this cluster, from its id (`host:port`): every worker of a
+    /// cluster serves the same scheme.
+    pub fn url_of(&self, worker_id: &str) -> String {
+        let scheme = self.url.split("://").next().unwrap_or("http");
+        format!("{scheme}://{worker_id}/")
+    }
+
+    /// The worker id (`host:port`) that runs a task, per the status topic, if it is not this
+    /// worker; `Ok(None)` when this worker runs it. Unknown connector or task: 404.
+    pub fn task_owner(&self, name: &str, task: u32) -> Result<Option<String>, ConnectError> {
+        let entry = self
+            .entry(name)
+            .ok_or_else(|| ConnectError::not_found(format!("Connector {name} not found")))?;
+        if task as usize >= entry.tasks.len() {
+            return Err(ConnectError::not_found(format!(
+                "Task {name}-{task} not found"
+            )));
+        }
+        let status = self.task_status(name, task).ok();
+        let me = self.worker.status.worker_id();
+        match status {
+            Some(s) if s.worker_id != me && !s.worker_id.is_empty() => Ok(Some(s.worker_id)),
+            Some(_) => Ok(None),
+            None => Err(ConnectError::illegal_state(CONFLICT_MESSAGE)),
+        }
+    }
+
+    /// PAUSED and STARTED are written to the config topic by whichever worker received the
+    /// request, as Kafka does; STOPPED only by the leader (the REST layer forwards it), since
+    /// it also writes the connector's empty task list.
+    pub async fn set_target_state(
+        &self,
+        name: &str,
+        target: TargetState,
+    ) -> Result<(), ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::SetTarget {
+            name,
+            target,
+            reply,
+        })
+        .await
+    }
+
     /// Stops everything this worker runs (source offsets are flushed) and leaves the group at
     /// once, so the work moves without waiting for the session timeout.
     pub async fn shutdown(&self) {
@@ -231,20 +341,7 @@ impl DistributedHerder {
     }
 
     fn entry(&self, name: &str) -> Option<ConnectorEntry> {
-        let state = read_lock(&self.shared.config);
-        let config = state.connectors.get(name)?.clone();
-        let kind = config
-            .get(CONNECTOR_CLASS)
-            .and_then(|c| self.worker.plugins.connector(c))
-            .map(|p| p.kind);
-        Some(ConnectorEntry {
-            // Every connector of a distributed cluster lives in the config topic.
-            rest_managed: true,
-            kind,
-            target: state.target(name),
-            tasks: state.tasks.get(name).cloned().unwrap_or_default(),
-            config,
-        })
+        entry_in(&self.shared, &self.worker.plugins, name)
     }
 
     pub fn connector_entry(&self, name: &str) -> Option<ConnectorEntry> {
@@ -286,32 +383,57 @@ impl DistributedHerder {
 
     /// The status as the status topic says, the same on every worker.
     pub fn connector_status(&self, name: &str) -> Result<ConnectorStatus, ConnectError> {
-        let not_found = || ConnectError::not_found(format!("No status found for connector {name}"));
-        let entry = self.entry(name).ok_or_else(not_found)?;
-        let statuses = read_lock(&self.shared.statuses);
-        let (conn, tasks) = statuses.get(name).ok_or_else(not_found)?;
-        let conn = conn.as_ref().ok_or_else(not_found)?;
-        let to_status = |t: &TopicStatus| Status {
-            state: t.record.state,
-            trace: t.record.trace.clone(),
-            worker_id: t.record.worker_id.clone(),
-            generation: t.record.generation.max(0) as u64,
-        };
-        Ok(ConnectorStatus {
-            name: name.to_string(),
-            connector: to_status(conn),
-            tasks: tasks
-                .iter()
-                .filter(|(id, _)| (**id as usize) < entry.tasks.len())
-                .filter_map(|(id, t)| t.as_ref().map(|t| (*id, to_status(t))))
-                .collect(),
-            kind: entry.kind,
-            tolerated: BTreeMap::new(),
-        })
+        status_in(&self.shared, &self.worker.plugins, name)
     }
 }
 
 /// Writes the worker's status changes to the status topic, with the group generation.
+fn entry_in(shared: &Shared, plugins: &Plugins, name: &str) -> Option<ConnectorEntry> {
+    let state = read_lock(&shared.config);
+    let config = state.connectors.get(name)?.clone();
+    let kind = config
+        .get(CONNECTOR_CLASS)
+        .and_then(|c| plugins.connector(c))
+        .map(|p| p.kind);
+    Some(ConnectorEntry {
+        // Every connector of a distributed cluster lives in the config topic.
+        rest_managed: true,
+        kind,
+        target: state.target(name),
+        tasks: state.tasks.get(name).cloned().unwrap_or_default(),
+        config,
+    })
+}
+
+fn status_in(
+    shared: &Shared,
+    plugins: &Plugins,
+    name: &str,
+) -> Result<ConnectorStatus, ConnectError> {
+    let not_found = || ConnectError::not_found(format!("No status found for connector {name}"));
+    let entry = entry_in(shared, plugins, name).ok_or_else(not_found)?;
+    let statuses = read_lock(&shared.statuses);
+    let (conn, tasks) = statuses.get(name).ok_or_else(not_found)?;
+    let conn = conn.as_ref().ok_or_else(not_found)?;
+    let to_status = |t: &TopicStatus| Status {
+        state: t.record.state,
+        trace: t.record.trace.clone(),
+        worker_id: t.record.worker_id.clone(),
+        generation: t.record.generation.max(0) as u64,
+    };
+    Ok(ConnectorStatus {
+        name: name.to_string(),
+        connector: to_status(conn),
+        tasks: tasks
+            .iter()
+            .filter(|(id, _)| (**id as usize) < entry.tasks.len())
+            .filter_map(|(id, t)| t.as_ref().map(|t| (*id, to_status(t))))
+            .collect(),
+        kind: entry.kind,
+        tolerated: BTreeMap::new(),
+    })
+}
+
 async fn status_writer(
     log: KafkaBasedLog,
     mut changes: mpsc::UnboundedReceiver<StatusChange>,
@@ -448,6 +570,8 @@ struct Actor {
     /// event is fully handled, after the metadata describes the work as it now runs: a JoinGroup
     /// that advertises stale metadata makes the leader plan with it.
     rejoin_pending: bool,
+    /// The config topic was read to its end once (restart requests act from then on).
+    started: bool,
     stopping: bool,
     /// Config topic records as the reader task reads them (in order).
     config_rx: mpsc::UnboundedReceiver<Vec<LogRecord>>,
@@ -537,6 +661,7 @@ impl Actor {
         if let Some(records) = self.config_rx.recv().await {
             self.apply_records(records).await;
         }
+        self.started = true;
         self.update_metadata();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -602,6 +727,30 @@ impl Actor {
             }
             Request::Delete { name, reply } => {
                 let r = self.delete(&name).await;
+                let _ = reply.send(r);
+            }
+            Request::SetTarget {
+                name,
+                target,
+                reply,
+            } => {
+                let r = self.set_target(&name, target).await;
+                let _ = reply.send(r);
+            }
+            Request::PatchConfig { name, patch, reply } => {
+                let r = self.patch_config(name, patch).await;
+                let _ = reply.send(r);
+            }
+            Request::Restart {
+                name,
+                request,
+                reply,
+            } => {
+                let r = self.restart(&name, request).await;
+                let _ = reply.send(r);
+            }
+            Request::RestartTask { name, task, reply } => {
+                let r = self.restart_task(&name, task).await;
                 let _ = reply.send(r);
             }
             Request::Shutdown { reply } => {
@@ -704,18 +853,194 @@ impl Actor {
         Ok(())
     }
 
+    async fn restart(
+        &mut self,
+        name: &str,
+        request: RestartRequest,
+    ) -> Result<Option<ConnectorStatus>, ConnectError> {
+        self.require_leader()?;
+        self.drain_config().await;
+        if !read_lock(&self.shared.config).connectors.contains_key(name) {
+            return Err(ConnectError::not_found(if request.is_legacy() {
+                format!("Connector {name} not found")
+            } else {
+                format!("Unknown connector: {name}")
+            }));
+        }
+        let status = status_in(&self.shared, &self.worker.plugins, name).map_err(|_| {
+            ConnectError::not_found(format!("Status for connector {name} not found"))
+        })?;
+        let mut plan = status.clone();
+        if request.is_legacy() || !request.only_failed || status.connector.state == State::Failed {
+            plan.connector.state = State::Restarting;
+            plan.connector.trace = None;
+        }
+        for t in plan.tasks.values_mut() {
+            if request.include_tasks && (!request.only_failed || t.state == State::Failed) {
+                t.state = State::Restarting;
+                t.trace = None;
+            }
+        }
+        let offset = self
+            .write_config(
+                &ct::restart_key(name),
+                Some(&ct::restart_value(
+                    request.include_tasks,
+                    request.only_failed,
+                )),
+            )
+            .await?;
+        self.catch_up(offset + 1, READ_TIMEOUT).await;
+        Ok((!request.is_legacy()).then_some(plan))
+    }
+
+    /// Restarts what this worker runs of a restart request read from the config topic, with
+    /// the plan computed from the status topic as the leader computed it.
+    async fn process_restart(&mut self, name: &str, include_tasks: bool, only_failed: bool) {
+        let Ok(status) = status_in(&self.shared, &self.worker.plugins, name) else {
+            return;
+        };
+        let legacy = !include_tasks && !only_failed;
+        let state = read_lock(&self.shared.config).clone();
+        if (legacy || !only_failed || status.connector.state == State::Failed)
+            && self.running_connectors.contains_key(name)
+        {
+            tracing::info!(connector = %name, "Restarting the connector, as requested.");
+            self.worker
+                .status
+                .put_connector(name, status.kind, State::Restarting, None);
+            if let Some(r) = self.running_connectors.remove(name) {
+                stop_connector(r).await;
+            }
+            self.start_connector(name, &state);
+        }
+        if !include_tasks {
+            return;
+        }
+        let ids: Vec<i32> = self
+            .running_tasks
+            .keys()
+            .filter(|(c, _)| c == name)
+            .map(|(_, id)| *id)
+            .filter(|id| {
+                !only_failed
+                    || status
+                        .tasks
+                        .get(&(*id as u32))
+                        .is_some_and(|t| t.state == State::Failed)
+            })
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        for id in &ids {
+            self.worker
+                .status
+                .put_task(name, *id as u32, State::Restarting, None);
+            if let Some(r) = self.running_tasks.remove(&(name.to_string(), *id)) {
+                stop_task(r).await;
+            }
+        }
+        let _ = self.worker.offsets.refresh().await;
+        for id in ids {
+            tracing::info!(task = %format!("{name}-{id}"), "Restarting the task, as requested.");
+            self.start_task(name, id, &state);
+        }
+    }
+
+    async fn restart_task(&mut self, name: &str, task: u32) -> Result<(), ConnectError> {
+        self.drain_config().await;
+        let key = (name.to_string(), task as i32);
+        if !self.running_tasks.contains_key(&key) {
+            return Err(ConnectError::illegal_state(CONFLICT_MESSAGE));
+        }
+        self.worker
+            .status
+            .put_task(name, task, State::Restarting, None);
+        if let Some(r) = self.running_tasks.remove(&key) {
+            stop_task(r).await;
+        }
+        let _ = self.worker.offsets.refresh().await;
+        let state = read_lock(&self.shared.config).clone();
+        tracing::info!(task = %format!("{name}-{task}"), "Restarting the task, as requested.");
+        self.start_task(name, task as i32, &state);
+        Ok(())
+    }
+
+    async fn patch_config(
+        &mut self,
+        name: String,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> Result<ConnectorInfo, ConnectError> {
+        self.require_leader()?;
+        self.drain_config().await;
+        let Some(mut config) = read_lock(&self.shared.config)
+            .connectors
+            .get(&name)
+            .cloned()
+        else {
+            return Err(ConnectError::not_found(format!(
+                "Connector {name} not found"
+            )));
+        };
+        for (k, v) in patch {
+            match v {
+                Some(v) => config.insert(k, v),
+                None => config.remove(&k),
+            };
+        }
+        self.put_config(name, config, true, TargetState::Started)
+            .await
+            .map(|(_, info)| info)
+    }
+
+    async fn set_target(&mut self, name: &str, target: TargetState) -> Result<(), ConnectError> {
+        if target == TargetState::Stopped {
+            self.require_leader()?;
+        }
+        self.drain_config().await;
+        if !read_lock(&self.shared.config).connectors.contains_key(name) {
+            return Err(ConnectError::not_found(format!("Unknown connector {name}")));
+        }
+        if target == TargetState::Stopped {
+            // As Kafka: the empty task list first, so a failure between the two writes leaves
+            // a running connector with no tasks rather than a stopped one with tasks.
+            self.write_config(&ct::commit_key(name), Some(&ct::commit_value(0)))
+                .await?;
+        }
+        let offset = self
+            .write_config(
+                &ct::target_state_key(name),
+                Some(&ct::target_state_value(target)),
+            )
+            .await?;
+        if !self.catch_up(offset + 1, READ_TIMEOUT).await {
+            return Err(ConnectError::retriable(
+                "The target state was written but could not be read back from the config topic in time",
+            ));
+        }
+        self.write_task_configs().await;
+        Ok(())
+    }
+
     /// Applies records read from the config topic, then follows the changes with running work.
     async fn apply_records(&mut self, records: Vec<LogRecord>) {
         if records.is_empty() {
             return;
         }
         let before = configured_work(&read_lock(&self.shared.config));
+        let mut restarts = Vec::new();
         {
             let mut state = write_lock(&self.shared.config);
             for r in records {
                 let Some(key) = r.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) else {
                     continue;
                 };
+                // Restart requests act once, when read live (not when the topic is replayed
+                // at start-up), as Kafka's config store does.
+                if self.started {
+                    restarts.extend(ct::parse_restart(key, r.value.as_deref()));
+                }
                 state.apply(r.offset, key, r.value.as_deref());
             }
         }
@@ -726,6 +1051,10 @@ impl Actor {
             self.rejoin_pending = true;
         }
         self.apply_config_changes().await;
+        for (name, include_tasks, only_failed) in restarts {
+            self.process_restart(&name, include_tasks, only_failed)
+                .await;
+        }
     }
 
     /// Waits (at most `timeout`) until the config snapshot reaches `offset`; whether it did.

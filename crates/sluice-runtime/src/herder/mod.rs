@@ -178,10 +178,7 @@ impl Herder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, ConnectError> {
-        match self {
-            Herder::Standalone(h) => h.patch_connector_config(name, patch).await,
-            Herder::Distributed(_) => Err(not_in_distributed("PATCH /connectors/{name}/config")),
-        }
+        delegate!(self, h => h.patch_connector_config(name, patch).await)
     }
     pub async fn delete_connector(&self, name: &str) -> Result<(), ConnectError> {
         delegate!(self, h => h.delete_connector(name).await)
@@ -191,27 +188,30 @@ impl Herder {
         name: &str,
         target: TargetState,
     ) -> Result<(), ConnectError> {
-        match self {
-            Herder::Standalone(h) => h.set_target_state(name, target).await,
-            Herder::Distributed(_) => Err(not_in_distributed(
-                "Pausing, resuming or stopping a connector",
-            )),
-        }
+        delegate!(self, h => h.set_target_state(name, target).await)
     }
     pub async fn restart_connector(
         &self,
         name: &str,
         request: RestartRequest,
     ) -> Result<Option<ConnectorStatus>, ConnectError> {
-        match self {
-            Herder::Standalone(h) => h.restart_connector(name, request).await,
-            Herder::Distributed(_) => Err(not_in_distributed("Restarting a connector")),
-        }
+        delegate!(self, h => h.restart_connector(name, request).await)
     }
     pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), ConnectError> {
+        delegate!(self, h => h.restart_task(name, task).await)
+    }
+    /// Where a task restart must run: `None` here, `Some(url)` at the worker running the task
+    /// (distributed mode).
+    pub fn task_restart_target(
+        &self,
+        name: &str,
+        task: u32,
+    ) -> Result<Option<String>, ConnectError> {
         match self {
-            Herder::Standalone(h) => h.restart_task(name, task).await,
-            Herder::Distributed(_) => Err(not_in_distributed("Restarting a task")),
+            Herder::Standalone(_) => Ok(None),
+            Herder::Distributed(h) => Ok(h
+                .task_owner(name, task)?
+                .map(|worker_id| h.url_of(&worker_id))),
         }
     }
     pub async fn connector_offsets(&self, name: &str) -> Result<Offsets, ConnectError> {

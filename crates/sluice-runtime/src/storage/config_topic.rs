@@ -22,6 +22,27 @@ pub fn target_state_key(name: &str) -> String {
     format!("target-state-{name}")
 }
 
+pub fn restart_key(name: &str) -> String {
+    format!("restart-connector-{name}")
+}
+
+/// `{"include-tasks":bool,"only-failed":bool}` for `restart-connector-<name>` (KIP-745).
+pub fn restart_value(include_tasks: bool, only_failed: bool) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "include-tasks": include_tasks, "only-failed": only_failed }))
+        .unwrap_or_default()
+}
+
+/// A restart request record: the connector and (include-tasks, only-failed); missing or
+/// invalid fields are false, as Kafka reads them.
+pub fn parse_restart(key: &str, value: Option<&[u8]>) -> Option<(String, bool, bool)> {
+    let name = key.strip_prefix("restart-connector-")?;
+    let j: Json = value
+        .and_then(|v| serde_json::from_slice(v).ok())
+        .unwrap_or(Json::Null);
+    let flag = |f: &str| j.get(f).and_then(Json::as_bool).unwrap_or(false);
+    Some((name.to_string(), flag("include-tasks"), flag("only-failed")))
+}
+
 fn properties(config: &RawConfig) -> Vec<u8> {
     let props: Map<String, Json> = config
         .iter()
@@ -83,6 +104,9 @@ pub struct ConfigState {
     pub config_offsets: BTreeMap<String, i64>,
     /// Offset of the latest `commit-<name>` record.
     pub commit_offsets: BTreeMap<String, i64>,
+    /// Connectors resumed from STOPPED since their last commit: their empty task list was
+    /// written by the stop, so the leader generates task configs again.
+    pub resumed: BTreeSet<String>,
     pending: BTreeMap<String, BTreeMap<u32, RawConfig>>,
 }
 
@@ -120,12 +144,17 @@ impl ConfigState {
 
     /// Whether the connector's committed task configs predate its config.
     pub fn needs_task_configs(&self, name: &str) -> bool {
-        self.connectors.contains_key(name)
-            && match (self.config_offsets.get(name), self.commit_offsets.get(name)) {
-                (Some(c), Some(k)) => c > k,
-                (_, None) => true,
-                (None, Some(_)) => false,
-            }
+        if !self.connectors.contains_key(name) {
+            return false;
+        }
+        if self.resumed.contains(name) && self.target(name) != TargetState::Stopped {
+            return true;
+        }
+        match (self.config_offsets.get(name), self.commit_offsets.get(name)) {
+            (Some(c), Some(k)) => c > k,
+            (_, None) => true,
+            (None, Some(_)) => false,
+        }
     }
 
     /// Applies one record, in the order Kafka dispatches on key prefixes.
@@ -154,6 +183,10 @@ impl ConfigState {
                             return;
                         }
                     };
+                    let was = self.target(name);
+                    if was == TargetState::Stopped && t != TargetState::Stopped {
+                        self.resumed.insert(name.to_string());
+                    }
                     self.targets.insert(name.to_string(), t);
                 }
             }
@@ -167,6 +200,7 @@ impl ConfigState {
                     self.config_offsets.remove(name);
                     self.commit_offsets.remove(name);
                     self.inconsistent.remove(name);
+                    self.resumed.remove(name);
                 }
                 Some(Some(c)) => {
                     self.connectors.insert(name.to_string(), c);
@@ -202,6 +236,7 @@ impl ConfigState {
                 tracing::error!(key, "Invalid commit record in the config topic; ignored.");
                 return;
             };
+            self.resumed.remove(name);
             let pending = self.pending.remove(name).unwrap_or_default();
             let mut tasks = Vec::with_capacity(count as usize);
             let mut complete = true;
@@ -226,6 +261,25 @@ impl ConfigState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restart_records_as_kafka_writes_and_reads_them() {
+        assert_eq!(restart_key("a-b"), "restart-connector-a-b");
+        assert_eq!(
+            restart_value(true, false),
+            br#"{"include-tasks":true,"only-failed":false}"#.to_vec()
+        );
+        assert_eq!(
+            parse_restart("restart-connector-a-b", Some(&restart_value(false, true))),
+            Some(("a-b".into(), false, true))
+        );
+        assert_eq!(
+            parse_restart("restart-connector-x", Some(b"{\"only-failed\":\"yes\"}")),
+            Some(("x".into(), false, false)),
+            "invalid fields are false"
+        );
+        assert_eq!(parse_restart("connector-x", None), None);
+    }
 
     fn cfg(pairs: &[(&str, &str)]) -> RawConfig {
         pairs

@@ -338,6 +338,10 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
     // A second connector does not restart any task of the first.
     let starts_src = task_starts(&c, "src");
     let starts_snk = task_starts(&c, "snk");
+    assert!(
+        starts_src >= 1 && starts_snk >= 1,
+        "task starts are visible in the worker logs"
+    );
     let p_before = placement(&c, &["src", "snk"]);
     let source2 = c.path("source2.txt");
     std::fs::write(&source2, "second\n").unwrap();
@@ -507,5 +511,308 @@ fn whole_cluster_restart_resumes_from_committed_offsets() {
         info["config"]["file"],
         source.display().to_string(),
         "no config lost"
+    );
+}
+
+/// Every live worker reports `state` for the connector and every task (with `tasks` tasks).
+fn agreed_state(c: &Cluster, connector: &str, state: &str, tasks: usize) -> bool {
+    c.alive().all(|w| {
+        w.status(connector).is_some_and(|s| {
+            s["connector"]["state"] == state
+                && s["tasks"]
+                    .as_array()
+                    .is_some_and(|t| t.len() == tasks && t.iter().all(|t| t["state"] == state))
+        })
+    })
+}
+
+/// Pause, resume, stop and PATCH config over REST in a cluster: sent to any worker (stop and
+/// PATCH are forwarded to the leader; stop writes the empty task list), seen the same on every
+/// worker, and a connector resumed from STOPPED gets its tasks back and carries on from its
+/// offsets.
+#[test]
+fn pause_resume_stop_and_patch_in_a_cluster() {
+    let broker = Broker::start();
+    let c = Cluster::start(&broker, 2);
+    let topic = unique("pause-topic");
+    let source = c.path("source.txt");
+    let sink = c.path("sink.txt");
+    std::fs::write(&source, (0..50).map(line).collect::<String>()).unwrap();
+    assert_eq!(
+        create(&c.workers[0], &source_config("src", &source, &topic)).0,
+        201
+    );
+    assert_eq!(
+        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
+        201
+    );
+    wait_for("src and snk RUNNING", Duration::from_secs(90), || {
+        c.agreed_running("src").is_some() && c.agreed_running("snk").is_some()
+    });
+    wait_for("the first 50 lines", Duration::from_secs(60), || {
+        all_lines_in(&sink, 50)
+    });
+
+    // Unknown connectors answer 404 with Kafka's message.
+    for verb in ["pause", "resume", "stop"] {
+        let (code, body) = c.workers[1]
+            .try_send("PUT", &format!("/connectors/nope/{verb}"), None)
+            .unwrap();
+        assert_eq!(code, 404, "{verb}: {body}");
+        assert_eq!(body["message"], "Unknown connector nope", "{verb}");
+    }
+
+    // Pause through each worker in turn: 202, then PAUSED everywhere.
+    for w in [0, 1] {
+        let (code, body) = c.workers[w]
+            .try_send("PUT", "/connectors/src/pause", None)
+            .unwrap();
+        assert_eq!(code, 202, "{body}");
+        wait_for(
+            "src PAUSED on every worker",
+            Duration::from_secs(60),
+            || agreed_state(&c, "src", "PAUSED", 1),
+        );
+        let (code, _) = c.workers[1 - w]
+            .try_send("PUT", "/connectors/src/resume", None)
+            .unwrap();
+        assert_eq!(code, 202);
+        wait_for("src RUNNING again", Duration::from_secs(60), || {
+            agreed_state(&c, "src", "RUNNING", 1)
+        });
+    }
+    append(&source, &(50..100).map(line).collect::<String>());
+    wait_for(
+        "lines written after the resume",
+        Duration::from_secs(60),
+        || all_lines_in(&sink, 100),
+    );
+
+    // Stop through a worker that may not lead: forwarded, 204, STOPPED with no tasks.
+    let (code, body) = c.workers[1]
+        .try_send("PUT", "/connectors/src/stop", None)
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    wait_for(
+        "src STOPPED with no tasks everywhere",
+        Duration::from_secs(60),
+        || agreed_state(&c, "src", "STOPPED", 0),
+    );
+    for w in c.alive() {
+        let (code, tasks) = w.get("/connectors/src/tasks").unwrap();
+        assert_eq!(
+            (code, tasks),
+            (200, json!([])),
+            "a stopped connector has no tasks"
+        );
+    }
+    append(&source, &(100..150).map(line).collect::<String>());
+
+    // Resume: task configs are generated again and the task carries on from its offsets.
+    let (code, _) = c.workers[0]
+        .try_send("PUT", "/connectors/src/resume", None)
+        .unwrap();
+    assert_eq!(code, 202);
+    wait_for(
+        "src RUNNING with its task again",
+        Duration::from_secs(90),
+        || agreed_state(&c, "src", "RUNNING", 1),
+    );
+    wait_for(
+        "lines written while stopped",
+        Duration::from_secs(60),
+        || all_lines_in(&sink, 150),
+    );
+    let text = std::fs::read_to_string(&sink).unwrap();
+    let repeated = (0..150)
+        .filter(|i| text.lines().filter(|l| *l == line(*i).trim_end()).count() > 1)
+        .count();
+    assert_eq!(repeated, 0, "the task resumed from its committed offset");
+
+    // PATCH through either worker: merged on the leader, seen by every worker; null removes.
+    let (code, body) = c.workers[1]
+        .try_send(
+            "PATCH",
+            "/connectors/src/config",
+            Some(&json!({"batch.size": "50"})),
+        )
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["config"]["batch.size"], "50");
+    assert_eq!(body["config"]["topic"], topic.as_str(), "the rest is kept");
+    wait_for(
+        "the patched config on every worker",
+        Duration::from_secs(30),
+        || {
+            c.alive().all(|w| {
+                w.get("/connectors/src/config")
+                    .is_some_and(|(_, b)| b["batch.size"] == "50")
+            })
+        },
+    );
+    let (code, body) = c.workers[0]
+        .try_send(
+            "PATCH",
+            "/connectors/src/config",
+            Some(&json!({"batch.size": null})),
+        )
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(body["config"].get("batch.size").is_none(), "{body}");
+    let (code, body) = c.workers[1]
+        .try_send("PATCH", "/connectors/nope/config", Some(&json!({"a": "b"})))
+        .unwrap();
+    assert_eq!(
+        (code, &body["message"]),
+        (404, &json!("Connector nope not found"))
+    );
+    wait_for(
+        "src RUNNING after the patches",
+        Duration::from_secs(90),
+        || agreed_state(&c, "src", "RUNNING", 1),
+    );
+}
+
+fn count_in_logs(c: &Cluster, needle: &str) -> usize {
+    c.logs().lines().filter(|l| l.contains(needle)).count()
+}
+
+/// Restarts over REST in a cluster (KIP-745): the leader writes the restart request to the
+/// config topic and answers with the plan; the workers restart what they run of it. A task
+/// restart sent to a worker that does not run the task is forwarded to the one that does.
+#[test]
+fn restarts_in_a_cluster() {
+    let broker = Broker::start();
+    let c = Cluster::start(&broker, 2);
+    let topic = unique("restart-req-topic");
+    let source = c.path("source.txt");
+    let sink = c.path("sink.txt");
+    std::fs::write(&source, (0..50).map(line).collect::<String>()).unwrap();
+    assert_eq!(
+        create(&c.workers[0], &source_config("src", &source, &topic)).0,
+        201
+    );
+    assert_eq!(
+        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
+        201
+    );
+    // A sink whose file cannot be opened: its task fails at start.
+    let bad_file = c.path("no-such-dir").join("out.txt");
+    assert_eq!(
+        create(&c.workers[1], &sink_config("bad", &bad_file, &topic)).0,
+        201
+    );
+    wait_for("src and snk RUNNING", Duration::from_secs(90), || {
+        c.agreed_running("src").is_some() && c.agreed_running("snk").is_some()
+    });
+    wait_for("bad's task FAILED", Duration::from_secs(60), || {
+        c.alive().all(|w| {
+            w.status("bad").is_some_and(|s| {
+                s["connector"]["state"] == "RUNNING" && s["tasks"][0]["state"] == "FAILED"
+            })
+        })
+    });
+    wait_for("the first 50 lines", Duration::from_secs(60), || {
+        all_lines_in(&sink, 50)
+    });
+
+    // 404s with Kafka's messages.
+    let (code, body) = c.workers[1]
+        .try_send("POST", "/connectors/nope/restart", None)
+        .unwrap();
+    assert_eq!(
+        (code, &body["message"]),
+        (404, &json!("Connector nope not found"))
+    );
+    let (code, body) = c.workers[1]
+        .try_send("POST", "/connectors/nope/restart?includeTasks=true", None)
+        .unwrap();
+    assert_eq!(
+        (code, &body["message"]),
+        (404, &json!("Unknown connector: nope"))
+    );
+    let (code, body) = c.workers[1]
+        .try_send("POST", "/connectors/src/tasks/5/restart", None)
+        .unwrap();
+    assert_eq!(
+        (code, &body["message"]),
+        (404, &json!("Task src-5 not found"))
+    );
+
+    // onlyFailed: the plan shows only the failed task RESTARTING, and only it restarts.
+    let task_restarts = count_in_logs(&c, "Restarting the task, as requested.");
+    let conn_restarts = count_in_logs(&c, "Restarting the connector, as requested.");
+    for (n, w) in [0, 1].into_iter().enumerate() {
+        wait_for("bad's task FAILED", Duration::from_secs(60), || {
+            c.alive().all(|w| {
+                w.status("bad")
+                    .is_some_and(|s| s["tasks"][0]["state"] == "FAILED")
+            })
+        });
+        let (code, plan) = c.workers[w]
+            .try_send(
+                "POST",
+                "/connectors/bad/restart?includeTasks=true&onlyFailed=true",
+                None,
+            )
+            .unwrap();
+        assert_eq!(code, 202, "{plan}");
+        assert_eq!(plan["connector"]["state"], "RUNNING", "{plan}");
+        assert_eq!(plan["tasks"][0]["state"], "RESTARTING", "{plan}");
+        wait_for("bad-0 restarted", Duration::from_secs(60), || {
+            count_in_logs(&c, "Restarting the task, as requested.") == task_restarts + n + 1
+        });
+    }
+    assert_eq!(
+        count_in_logs(&c, "Restarting the connector, as requested."),
+        conn_restarts,
+        "onlyFailed left the running connector alone"
+    );
+
+    // Legacy form: 204, the connector instance restarts.
+    let (code, _) = c.workers[1]
+        .try_send("POST", "/connectors/src/restart", None)
+        .unwrap();
+    assert_eq!(code, 204);
+    wait_for("src's connector restarted", Duration::from_secs(60), || {
+        count_in_logs(&c, "Restarting the connector, as requested.") == conn_restarts + 1
+    });
+
+    // A task restart sent to the worker that does not run the task is forwarded.
+    let owner = c.agreed_running("src").unwrap()["tasks"][0]["worker_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = c.worker_index(&owner).map(|i| 1 - i).unwrap();
+    let starts = task_starts(&c, "src");
+    let (code, body) = c.workers[other]
+        .try_send("POST", "/connectors/src/tasks/0/restart", None)
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    wait_for("src-0 started again", Duration::from_secs(60), || {
+        task_starts(&c, "src") == starts + 1
+    });
+    assert!(
+        c.workers[c.worker_index(&owner).unwrap()]
+            .log_text()
+            .contains("Restarting the task, as requested."),
+        "the owner restarted it"
+    );
+    wait_for(
+        "src RUNNING after the restarts",
+        Duration::from_secs(60),
+        || c.agreed_running("src").is_some(),
+    );
+    append(&source, &(50..100).map(line).collect::<String>());
+    wait_for("lines after the restarts", Duration::from_secs(60), || {
+        all_lines_in(&sink, 100)
+    });
+    let text = std::fs::read_to_string(&sink).unwrap();
+    let repeated = (0..100)
+        .filter(|i| text.lines().filter(|l| *l == line(*i).trim_end()).count() > 1)
+        .count();
+    assert_eq!(
+        repeated, 0,
+        "the restarted task resumed from its committed offset"
     );
 }
