@@ -735,7 +735,7 @@ async fn reset_topics(
             "Topic tracking reset is disabled.",
         ));
     }
-    s.herder.reset_active_topics(&name);
+    s.herder.reset_active_topics(&name).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -751,8 +751,14 @@ async fn get_offsets(
 async fn alter_offsets(
     State(s): State<AppState>,
     Path(name): Path<String>,
+    RawQuery(q): RawQuery,
     bytes: Bytes,
-) -> ApiResult<Json<Message>> {
+) -> ApiResult<Response> {
+    // Distributed mode: only the leader modifies offsets.
+    let path = format!("/connectors/{name}/offsets");
+    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PATCH, &path, Some(&bytes)).await {
+        return Ok(r);
+    }
     let req: ConnectorOffsets = body(&bytes)?;
     let list = req.offsets.filter(|o| !o.is_empty()).ok_or_else(|| {
         bad_request("Partitions / offsets need to be provided for an alter offsets request")
@@ -780,13 +786,19 @@ async fn alter_offsets(
         } else {
             "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses.".to_string()
         },
-    }))
+    })
+    .into_response())
 }
 
 async fn reset_offsets(
     State(s): State<AppState>,
     Path(name): Path<String>,
-) -> ApiResult<Json<Message>> {
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let path = format!("/connectors/{name}/offsets");
+    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::DELETE, &path, None).await {
+        return Ok(r);
+    }
     let handled = s.herder.modify_offsets(&name, None).await?;
     Ok(Json(Message {
         message: if handled {
@@ -794,7 +806,8 @@ async fn reset_offsets(
         } else {
             "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.".to_string()
         },
-    }))
+    })
+    .into_response())
 }
 
 // --- plugins ---

@@ -62,6 +62,15 @@ pub struct StatusChange {
     pub status: Status,
 }
 
+/// A task used a topic for the first time since the connector's topics were last reset
+/// (KIP-558), for stores that publish it (the status topic in distributed mode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicUse {
+    pub connector: String,
+    pub task: u32,
+    pub topic: String,
+}
+
 /// The statuses of everything this worker runs.
 #[derive(Clone, Debug)]
 pub struct StatusStore {
@@ -73,6 +82,7 @@ pub struct StatusStore {
     topics: Arc<RwLock<BTreeMap<String, BTreeSet<String>>>>,
     /// `topic.tracking.enable`; tracking is a no-op when false.
     tracking: bool,
+    topic_listener: Option<tokio::sync::mpsc::UnboundedSender<TopicUse>>,
 }
 
 impl StatusStore {
@@ -83,6 +93,7 @@ impl StatusStore {
             topics: Arc::default(),
             tracking: true,
             listener: None,
+            topic_listener: None,
         }
     }
 
@@ -113,8 +124,31 @@ impl StatusStore {
         self
     }
 
-    /// Records that `connector` used `topic`. Cheap when already known: only a read lock.
-    pub fn record_topic(&self, connector: &str, topic: &str) {
+    /// Also reports each newly used topic to `listener`.
+    pub fn with_topic_listener(
+        mut self,
+        listener: tokio::sync::mpsc::UnboundedSender<TopicUse>,
+    ) -> Self {
+        self.topic_listener = Some(listener);
+        self
+    }
+
+    /// Forgets that `connector` used `topic` (its status topic record was deleted by a reset),
+    /// so the next use is recorded and published again.
+    pub fn forget_topic(&self, connector: &str, topic: &str) {
+        if let Some(t) = self
+            .topics
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(connector)
+        {
+            t.remove(topic);
+        }
+    }
+
+    /// Records that task `task` of `connector` used `topic`. Cheap when already known: only a
+    /// read lock.
+    pub fn record_topic(&self, connector: &str, task: u32, topic: &str) {
         if !self.tracking {
             return;
         }
@@ -125,12 +159,20 @@ impl StatusStore {
             .get(connector)
             .is_some_and(|t| t.contains(topic));
         if !known {
-            self.topics
+            let new = self
+                .topics
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .entry(connector.to_string())
                 .or_default()
                 .insert(topic.to_string());
+            if let (true, Some(l)) = (new, &self.topic_listener) {
+                let _ = l.send(TopicUse {
+                    connector: connector.to_string(),
+                    task,
+                    topic: topic.to_string(),
+                });
+            }
         }
     }
 

@@ -232,11 +232,14 @@ pub async fn run(
     );
 
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (topic_tx, topic_rx) = tokio::sync::mpsc::unbounded_channel();
     let worker = Worker {
         plugins,
         config: wc.clone(),
         offsets,
-        status: StatusStore::with_listener(worker_id.clone(), status_tx),
+        status: StatusStore::with_listener(worker_id.clone(), status_tx)
+            .with_topic_tracking(wc.topic_tracking_enabled())
+            .with_topic_listener(topic_tx),
     };
     let protocol = ConnectProtocol::from_config(
         wc.config
@@ -270,6 +273,7 @@ pub async fn run(
         group,
         events,
         status_rx,
+        topic_rx,
     );
 
     let cluster_id = Arc::new(RwLock::new(String::new()));

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sluice_api::config::RawConfig;
+use sluice_api::connector::ConnectorKind;
 use sluice_api::ConnectError;
 use sluice_group::assignor::{assign_eager, assign_incremental, AssignInput, LeaderMemory};
 use sluice_group::driver::{GroupEvent, GroupHandle};
@@ -27,12 +28,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectorEntry, ConnectorInfo, RestartRequest};
+use super::{offsets, ConnectorEntry, ConnectorInfo, Offsets, RestartRequest};
 use crate::config::connector::{CONNECTOR_CLASS, NAME};
 use crate::config::validate::{validate_connector, ValidationReport};
 use crate::herder::standalone::invalid_config_error;
 use crate::plugins::Plugins;
-use crate::status::{ConnectorStatus, State, Status, StatusChange};
+use crate::status::{ConnectorStatus, State, Status, StatusChange, StatusStore, TopicUse};
 use crate::storage::config_topic::{self as ct, ConfigState};
 use crate::storage::status_topic::{self as st, StatusKey, StatusRecord};
 use crate::task::{TargetState, TaskId};
@@ -93,6 +94,11 @@ enum Request {
         task: u32,
         reply: Reply<()>,
     },
+    ModifyOffsets {
+        name: String,
+        offsets: Option<Offsets>,
+        reply: Reply<bool>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -113,6 +119,8 @@ struct Shared {
     /// connector -> (connector status, task statuses), from the status topic.
     statuses: RwLock<BTreeMap<String, ConnectorTopicStatus>>,
     leader_url: RwLock<Option<String>>,
+    /// connector -> active topics (KIP-558), from the status topic.
+    topics: RwLock<BTreeMap<String, std::collections::BTreeSet<String>>>,
     is_leader: AtomicBool,
     generation: AtomicI32,
 }
@@ -125,6 +133,7 @@ pub struct DistributedHerder {
     worker: Worker,
     /// This worker's advertised REST URL (its scheme is every worker's).
     url: String,
+    status_log: KafkaBasedLog,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -154,9 +163,11 @@ impl DistributedHerder {
         group: GroupHandle,
         events: mpsc::UnboundedReceiver<GroupEvent>,
         status_changes: mpsc::UnboundedReceiver<StatusChange>,
+        topic_uses: mpsc::UnboundedReceiver<TopicUse>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(64);
         let url = settings.url.clone();
+        let status_log = logs.status.clone();
         let shared = Arc::new(Shared::default());
         shared.generation.store(-1, Ordering::Relaxed);
         tokio::spawn(status_writer(
@@ -164,7 +175,12 @@ impl DistributedHerder {
             status_changes,
             shared.clone(),
         ));
-        tokio::spawn(status_reader(logs.status.clone(), shared.clone()));
+        tokio::spawn(topic_writer(logs.status.clone(), topic_uses));
+        tokio::spawn(status_reader(
+            logs.status.clone(),
+            shared.clone(),
+            worker.status.clone(),
+        ));
         let (config_tx, config_rx) = mpsc::unbounded_channel();
         tokio::spawn(config_reader(logs.config.clone(), config_tx));
         let actor = Actor {
@@ -192,6 +208,7 @@ impl DistributedHerder {
             shared,
             worker,
             url,
+            status_log,
         }
     }
 
@@ -270,6 +287,80 @@ impl DistributedHerder {
             reply,
         })
         .await
+    }
+
+    /// The connector's offsets (KIP-815/875): source offsets from the offsets topic (read to
+    /// its end first), sink offsets from the consumer group `connect-<name>`. Any worker
+    /// answers; allowed in any state.
+    pub async fn connector_offsets(&self, name: &str) -> Result<Offsets, ConnectError> {
+        let entry = self
+            .entry(name)
+            .ok_or_else(|| ConnectError::not_found(format!("Connector {name} not found")))?;
+        let timeout = READ_TIMEOUT;
+        let read = async {
+            match entry.kind {
+                Some(ConnectorKind::Sink) => {
+                    offsets::sink_offsets(&self.worker, name, &entry.config).await
+                }
+                _ => {
+                    self.worker.offsets.refresh().await.map_err(|e| {
+                        ConnectError::fatal(format!(
+                            "Failed to read the offsets topic for connector {name}: {e}"
+                        ))
+                    })?;
+                    Ok(offsets::source_offsets(&self.worker, name))
+                }
+            }
+        };
+        tokio::time::timeout(timeout, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ConnectError::fatal(format!(
+                    "Request timed out. The request was to read the offsets of connector {name}."
+                )))
+            })
+    }
+
+    /// Alters (`Some`) or resets (`None`) a stopped connector's offsets; only the leader (the
+    /// REST layer forwards to it).
+    pub async fn modify_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Offsets>,
+    ) -> Result<bool, ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::ModifyOffsets {
+            name,
+            offsets,
+            reply,
+        })
+        .await
+    }
+
+    /// The topics the connector's tasks used since the last reset, as the status topic says
+    /// (the same on every worker).
+    pub fn active_topics(&self, name: &str) -> Vec<String> {
+        read_lock(&self.shared.topics)
+            .get(name)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Deletes the connector's active-topic records (tombstones), as Kafka does from any
+    /// worker; every worker forgets them when it reads the tombstones.
+    pub async fn reset_active_topics(&self, name: &str) -> Result<(), ConnectError> {
+        for topic in self.active_topics(name) {
+            let key = st::topic_key(&topic, name);
+            self.status_log
+                .send(key.as_bytes(), None)
+                .await
+                .map_err(|e| {
+                    ConnectError::retriable(format!(
+                        "Failed to reset the active topics of connector {name}: {e}"
+                    ))
+                })?;
+        }
+        Ok(())
     }
 
     /// Restarts a task this worker runs (the REST layer forwards to its owner otherwise).
@@ -490,10 +581,22 @@ async fn config_reader(log: KafkaBasedLog, tx: mpsc::UnboundedSender<Vec<LogReco
 }
 
 /// Keeps the shared statuses up to date with the status topic.
-async fn status_reader(log: KafkaBasedLog, shared: Arc<Shared>) {
+/// Writes a `status-topic-<topic>:connector-<name>` record for each topic a task here used
+/// for the first time (KIP-558).
+async fn topic_writer(log: KafkaBasedLog, mut uses: mpsc::UnboundedReceiver<TopicUse>) {
+    while let Some(u) = uses.recv().await {
+        let key = st::topic_key(&u.topic, &u.connector);
+        let value = st::encode_topic(&u.topic, &u.connector, u.task, now_ms());
+        if let Err(e) = log.send(key.as_bytes(), Some(&value)).await {
+            tracing::warn!(key = %key, error = %e, "Could not record an active topic in the status topic.");
+        }
+    }
+}
+
+async fn status_reader(log: KafkaBasedLog, shared: Arc<Shared>, local: StatusStore) {
     loop {
         match log.read_to_end(READ_TIMEOUT).await {
-            Ok(records) => apply_statuses(&shared, records),
+            Ok(records) => apply_statuses(&shared, &local, records),
             Err(e) => tracing::warn!(error = %e, "Could not read the status topic; will retry."),
         }
         if Arc::strong_count(&shared) == 1 {
@@ -503,15 +606,29 @@ async fn status_reader(log: KafkaBasedLog, shared: Arc<Shared>) {
     }
 }
 
-fn apply_statuses(shared: &Shared, records: Vec<LogRecord>) {
+fn apply_statuses(shared: &Shared, local: &StatusStore, records: Vec<LogRecord>) {
     let mut statuses = write_lock(&shared.statuses);
     for r in records {
-        let Some(key) = r
-            .key
-            .as_deref()
-            .and_then(|k| std::str::from_utf8(k).ok())
-            .and_then(st::parse_key)
-        else {
+        let Some(key) = r.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) else {
+            continue;
+        };
+        if let Some((topic, connector)) = st::parse_topic_key(key) {
+            let mut topics = write_lock(&shared.topics);
+            match r.value {
+                Some(_) => {
+                    topics.entry(connector).or_default().insert(topic);
+                }
+                None => {
+                    // A reset: forget it here too, so the next use records it again.
+                    local.forget_topic(&connector, &topic);
+                    if let Some(t) = topics.get_mut(&connector) {
+                        t.remove(&topic);
+                    }
+                }
+            }
+            continue;
+        }
+        let Some(key) = st::parse_key(key) else {
             continue;
         };
         let record = r.value.as_deref().and_then(st::decode);
@@ -753,6 +870,14 @@ impl Actor {
                 let r = self.restart_task(&name, task).await;
                 let _ = reply.send(r);
             }
+            Request::ModifyOffsets {
+                name,
+                offsets,
+                reply,
+            } => {
+                let r = self.modify_offsets(&name, offsets).await;
+                let _ = reply.send(r);
+            }
             Request::Shutdown { reply } => {
                 self.shutdown().await;
                 let _ = reply.send(());
@@ -967,6 +1092,39 @@ impl Actor {
         Ok(())
     }
 
+    async fn modify_offsets(
+        &mut self,
+        name: &str,
+        offsets: Option<Offsets>,
+    ) -> Result<bool, ConnectError> {
+        self.require_leader()?;
+        self.drain_config().await;
+        let entry = entry_in(&self.shared, &self.worker.plugins, name)
+            .ok_or_else(|| ConnectError::not_found(format!("Connector {name} not found")))?;
+        if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
+            return Err(ConnectError::config(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        let class = entry
+            .config
+            .get(CONNECTOR_CLASS)
+            .cloned()
+            .unwrap_or_default();
+        let plugin = *self.worker.plugins.connector(&class).ok_or_else(|| {
+            ConnectError::fatal(format!("Connector class {class} is not available"))
+        })?;
+        match plugin.kind {
+            ConnectorKind::Source => {
+                let _ = self.worker.offsets.refresh().await;
+                offsets::modify_source(&self.worker, name, &entry, plugin, offsets).await
+            }
+            ConnectorKind::Sink => {
+                offsets::modify_sink(&self.worker, name, &entry, plugin, offsets).await
+            }
+        }
+    }
+
     async fn patch_config(
         &mut self,
         name: String,
@@ -1080,6 +1238,12 @@ impl Actor {
     async fn apply_config_changes(&mut self) {
         let state = read_lock(&self.shared.config).clone();
         let mut restart_connectors = Vec::new();
+        // Work whose config is gone from the config topic (connector deleted, or stopped /
+        // fewer tasks: its task list shrank) stops here at once, without waiting for the
+        // rebalance that revokes it: a member can miss the generation that carried the
+        // revocation, and nothing may run without a config.
+        let mut gone_connectors = Vec::new();
+        let mut gone_tasks = Vec::new();
         for (name, r) in &self.running_connectors {
             match state.connectors.get(name) {
                 Some(c) if *c != r.config => restart_connectors.push(name.clone()),
@@ -1091,7 +1255,7 @@ impl Actor {
                         changed
                     });
                 }
-                None => {}
+                None => gone_connectors.push(name.clone()),
             }
         }
         let mut restart_tasks = Vec::new();
@@ -1107,7 +1271,19 @@ impl Actor {
                         changed
                     });
                 }
-                None => {}
+                None => gone_tasks.push((name.clone(), *id)),
+            }
+        }
+        for key in gone_tasks {
+            if let Some(r) = self.running_tasks.remove(&key) {
+                tracing::info!(task = %format!("{}-{}", key.0, key.1), "The task's config is gone from the config topic; stopping it.");
+                stop_task(r).await;
+            }
+        }
+        for name in gone_connectors {
+            if let Some(r) = self.running_connectors.remove(&name) {
+                tracing::info!(connector = %name, "The connector's config is gone from the config topic; stopping it.");
+                stop_connector(r).await;
             }
         }
         for name in restart_connectors {
@@ -1409,6 +1585,16 @@ impl Actor {
             delay_ms = plan.delay_ms,
             "Computed the assignment."
         );
+        for (m, p) in &plan.members {
+            tracing::debug!(
+                generation = g.generation,
+                member = %m,
+                reported = %input.members.get(m).map(describe).unwrap_or_default(),
+                assigned = %describe(&p.assigned),
+                revoked = %describe(&p.revoked),
+                "Member plan."
+            );
+        }
         plan.members
             .into_iter()
             .map(|(m, p)| {

@@ -103,14 +103,6 @@ macro_rules! delegate {
     };
 }
 
-/// Operations the distributed herder does not offer yet answer this (a 500 with a clear
-/// message rather than a wrong answer).
-fn not_in_distributed(what: &str) -> ConnectError {
-    ConnectError::illegal_state(format!(
-        "{what} is not supported in distributed mode by this version of Sluice yet"
-    ))
-}
-
 impl Herder {
     pub fn plugins(&self) -> &Plugins {
         delegate!(self, h => &h.worker().plugins)
@@ -141,15 +133,15 @@ impl Herder {
         delegate!(self, h => h.task_status(name, task))
     }
     pub fn active_topics(&self, name: &str) -> Vec<String> {
-        match self {
-            Herder::Standalone(h) => h.active_topics(name),
-            // KIP-558 records in the status topic are not read yet.
-            Herder::Distributed(_) => Vec::new(),
-        }
+        delegate!(self, h => h.active_topics(name))
     }
-    pub fn reset_active_topics(&self, name: &str) {
-        if let Herder::Standalone(h) = self {
-            h.reset_active_topics(name)
+    pub async fn reset_active_topics(&self, name: &str) -> Result<(), ConnectError> {
+        match self {
+            Herder::Standalone(h) => {
+                h.reset_active_topics(name);
+                Ok(())
+            }
+            Herder::Distributed(h) => h.reset_active_topics(name).await,
         }
     }
     /// Where a config write must be completed: `None` here, `Some(url)` at the leader, or an
@@ -215,12 +207,7 @@ impl Herder {
         }
     }
     pub async fn connector_offsets(&self, name: &str) -> Result<Offsets, ConnectError> {
-        match self {
-            Herder::Standalone(h) => h.connector_offsets(name).await,
-            Herder::Distributed(_) => {
-                Err(not_in_distributed("Reading connector offsets over REST"))
-            }
-        }
+        delegate!(self, h => h.connector_offsets(name).await)
     }
     /// Alters (`Some`) or resets (`None`) a stopped connector's offsets.
     pub async fn modify_offsets(
@@ -228,10 +215,7 @@ impl Herder {
         name: &str,
         offsets: Option<Offsets>,
     ) -> Result<bool, ConnectError> {
-        match self {
-            Herder::Standalone(h) => h.modify_offsets(name, offsets).await,
-            Herder::Distributed(_) => Err(not_in_distributed("Changing connector offsets")),
-        }
+        delegate!(self, h => h.modify_offsets(name, offsets).await)
     }
     pub async fn health_check(&self, timeout: Duration) -> Result<(), ConnectError> {
         match self {

@@ -12,6 +12,31 @@ pub fn task_key(name: &str, task: u32) -> String {
     format!("status-task-{name}-{task}")
 }
 
+/// `status-topic-<topic>:connector-<name>` (KIP-558 active topics).
+pub fn topic_key(topic: &str, connector: &str) -> String {
+    format!("status-topic-{topic}:connector-{connector}")
+}
+
+/// The (topic, connector) of an active-topic key.
+pub fn parse_topic_key(key: &str) -> Option<(String, String)> {
+    let rest = key.strip_prefix("status-topic-")?;
+    let (topic, connector) = rest.split_once(":connector-")?;
+    Some((topic.to_string(), connector.to_string()))
+}
+
+/// `{"topic":{"name":...,"connector":...,"task":...,"discoverTimestamp":...}}`, in the field
+/// order of Kafka's `TOPIC_STATUS_SCHEMA`.
+pub fn encode_topic(topic: &str, connector: &str, task: u32, discovered_ms: i64) -> Vec<u8> {
+    let mut t = Map::new();
+    t.insert("name".into(), Json::String(topic.into()));
+    t.insert("connector".into(), Json::String(connector.into()));
+    t.insert("task".into(), Json::from(task));
+    t.insert("discoverTimestamp".into(), Json::from(discovered_ms));
+    let mut m = Map::new();
+    m.insert("topic".into(), Json::Object(t));
+    serde_json::to_vec(&Json::Object(m)).unwrap_or_default()
+}
+
 /// A status record's value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusRecord {
@@ -99,6 +124,19 @@ mod tests {
         );
         assert_eq!(task_key("c", 0), "status-task-c-0");
         assert_eq!(parse_key("status-topic-t:connector-c"), None);
+        assert_eq!(
+            topic_key("orders", "my-sink"),
+            "status-topic-orders:connector-my-sink"
+        );
+        assert_eq!(
+            parse_topic_key("status-topic-orders.v1:connector-my:sink"),
+            Some(("orders.v1".into(), "my:sink".into()))
+        );
+        assert_eq!(parse_topic_key("status-task-c-0"), None);
+        assert_eq!(
+            encode_topic("orders", "my-sink", 0, 1_700_000_000_000),
+            br#"{"topic":{"name":"orders","connector":"my-sink","task":0,"discoverTimestamp":1700000000000}}"#
+        );
         assert_eq!(decode(br#"{"state":"DESTROYED","worker_id":"w"}"#), None);
     }
 }

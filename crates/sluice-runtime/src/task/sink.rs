@@ -325,7 +325,7 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
                 }
                 _ = tick.tick() => { d.commit(false).await?; continue; }
                 got = d.consumer.recv_batch(max_poll_records, Duration::from_millis(500), |rec| {
-                    status.record_topic(&id.connector, rec.topic);
+                    status.record_topic(&id.connector, id.task, rec.topic);
                     pipeline.accept(rec, &mut batch, &mut positions)
                 }) => { got?; }
             }

@@ -342,7 +342,8 @@ impl Driver {
             };
             let (record, key_bytes, value_bytes) = (ready.record, ready.key, ready.value);
             self.ensure_topic(&record.topic).await?;
-            self.status.record_topic(&self.id.connector, &record.topic);
+            self.status
+                .record_topic(&self.id.connector, self.id.task, &record.topic);
             let seq = self.submitted.submit(key, rec.source_offset, false);
             let out = OutRecord {
                 topic: &record.topic,

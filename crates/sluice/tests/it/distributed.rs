@@ -629,6 +629,85 @@ fn pause_resume_stop_and_patch_in_a_cluster() {
         .count();
     assert_eq!(repeated, 0, "the task resumed from its committed offset");
 
+    // KIP-875 offsets: readable from any worker in any state; changed only when STOPPED,
+    // through the leader.
+    let file = source.display().to_string();
+    let expected_position = std::fs::metadata(&source).unwrap().len();
+    wait_for(
+        "src's committed offset on every worker",
+        Duration::from_secs(30),
+        || {
+            c.alive().all(|w| {
+            w.get("/connectors/src/offsets").is_some_and(|(_, b)| {
+                b == json!({"offsets": [{"partition": {"filename": file}, "offset": {"position": expected_position}}]})
+            })
+        })
+        },
+    );
+    let (code, b) = c.workers[0].get("/connectors/snk/offsets").unwrap();
+    assert_eq!(code, 200, "{b}");
+    assert_eq!(
+        b["offsets"][0]["partition"],
+        json!({"kafka_topic": topic, "kafka_partition": 0}),
+        "{b}"
+    );
+    let (code, body) = c.workers[1]
+        .try_send("DELETE", "/connectors/src/offsets", None)
+        .unwrap();
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Connectors must be in the STOPPED state"),
+        "{body}"
+    );
+    assert_eq!(
+        c.workers[0]
+            .try_send("PUT", "/connectors/src/stop", None)
+            .unwrap()
+            .0,
+        204
+    );
+    wait_for("src STOPPED again", Duration::from_secs(60), || {
+        agreed_state(&c, "src", "STOPPED", 0)
+    });
+    let (code, body) = c.workers[1]
+        .try_send(
+            "PATCH",
+            "/connectors/src/offsets",
+            Some(
+                &json!({"offsets": [{"partition": {"filename": file}, "offset": {"position": 0}}]}),
+            ),
+        )
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    wait_for(
+        "the altered offset on every worker",
+        Duration::from_secs(30),
+        || {
+            c.alive().all(|w| {
+                w.get("/connectors/src/offsets")
+                    .is_some_and(|(_, b)| b["offsets"][0]["offset"] == json!({"position": 0}))
+            })
+        },
+    );
+    assert_eq!(
+        c.workers[0]
+            .try_send("PUT", "/connectors/src/resume", None)
+            .unwrap()
+            .0,
+        202
+    );
+    wait_for(
+        "the file read again from position 0",
+        Duration::from_secs(90),
+        || {
+            let text = std::fs::read_to_string(&sink).unwrap_or_default();
+            (0..150).all(|i| text.lines().filter(|l| *l == line(i).trim_end()).count() == 2)
+        },
+    );
+
     // PATCH through either worker: merged on the leader, seen by every worker; null removes.
     let (code, body) = c.workers[1]
         .try_send(
@@ -803,7 +882,46 @@ fn restarts_in_a_cluster() {
         Duration::from_secs(60),
         || c.agreed_running("src").is_some(),
     );
+
+    // Active topics (KIP-558) come from the status topic: every worker says the same, and a
+    // reset sent to any worker clears them everywhere until the topic is used again.
+    let topics_of = |w: &crate::harness::Worker, name: &str| {
+        w.get(&format!("/connectors/{name}/topics"))
+            .map(|(_, b)| b[name]["topics"].clone())
+    };
+    wait_for(
+        "src's and snk's topic on every worker",
+        Duration::from_secs(30),
+        || {
+            c.alive().all(|w| {
+                topics_of(w, "src") == Some(json!([topic]))
+                    && topics_of(w, "snk") == Some(json!([topic]))
+            })
+        },
+    );
+    let (code, _) = c.workers[1]
+        .try_send("PUT", "/connectors/src/topics/reset", None)
+        .unwrap();
+    assert_eq!(code, 202);
+    wait_for(
+        "src's topics reset on every worker",
+        Duration::from_secs(30),
+        || c.alive().all(|w| topics_of(w, "src") == Some(json!([]))),
+    );
+    assert!(
+        c.alive()
+            .all(|w| topics_of(w, "snk") == Some(json!([topic]))),
+        "only src was reset"
+    );
     append(&source, &(50..100).map(line).collect::<String>());
+    wait_for(
+        "src's topic back once used again",
+        Duration::from_secs(60),
+        || {
+            c.alive()
+                .all(|w| topics_of(w, "src") == Some(json!([topic])))
+        },
+    );
     wait_for("lines after the restarts", Duration::from_secs(60), || {
         all_lines_in(&sink, 100)
     });
