@@ -8,14 +8,16 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
-    JoinGroupRequest, LeaveGroupRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
+    JoinGroupRequest, LeaveGroupRequest, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslHandshakeRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::membership::{codes, JoinedGeneration, MemberSettings, Membership, Next};
+use crate::security::{plain_message, Mechanism, Scram, Security};
 
 /// Why talking to the group failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +57,25 @@ pub enum GroupError {
     NoBroker(String),
     #[error("FindCoordinator for group {group} failed with error code {code}")]
     Coordinator { group: String, code: i16 },
+    #[error("TLS handshake with {addr} failed: {reason}")]
+    Tls { addr: String, reason: String },
+    #[error("SASL authentication as {user} with {mechanism} at {addr} failed: {reason}")]
+    Sasl {
+        addr: String,
+        user: String,
+        mechanism: &'static str,
+        reason: String,
+    },
 }
+
+/// A connection's byte stream: TCP, or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A connection to one broker, with the API versions negotiated on it.
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     correlation: i32,
     client_id: String,
     versions: HashMap<i16, (i16, i16)>,
@@ -74,6 +89,9 @@ fn our_range(key: ApiKey) -> (i16, i16) {
         ApiKey::SyncGroup => (0, 5),
         ApiKey::Heartbeat => (0, 4),
         ApiKey::LeaveGroup => (0, 4),
+        // v1: the SASL exchange goes through SaslAuthenticate (KIP-152).
+        ApiKey::SaslHandshake => (1, 1),
+        ApiKey::SaslAuthenticate => (0, 2),
         _ => (0, 0),
     }
 }
@@ -86,15 +104,24 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
         ApiKey::ApiVersions => "ApiVersions",
+        ApiKey::SaslHandshake => "SaslHandshake",
+        ApiKey::SaslAuthenticate => "SaslAuthenticate",
         _ => "request",
     }
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a leaving member lets an in-flight request finish before it sends LeaveGroup.
+const LEAVE_DRAIN: Duration = Duration::from_secs(5);
 
 impl Connection {
-    /// Connects and negotiates API versions.
-    pub async fn open(addr: &str, client_id: &str) -> Result<Connection, GroupError> {
+    /// Connects (TLS when configured), negotiates API versions and authenticates (SASL when
+    /// configured).
+    pub async fn open(
+        addr: &str,
+        client_id: &str,
+        security: &Security,
+    ) -> Result<Connection, GroupError> {
         let stream = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| GroupError::Timeout {
@@ -107,6 +134,30 @@ impl Connection {
                 source,
             })?;
         let _ = stream.set_nodelay(true);
+        let stream: Box<dyn Io> = match &security.tls {
+            None => Box::new(stream),
+            Some(tls) => {
+                let failed = |reason: String| GroupError::Tls {
+                    addr: addr.to_string(),
+                    reason,
+                };
+                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let ssl = tls
+                    .connector
+                    .configure()
+                    .map(|c| c.verify_hostname(tls.verify_hostname))
+                    .and_then(|c| c.into_ssl(host))
+                    .map_err(|e| failed(e.to_string()))?;
+                let mut s = tokio_openssl::SslStream::new(ssl, stream)
+                    .map_err(|e| failed(e.to_string()))?;
+                tokio::time::timeout(REQUEST_TIMEOUT, std::pin::Pin::new(&mut s).connect())
+                    .await
+                    .map_err(|_| failed("no answer".into()))?
+                    .map_err(|e| failed(e.to_string()))?;
+                Box::new(s)
+            }
+        };
         let mut conn = Connection {
             addr: addr.to_string(),
             stream,
@@ -133,7 +184,90 @@ impl Connection {
             .iter()
             .map(|k| (k.api_key, (k.min_version, k.max_version)))
             .collect();
+        if let Some(sasl) = &security.sasl {
+            conn.authenticate(&sasl.username, &sasl.password, sasl.mechanism)
+                .await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake v1, then the mechanism's SaslAuthenticate round trips.
+    async fn authenticate(
+        &mut self,
+        user: &str,
+        password: &str,
+        mechanism: Mechanism,
+    ) -> Result<(), GroupError> {
+        let failed = |addr: &str, reason: String| GroupError::Sasl {
+            addr: addr.to_string(),
+            user: user.to_string(),
+            mechanism: mechanism.name(),
+            reason,
+        };
+        let hs = self
+            .call(
+                ApiKey::SaslHandshake,
+                &SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism.name())),
+                REQUEST_TIMEOUT,
+            )
+            .await?;
+        if hs.error_code != codes::NONE {
+            let offered: Vec<&str> = hs.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(failed(
+                &self.addr,
+                format!(
+                    "the broker does not enable it (error code {}); it offers {}",
+                    hs.error_code,
+                    offered.join(", ")
+                ),
+            ));
+        }
+        match mechanism {
+            Mechanism::Plain => {
+                self.sasl_round(plain_message(user, password), &failed)
+                    .await?;
+            }
+            Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
+                let mut scram =
+                    Scram::new(mechanism, user, password).map_err(|e| failed(&self.addr, e))?;
+                let server_first = self.sasl_round(scram.client_first(), &failed).await?;
+                let client_final = scram
+                    .client_final(&server_first)
+                    .map_err(|e| failed(&self.addr, e))?;
+                let server_final = self.sasl_round(client_final, &failed).await?;
+                scram
+                    .verify_server_final(&server_final)
+                    .map_err(|e| failed(&self.addr, e))?;
+            }
+        }
+        tracing::debug!(addr = %self.addr, user, mechanism = mechanism.name(), "SASL authentication succeeded.");
+        Ok(())
+    }
+
+    async fn sasl_round(
+        &mut self,
+        bytes: Vec<u8>,
+        failed: &impl Fn(&str, String) -> GroupError,
+    ) -> Result<Bytes, GroupError> {
+        let r = self
+            .call(
+                ApiKey::SaslAuthenticate,
+                &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(bytes)),
+                REQUEST_TIMEOUT,
+            )
+            .await?;
+        if r.error_code != codes::NONE {
+            return Err(failed(
+                &self.addr,
+                format!(
+                    "error code {}: {}",
+                    r.error_code,
+                    r.error_message.as_ref().map_or("", |m| m.as_str())
+                ),
+            ));
+        }
+        Ok(r.auth_bytes)
     }
 
     pub fn addr(&self) -> &str {
@@ -249,10 +383,11 @@ pub async fn find_coordinator(
     bootstrap: &[String],
     group: &str,
     client_id: &str,
+    security: &Security,
 ) -> Result<Connection, GroupError> {
     let mut last = GroupError::NoBroker(bootstrap.join(","));
     for addr in bootstrap {
-        let mut conn = match Connection::open(addr, client_id).await {
+        let mut conn = match Connection::open(addr, client_id, security).await {
             Ok(c) => c,
             Err(e) => {
                 last = e;
@@ -278,7 +413,7 @@ pub async fn find_coordinator(
         if target == conn.addr {
             return Ok(conn);
         }
-        return Connection::open(&target, client_id).await;
+        return Connection::open(&target, client_id, security).await;
     }
     Err(last)
 }
@@ -292,6 +427,7 @@ pub async fn find_coordinator(
 async fn keepalive(
     addr: String,
     client_id: String,
+    security: Security,
     req: Option<HeartbeatRequest>,
     every: Duration,
 ) {
@@ -302,7 +438,7 @@ async fn keepalive(
     loop {
         tokio::time::sleep(every).await;
         if conn.is_none() {
-            conn = Connection::open(&addr, &client_id).await.ok();
+            conn = Connection::open(&addr, &client_id, &security).await.ok();
         }
         if let Some(c) = conn.as_mut() {
             match c
@@ -368,6 +504,8 @@ pub struct GroupConfig {
     pub bootstrap: Vec<String>,
     pub client_id: String,
     pub settings: MemberSettings,
+    /// TLS and SASL for the group client's connections (default PLAINTEXT).
+    pub security: Security,
 }
 
 /// The owner's side of a running member.
@@ -438,8 +576,13 @@ async fn leave(conn: Option<&mut Connection>, m: &mut Membership, config: &Group
     let conn = match conn {
         Some(c) => c,
         None => {
-            match find_coordinator(&config.bootstrap, &m.settings().group_id, &config.client_id)
-                .await
+            match find_coordinator(
+                &config.bootstrap,
+                &m.settings().group_id,
+                &config.client_id,
+                &config.security,
+            )
+            .await
             {
                 Ok(c) => fresh.insert(c),
                 Err(e) => {
@@ -504,12 +647,16 @@ async fn run(
                     cmd = commands.recv() => match cmd {
                         Some(Command::Rejoin) => continue,
                         Some(Command::Leave(done)) => {
-                            // The in-flight exchange is abandoned: leave over a fresh connection.
+                            // Let the in-flight exchange finish first (bounded): a coordinator
+                            // that completes a held JoinGroup after the LeaveGroup would add the
+                            // member back until its session expires, holding work it never runs.
+                            let _ = tokio::time::timeout(LEAVE_DRAIN, &mut fut).await;
                             leave(None, &mut m, &config).await;
                             let _ = done.send(());
                             return;
                         }
                         None => {
+                            let _ = tokio::time::timeout(LEAVE_DRAIN, &mut fut).await;
                             leave(None, &mut m, &config).await;
                             return;
                         }
@@ -525,7 +672,8 @@ async fn run(
                 let found = or_leave!(find_coordinator(
                     &config.bootstrap,
                     &group,
-                    &config.client_id
+                    &config.client_id,
+                    &config.security
                 ));
                 match found {
                     Some(Ok(c)) => {
@@ -578,6 +726,7 @@ async fn run(
                 let keep = keepalive(
                     c.addr().to_string(),
                     config.client_id.clone(),
+                    config.security.clone(),
                     m.rebalance_heartbeat(),
                     heartbeat_every,
                 );
@@ -646,6 +795,7 @@ async fn run(
                 let keep = keepalive(
                     c.addr().to_string(),
                     config.client_id.clone(),
+                    config.security.clone(),
                     m.rebalance_heartbeat(),
                     heartbeat_every,
                 );

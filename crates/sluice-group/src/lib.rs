@@ -6,6 +6,7 @@
 //! - [`membership`]: the member as a sans-I/O state machine (JoinGroup, SyncGroup, Heartbeat,
 //!   LeaveGroup and their error cases).
 //! - [`driver`]: the tokio task that owns the sockets, finds the coordinator and heartbeats.
+//! - [`security`]: TLS and SASL (PLAIN, SCRAM-SHA-256/512) for those sockets.
 //!
 //! This crate is the only one that speaks the group protocol. It knows nothing about
 //! connectors' configs or tasks beyond their names and ids, and it does no other I/O.
@@ -14,3 +15,4 @@ pub mod assignor;
 pub mod driver;
 pub mod membership;
 pub mod protocol;
+pub mod security;

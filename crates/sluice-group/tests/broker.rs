@@ -89,6 +89,7 @@ fn config(port: u16, group: &str) -> GroupConfig {
             heartbeat_interval_ms: 500,
             protocol_type: "connect".into(),
         },
+        security: Default::default(),
     }
 }
 

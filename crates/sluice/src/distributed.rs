@@ -9,6 +9,7 @@ use anyhow::{anyhow, Context as _};
 use sluice_group::driver::{self, GroupConfig};
 use sluice_group::membership::MemberSettings;
 use sluice_group::protocol::ConnectProtocol;
+use sluice_group::security::Security;
 use sluice_kafka::admin::Admin;
 use sluice_kafka::log::KafkaBasedLog;
 use sluice_runtime::clients;
@@ -19,7 +20,6 @@ use sluice_runtime::plugins::Plugins;
 use sluice_runtime::status::StatusStore;
 use sluice_runtime::worker::Worker;
 
-use crate::files::read_config;
 use crate::listeners;
 use crate::standalone::{problems_error, spawn_cluster_id_lookup, wait_for_signal};
 
@@ -99,10 +99,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let plugins = Plugins::builtin();
     let mut problems = Vec::new();
-    let mut raw = read_config(worker_file).map_err(|e| problems_error(vec![e]))?;
-    if let Some(l) = listeners_override {
-        raw.insert(wk::LISTENERS.to_string(), l.to_string());
-    }
+    let (raw, _providers) =
+        crate::files::load_worker(worker_file, listeners_override, &mut problems)
+            .map_err(|e| problems_error(vec![e]))?;
     let def = wk::distributed_def();
     let worker_config = match def.parse(&raw) {
         Ok(c) => Some(WorkerConfig { config: c }),
@@ -126,17 +125,6 @@ pub async fn run(
     if let Some(w) = &worker_config {
         for p in clients::check_worker(w) {
             problems.push(format!("{}: {p}", worker_file.display()));
-        }
-        let proto = w
-            .raw()
-            .get("security.protocol")
-            .map(|s| s.trim().to_ascii_uppercase());
-        if proto.as_deref().is_some_and(|p| p != "PLAINTEXT") {
-            problems.push(format!(
-                "{}: security.protocol={} is not supported in distributed mode by this version of Sluice (the group membership client speaks PLAINTEXT only); use PLAINTEXT or standalone mode",
-                worker_file.display(),
-                proto.unwrap_or_default()
-            ));
         }
     }
     let Some(wc) = worker_config.filter(|_| problems.is_empty()) else {
@@ -250,6 +238,14 @@ pub async fn run(
     let group_config = GroupConfig {
         bootstrap: wc.config.list(wk::BOOTSTRAP_SERVERS),
         client_id: format!("connect-{worker_id}"),
+        // The group client speaks the same TLS/SASL as the worker's other clients (Kafka's
+        // WorkerGroupMember reads the worker config's security settings).
+        security: Security::from_client_settings(&settings).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: the group membership client: {e}",
+                worker_file.display()
+            )
+        })?,
         settings: MemberSettings {
             group_id: group_id.clone(),
             session_timeout_ms: wc.int_or(wk::SESSION_TIMEOUT_MS, 10_000),

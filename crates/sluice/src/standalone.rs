@@ -9,7 +9,6 @@ use sluice_api::config::RawConfig;
 use sluice_kafka::admin::{probe_cluster, ClusterProbe};
 use sluice_runtime::clients;
 use sluice_runtime::config::connector::NAME;
-use sluice_runtime::config::providers::Providers;
 use sluice_runtime::config::validate::validate_with_providers;
 use sluice_runtime::config::worker::{self, WorkerConfig};
 use sluice_runtime::herder::persist;
@@ -64,39 +63,9 @@ pub async fn run(
     let plugins = plugins();
     let mut problems = Vec::new();
 
-    let mut worker_raw = read_config(worker_file).map_err(|e| problems_error(vec![e]))?;
-    if let Some(l) = listeners_override {
-        worker_raw.insert(worker::LISTENERS.to_string(), l.to_string());
-    }
-    if !worker_raw.contains_key(worker::JAAS_LOGIN_CONFIG) {
-        if let Some(file) = std::env::var("KAFKA_OPTS")
-            .ok()
-            .and_then(|o| worker::jaas_file_from_jvm_opts(&o))
-        {
-            tracing::info!(file = %file, "Using the JAAS login configuration named by -Djava.security.auth.login.config in KAFKA_OPTS.");
-            worker_raw.insert(worker::JAAS_LOGIN_CONFIG.to_string(), file);
-        }
-    }
-    // The worker config is resolved once, at load (Kafka's WorkerConfig with config.providers);
-    // connector configs stay raw and are resolved when a connector or task starts.
-    let providers = match Providers::from_worker(&worker_raw) {
-        Ok(p) => p,
-        Err(errs) => {
-            for e in errs {
-                problems.push(format!("{}: {e}", worker_file.display()));
-            }
-            Providers::default()
-        }
-    };
-    let worker_raw = match providers.resolve(&worker_raw) {
-        Ok(r) => r,
-        Err(errs) => {
-            for e in errs {
-                problems.push(format!("{}: {e}", worker_file.display()));
-            }
-            worker_raw
-        }
-    };
+    let (worker_raw, providers) =
+        crate::files::load_worker(worker_file, listeners_override, &mut problems)
+            .map_err(|e| problems_error(vec![e]))?;
     let def = worker::standalone_def();
     let worker_config = match def.parse(&worker_raw) {
         Ok(c) => Some(WorkerConfig { config: c }),

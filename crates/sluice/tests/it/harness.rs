@@ -210,17 +210,26 @@ impl Worker {
 
     /// Starts `sluice distributed --listeners http://127.0.0.1:<port> <worker>`.
     pub fn distributed(worker: &Path, rest_port: u16, log: &Path) -> Worker {
+        Self::distributed_with(worker, rest_port, log, &Launch::default())
+    }
+
+    /// Like [`Worker::distributed`] with a working directory and environment.
+    pub fn distributed_with(worker: &Path, rest_port: u16, log: &Path, launch: &Launch) -> Worker {
         let logfile = std::fs::File::create(log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("distributed")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.arg("distributed")
             .arg("--listeners")
             .arg(format!("http://127.0.0.1:{rest_port}"))
             .arg(worker)
             .env("RUST_LOG", "info,sluice_group=debug")
+            .env_remove("KAFKA_OPTS")
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(logfile)
-            .spawn()
-            .expect("sluice starts");
+            .stderr(logfile);
+        if let Some(dir) = &launch.cwd {
+            cmd.current_dir(dir);
+        }
+        let child = cmd.spawn().expect("sluice starts");
         // Distributed workers serve plain HTTP without authentication in every suite mode.
         Worker {
             child,

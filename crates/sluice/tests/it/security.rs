@@ -671,6 +671,110 @@ fn seed000_sasl_ssl_scram_sha_512() {
     seed_pipeline("SCRAM-SHA-512");
 }
 
+/// Seed 000 run as a cluster against the secured broker: two `sluice distributed` workers with
+/// SASL_SSL and SCRAM-SHA-512, the JKS truststore and the JAAS file named in KAFKA_OPTS form one
+/// group (the group membership client does TLS and SCRAM too; tansu checks the password) and
+/// move lines through connectors created over REST.
+#[test]
+fn distributed_cluster_over_sasl_ssl_scram() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pki = Pki::make(dir);
+    let broker = SecureBroker::start(&pki, false);
+    write(
+        dir,
+        "kafka_client_jaas.conf",
+        &jaas_file("SCRAM-SHA-512", None),
+    );
+    let group = crate::harness::unique("secure-cluster");
+    let props = format!(
+        "{}group.id={group}\nconfig.storage.topic={group}-configs\noffset.storage.topic={group}-offsets\nstatus.storage.topic={group}-status\nconfig.storage.replication.factor=1\noffset.storage.replication.factor=1\nstatus.storage.replication.factor=1\nheartbeat.interval.ms=1000\n",
+        seed_worker(
+            &broker.bootstrap(),
+            "SCRAM-SHA-512",
+            "kafka.client.truststore.jks",
+            TRUSTSTORE_PASSWORD,
+        )
+        .replace("offset.storage.file.filename=offsets.dat\n", "")
+    );
+    let worker = write(dir, "connect-distributed.properties", &props);
+    let workers: Vec<Worker> = (0..2)
+        .map(|i| {
+            Worker::distributed_with(
+                &worker,
+                free_port(),
+                &dir.join(format!("worker-{i}.log")),
+                &seed_launch(dir),
+            )
+        })
+        .collect();
+    struct LogsOnPanic<'a>(&'a [Worker]);
+    impl Drop for LogsOnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                for w in self.0 {
+                    eprintln!("==== {} ====\n{}", w.log.display(), w.log_text());
+                }
+            }
+        }
+    }
+    let _logs = LogsOnPanic(&workers);
+    for w in &workers {
+        w.wait_ready();
+    }
+    let topic = crate::harness::unique("secure-dist");
+    let lines: String = (0..100).map(|i| format!("secure line {i}\n")).collect();
+    write(dir, "input.txt", &lines);
+    for (w, body) in [
+        (
+            &workers[0],
+            serde_json::json!({"name": "src", "config": {"connector.class": "FileStreamSource", "file": "input.txt", "topic": topic}}),
+        ),
+        (
+            &workers[1],
+            serde_json::json!({"name": "snk", "config": {"connector.class": "FileStreamSink", "file": "output.txt", "topics": topic}}),
+        ),
+    ] {
+        // 409 while the group forms (no leader yet).
+        wait_for(
+            "the connector to be created",
+            Duration::from_secs(60),
+            || {
+                matches!(
+                    w.try_send("POST", "/connectors", Some(&body)),
+                    Some((201, _))
+                )
+            },
+        );
+    }
+    let out = dir.join("output.txt");
+    let logs = || {
+        workers
+            .iter()
+            .map(|w| w.log_text())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !std::fs::read_to_string(&out).is_ok_and(|t| t == lines) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for every line in the sink; logs:\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for w in &workers {
+        let log = w.log_text();
+        assert!(
+            log.contains("SASL authentication succeeded.")
+                && log.contains("mechanism=\"SCRAM-SHA-512\""),
+            "the group client authenticated with SCRAM:\n{log}"
+        );
+        assert!(log.contains("Joined the group"), "{log}");
+    }
+}
+
 #[test]
 fn mutual_tls_with_pkcs12_keystore() {
     let tmp = tempfile::tempdir().unwrap();
