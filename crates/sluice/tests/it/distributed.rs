@@ -704,7 +704,7 @@ fn pause_resume_stop_and_patch_in_a_cluster() {
         Duration::from_secs(90),
         || {
             let text = std::fs::read_to_string(&sink).unwrap_or_default();
-            (0..150).all(|i| text.lines().filter(|l| *l == line(i).trim_end()).count() == 2)
+            (0..150).all(|i| text.lines().filter(|l| *l == line(i).trim_end()).count() >= 2)
         },
     );
 
