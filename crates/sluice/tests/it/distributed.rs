@@ -197,7 +197,7 @@ impl Drop for Cluster {
             for (i, w) in self.workers.iter().enumerate() {
                 let text = w.log_text();
                 let lines: Vec<&str> = text.lines().collect();
-                let tail = &lines[lines.len().saturating_sub(60)..];
+                let tail = &lines[lines.len().saturating_sub(150)..];
                 eprintln!(
                     "==== worker {i} ({}) last lines ====\n{}",
                     w.worker_id(),
