@@ -995,17 +995,7 @@ impl Actor {
         let status = status_in(&self.shared, &self.worker.plugins, name).map_err(|_| {
             ConnectError::not_found(format!("Status for connector {name} not found"))
         })?;
-        let mut plan = status.clone();
-        if request.is_legacy() || !request.only_failed || status.connector.state == State::Failed {
-            plan.connector.state = State::Restarting;
-            plan.connector.trace = None;
-        }
-        for t in plan.tasks.values_mut() {
-            if request.include_tasks && (!request.only_failed || t.state == State::Failed) {
-                t.state = State::Restarting;
-                t.trace = None;
-            }
-        }
+        let plan = request.plan(&status);
         let offset = self
             .write_config(
                 &ct::restart_key(name),
@@ -1025,9 +1015,12 @@ impl Actor {
         let Ok(status) = status_in(&self.shared, &self.worker.plugins, name) else {
             return;
         };
-        let legacy = !include_tasks && !only_failed;
+        let request = RestartRequest {
+            include_tasks,
+            only_failed,
+        };
         let state = read_lock(&self.shared.config).clone();
-        if (legacy || !only_failed || status.connector.state == State::Failed)
+        if request.restarts_connector(status.connector.state)
             && self.running_connectors.contains_key(name)
         {
             tracing::info!(connector = %name, "Restarting the connector, as requested.");
@@ -1048,11 +1041,12 @@ impl Actor {
             .filter(|(c, _)| c == name)
             .map(|(_, id)| *id)
             .filter(|id| {
-                !only_failed
-                    || status
-                        .tasks
-                        .get(&(*id as u32))
-                        .is_some_and(|t| t.state == State::Failed)
+                // A task with no status yet counts as not failed.
+                let state = status
+                    .tasks
+                    .get(&(*id as u32))
+                    .map_or(State::Unassigned, |t| t.state);
+                request.restarts_task(state)
             })
             .collect();
         if ids.is_empty() {
@@ -1101,28 +1095,7 @@ impl Actor {
         self.drain_config().await;
         let entry = entry_in(&self.shared, &self.worker.plugins, name)
             .ok_or_else(|| ConnectError::not_found(format!("Connector {name} not found")))?;
-        if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
-            return Err(ConnectError::config(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
-        }
-        let class = entry
-            .config
-            .get(CONNECTOR_CLASS)
-            .cloned()
-            .unwrap_or_default();
-        let plugin = *self.worker.plugins.connector(&class).ok_or_else(|| {
-            ConnectError::fatal(format!("Connector class {class} is not available"))
-        })?;
-        match plugin.kind {
-            ConnectorKind::Source => {
-                let _ = self.worker.offsets.refresh().await;
-                offsets::modify_source(&self.worker, name, &entry, plugin, offsets).await
-            }
-            ConnectorKind::Sink => {
-                offsets::modify_sink(&self.worker, name, &entry, plugin, offsets).await
-            }
-        }
+        offsets::modify(&self.worker, name, &entry, offsets).await
     }
 
     async fn patch_config(

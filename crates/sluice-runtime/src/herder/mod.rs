@@ -22,7 +22,7 @@ use sluice_api::ConnectError;
 
 use crate::config::validate::ValidationReport;
 use crate::plugins::Plugins;
-use crate::status::{ConnectorStatus, Status};
+use crate::status::{ConnectorStatus, State, Status};
 use crate::task::TargetState;
 use standalone::StandaloneHerder;
 
@@ -73,6 +73,32 @@ impl RestartRequest {
     /// Both false: restart the connector instance only, answered with 204.
     pub fn is_legacy(self) -> bool {
         !self.include_tasks && !self.only_failed
+    }
+
+    /// `RestartRequest.shouldRestartConnector`.
+    pub fn restarts_connector(self, state: State) -> bool {
+        self.is_legacy() || !self.only_failed || state == State::Failed
+    }
+
+    /// `RestartRequest.shouldRestartTask`.
+    pub fn restarts_task(self, state: State) -> bool {
+        self.include_tasks && (!self.only_failed || state == State::Failed)
+    }
+
+    /// The statuses as the restart will leave them: what restarts shows RESTARTING.
+    pub fn plan(self, status: &ConnectorStatus) -> ConnectorStatus {
+        let mut plan = status.clone();
+        if self.restarts_connector(status.connector.state) {
+            plan.connector.state = State::Restarting;
+            plan.connector.trace = None;
+        }
+        for t in plan.tasks.values_mut() {
+            if self.restarts_task(t.state) {
+                t.state = State::Restarting;
+                t.trace = None;
+            }
+        }
+        plan
     }
 }
 

@@ -1,17 +1,18 @@
 //! KIP-875 offsets as a herder reads and changes them: source offsets in the offset store,
-//! sink offsets in the consumer group `connect-<name>`. Callers check that the connector is
-//! STOPPED before changing anything.
+//! sink offsets in the consumer group `connect-<name>`. [`modify`] checks that the connector is
+//! STOPPED before changing anything; both herders call it.
 
 use serde_json::{Map, Value as Json};
 use sluice_api::config::{parse_list, RawConfig};
-use sluice_api::connector::ConnectorPlugin;
+use sluice_api::connector::{ConnectorKind, ConnectorPlugin};
 use sluice_api::record::OffsetMap;
 use sluice_api::ConnectError;
 
 use super::{ConnectorEntry, Offsets, PartitionOffset};
 use crate::clients;
-use crate::config::connector::{TOPICS, TOPICS_REGEX};
+use crate::config::connector::{CONNECTOR_CLASS, TOPICS, TOPICS_REGEX};
 use crate::offsets::codec;
+use crate::task::TargetState;
 use crate::worker::Worker;
 
 const KAFKA_TOPIC: &str = "kafka_topic";
@@ -150,7 +151,43 @@ fn sink_admin(
         .map_err(|e| ConnectError::fatal(e.to_string()))
 }
 
-pub(super) async fn modify_source(
+/// Alters (`Some`) or resets (`None`) a connector's offsets, once it is STOPPED with no task
+/// configs (KIP-875); whether the connector also handled offsets it keeps elsewhere.
+pub(super) async fn modify(
+    worker: &Worker,
+    name: &str,
+    entry: &ConnectorEntry,
+    offsets: Option<Offsets>,
+) -> Result<bool, ConnectError> {
+    if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
+        return Err(ConnectError::config(format!(
+            "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+        )));
+    }
+    let class = entry
+        .config
+        .get(CONNECTOR_CLASS)
+        .cloned()
+        .unwrap_or_default();
+    let plugin = *worker
+        .plugins
+        .connector(&class)
+        .ok_or_else(|| ConnectError::fatal(format!("Connector class {class} is not available")))?;
+    match plugin.kind {
+        ConnectorKind::Source => {
+            // A Kafka-backed store reads the offsets topic to its end first (no-op for a file).
+            worker.offsets.refresh().await.map_err(|e| {
+                ConnectError::fatal(format!(
+                    "Failed to read the offsets of connector {name}: {e}"
+                ))
+            })?;
+            modify_source(worker, name, entry, plugin, offsets).await
+        }
+        ConnectorKind::Sink => modify_sink(worker, name, entry, plugin, offsets).await,
+    }
+}
+
+async fn modify_source(
     worker: &Worker,
     name: &str,
     entry: &ConnectorEntry,
@@ -196,7 +233,7 @@ pub(super) async fn modify_source(
     Ok(handled)
 }
 
-pub(super) async fn modify_sink(
+async fn modify_sink(
     worker: &Worker,
     name: &str,
     entry: &ConnectorEntry,

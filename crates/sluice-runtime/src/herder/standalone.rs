@@ -733,27 +733,14 @@ impl Actor {
             ConnectError::not_found(format!("Status for connector {name} not found"))
         })?;
         let stopped = *r.target.borrow() == TargetState::Stopped;
-        let restart_connector =
-            request.is_legacy() || !request.only_failed || status.connector.state == State::Failed;
+        let restart_connector = request.restarts_connector(status.connector.state);
         let tasks: Vec<u32> = status
             .tasks
             .iter()
-            .filter(|(_, t)| {
-                request.include_tasks && (!request.only_failed || t.state == State::Failed)
-            })
+            .filter(|(_, t)| request.restarts_task(t.state))
             .map(|(id, _)| *id)
             .collect();
-        let mut plan = status.clone();
-        if restart_connector {
-            plan.connector.state = State::Restarting;
-            plan.connector.trace = None;
-        }
-        for id in &tasks {
-            if let Some(t) = plan.tasks.get_mut(id) {
-                t.state = State::Restarting;
-                t.trace = None;
-            }
-        }
+        let plan = request.plan(&status);
         if !stopped {
             let kind = status.kind;
             if restart_connector {
@@ -795,19 +782,6 @@ impl Actor {
         offsets: Option<Vec<PartitionOffset>>,
     ) -> Result<bool, ConnectError> {
         let entry = self.entry(name).ok_or_else(|| not_found(name))?;
-        if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
-            return Err(ConnectError::config(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
-        }
-        let class = entry
-            .config
-            .get(CONNECTOR_CLASS)
-            .cloned()
-            .unwrap_or_default();
-        let plugin = *self.worker.plugins.connector(&class).ok_or_else(|| {
-            ConnectError::fatal(format!("Connector class {class} is not available"))
-        })?;
         self.stage(Some(format!(
             "{} the offsets of connector {name}",
             if offsets.is_some() {
@@ -816,14 +790,7 @@ impl Actor {
                 "resetting"
             }
         )));
-        match plugin.kind {
-            ConnectorKind::Source => {
-                offsets::modify_source(&self.worker, name, &entry, plugin, offsets).await
-            }
-            ConnectorKind::Sink => {
-                offsets::modify_sink(&self.worker, name, &entry, plugin, offsets).await
-            }
-        }
+        offsets::modify(&self.worker, name, &entry, offsets).await
     }
 }
 
