@@ -426,19 +426,19 @@ pub async fn find_coordinator(
 /// next. Never returns; it is dropped when the exchange ends.
 async fn keepalive(
     addr: String,
-    client_id: String,
-    security: Security,
+    config: &GroupConfig,
     req: Option<HeartbeatRequest>,
     every: Duration,
 ) {
     let Some(req) = req else {
         return std::future::pending().await;
     };
+    let (client_id, security) = (&config.client_id, &config.security);
     let mut conn: Option<Connection> = None;
     loop {
         tokio::time::sleep(every).await;
         if conn.is_none() {
-            conn = Connection::open(&addr, &client_id, &security).await.ok();
+            conn = Connection::open(&addr, client_id, security).await.ok();
         }
         if let Some(c) = conn.as_mut() {
             match c
@@ -725,8 +725,7 @@ async fn run(
                 let protocols = metadata.borrow_and_update().clone();
                 let keep = keepalive(
                     c.addr().to_string(),
-                    config.client_id.clone(),
-                    config.security.clone(),
+                    &config,
                     m.rebalance_heartbeat(),
                     heartbeat_every,
                 );
@@ -794,8 +793,7 @@ async fn run(
                 };
                 let keep = keepalive(
                     c.addr().to_string(),
-                    config.client_id.clone(),
-                    config.security.clone(),
+                    &config,
                     m.rebalance_heartbeat(),
                     heartbeat_every,
                 );
