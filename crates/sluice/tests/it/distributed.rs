@@ -226,6 +226,28 @@ fn sink_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
     }})
 }
 
+/// Writes `lines` lines to `source.txt`, then creates `src` (file → a new topic) through worker
+/// 0 and `snk` (topic → `sink.txt`) through worker 1; returns the topic and both paths.
+fn source_and_sink(
+    c: &Cluster,
+    topic_prefix: &str,
+    lines: usize,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let topic = unique(topic_prefix);
+    let source = c.path("source.txt");
+    let sink = c.path("sink.txt");
+    std::fs::write(&source, (0..lines).map(line).collect::<String>()).unwrap();
+    assert_eq!(
+        create(&c.workers[0], &source_config("src", &source, &topic)).0,
+        201
+    );
+    assert_eq!(
+        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
+        201
+    );
+    (topic, source, sink)
+}
+
 /// Every line of `0..n` appears in `sink` (at least once).
 fn all_lines_in(sink: &Path, n: usize) -> bool {
     let text = std::fs::read_to_string(sink).unwrap_or_default();
@@ -456,18 +478,7 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
 fn whole_cluster_restart_resumes_from_committed_offsets() {
     let broker = Broker::start();
     let mut c = Cluster::start(&broker, 3);
-    let topic = unique("restart-topic");
-    let source = c.path("source.txt");
-    let sink = c.path("sink.txt");
-    std::fs::write(&source, (0..300).map(line).collect::<String>()).unwrap();
-    assert_eq!(
-        create(&c.workers[0], &source_config("src", &source, &topic)).0,
-        201
-    );
-    assert_eq!(
-        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
-        201
-    );
+    let (_topic, source, sink) = source_and_sink(&c, "restart-topic", 300);
     wait_for("all 300 lines in the sink", Duration::from_secs(90), || {
         all_lines_in(&sink, 300)
     });
@@ -534,18 +545,7 @@ fn agreed_state(c: &Cluster, connector: &str, state: &str, tasks: usize) -> bool
 fn pause_resume_stop_and_patch_in_a_cluster() {
     let broker = Broker::start();
     let c = Cluster::start(&broker, 2);
-    let topic = unique("pause-topic");
-    let source = c.path("source.txt");
-    let sink = c.path("sink.txt");
-    std::fs::write(&source, (0..50).map(line).collect::<String>()).unwrap();
-    assert_eq!(
-        create(&c.workers[0], &source_config("src", &source, &topic)).0,
-        201
-    );
-    assert_eq!(
-        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
-        201
-    );
+    let (topic, source, sink) = source_and_sink(&c, "pause-topic", 50);
     wait_for("src and snk RUNNING", Duration::from_secs(90), || {
         c.agreed_running("src").is_some() && c.agreed_running("snk").is_some()
     });
@@ -763,18 +763,7 @@ fn count_in_logs(c: &Cluster, needle: &str) -> usize {
 fn restarts_in_a_cluster() {
     let broker = Broker::start();
     let c = Cluster::start(&broker, 2);
-    let topic = unique("restart-req-topic");
-    let source = c.path("source.txt");
-    let sink = c.path("sink.txt");
-    std::fs::write(&source, (0..50).map(line).collect::<String>()).unwrap();
-    assert_eq!(
-        create(&c.workers[0], &source_config("src", &source, &topic)).0,
-        201
-    );
-    assert_eq!(
-        create(&c.workers[1], &sink_config("snk", &sink, &topic)).0,
-        201
-    );
+    let (topic, source, sink) = source_and_sink(&c, "restart-req-topic", 50);
     // A sink whose file cannot be opened: its task fails at start.
     let bad_file = c.path("no-such-dir").join("out.txt");
     assert_eq!(
