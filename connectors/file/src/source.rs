@@ -28,6 +28,8 @@ pub const POSITION_FIELD: &str = "position";
 
 /// Read buffer size: large reads keep per-line overhead low.
 const READ_CHUNK: usize = 256 * 1024;
+/// Records a poll allocates room for up front (`batch.size` may be set much larger).
+const MAX_PREALLOCATED: usize = 4096;
 /// Longest wait between checks for new data at the end of the file.
 const MAX_IDLE_WAIT: Duration = Duration::from_millis(500);
 const MIN_IDLE_WAIT: Duration = Duration::from_millis(10);
@@ -70,7 +72,7 @@ pub fn plugin() -> ConnectorPlugin {
 /// The source partition of a file.
 pub fn partition_of(filename: Option<&str>) -> OffsetMap {
     vec![(
-        FILENAME_FIELD.to_string(),
+        FILENAME_FIELD.into(),
         filename.map_or(Value::Null, Value::from),
     )]
 }
@@ -284,7 +286,7 @@ impl FileStreamSourceTask {
             let position = self.position + next as u64;
             records.push(SourceRecord::new(
                 self.partition.clone(),
-                vec![(POSITION_FIELD.to_string(), Value::Int64(position as i64))],
+                vec![(POSITION_FIELD.into(), Value::Int64(position as i64))],
                 self.topic.clone(),
                 Some(self.schema.clone()),
                 Value::String(line),
@@ -312,12 +314,17 @@ impl SourceTask for FileStreamSourceTask {
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        // Sized once the first line is found: growing a vector of records copies every record
+        // moved so far.
+        let mut records = Vec::new();
         loop {
             if self.input.is_none() && !self.open().await? {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 return Ok(Vec::new());
             }
-            let mut records = Vec::new();
+            if records.capacity() == 0 && self.buffer.contains(&b'\n') {
+                records.reserve_exact(self.batch_size.min(MAX_PREALLOCATED));
+            }
             // Lines already buffered from an earlier read come first.
             let used = self.extract_lines(&mut records);
             if used > 0 {
@@ -372,7 +379,7 @@ mod tests {
     impl OffsetStorageReader for Offsets {
         fn offset(&self, _partition: &OffsetMap) -> Option<OffsetMap> {
             self.0
-                .map(|p| vec![(POSITION_FIELD.to_string(), Value::Int64(p))])
+                .map(|p| vec![(POSITION_FIELD.into(), Value::Int64(p))])
         }
     }
 

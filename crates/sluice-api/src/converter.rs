@@ -25,6 +25,19 @@ pub trait Converter: Send + Sync {
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>>;
+    /// [`from_connect`](Self::from_connect) taking the value by ownership, so a converter
+    /// whose output is the value's own buffer (a UTF-8 string, bytes) can hand it over without
+    /// copying. The runtime calls this on its hot path; the default converts the borrowed value.
+    #[allow(clippy::wrong_self_convention)]
+    fn from_connect_owned(
+        &self,
+        topic: &str,
+        headers: &mut Headers,
+        schema: Option<&SchemaRef>,
+        value: Value,
+    ) -> Result<Option<Vec<u8>>> {
+        self.from_connect(topic, headers, schema, &value)
+    }
     /// Bytes (or a null) to Connect data.
     fn to_connect(
         &self,

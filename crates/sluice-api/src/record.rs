@@ -55,7 +55,12 @@ pub struct ConnectRecord {
 
 /// A source partition or offset map: string keys, primitive values, in insertion order
 /// (the order decides the bytes of the offset key, see the reference §0).
-pub type OffsetMap = Vec<(String, Value)>;
+pub type OffsetMap = Vec<(OffsetKey, Value)>;
+
+/// A key of an [`OffsetMap`]: usually a constant of the connector (`"position"`), so a
+/// record's offset map costs no allocation for its keys; keys read back from storage are
+/// owned.
+pub type OffsetKey = std::borrow::Cow<'static, str>;
 
 /// A record produced by a source task (`SourceRecord`).
 #[derive(Clone, Debug, PartialEq, Default)]

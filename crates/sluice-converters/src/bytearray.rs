@@ -45,6 +45,21 @@ impl ByteArrayConverter {
         }
     }
 
+    /// [`from_connect_data`](Self::from_connect_data) taking the value: bytes are handed over
+    /// without a copy.
+    pub fn from_connect_data_owned(
+        &self,
+        schema: Option<&SchemaRef>,
+        value: Value,
+    ) -> Result<Option<Vec<u8>>> {
+        match value {
+            Value::Bytes(b) if schema.is_none_or(|s| s.schema_type == SchemaType::Bytes) => {
+                Ok(Some(b))
+            }
+            other => self.from_connect_data(schema, &other),
+        }
+    }
+
     /// `toConnectData`: always `OPTIONAL_BYTES_SCHEMA`.
     pub fn to_connect_data(&self, data: Option<&[u8]>) -> SchemaAndValue {
         let value = data.map_or(Value::Null, |b| Value::Bytes(b.to_vec()));
@@ -69,6 +84,13 @@ mod tests {
         expected: std::result::Result<Option<&[u8]>, &str>,
     ) {
         let got = ByteArrayConverter.from_connect_data(schema.as_ref(), &value);
+        // The owned path (the runtime's) gives the same bytes or the same error.
+        let owned = ByteArrayConverter.from_connect_data_owned(schema.as_ref(), value.clone());
+        match (&got, &owned) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "owned: {value:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.message(), b.message(), "owned: {value:?}"),
+            _ => panic!("{value:?}: borrowed {got:?} but owned {owned:?}"),
+        }
         match (got, expected) {
             (Ok(bytes), Ok(want)) => assert_eq!(bytes.as_deref(), want),
             (Err(e), Err(msg)) => assert_eq!(e.message(), msg),

@@ -281,6 +281,21 @@ impl Converter for BuiltinConverter {
         }
     }
 
+    fn from_connect_owned(
+        &self,
+        topic: &str,
+        headers: &mut Headers,
+        schema: Option<&SchemaRef>,
+        value: Value,
+    ) -> Result<Option<Vec<u8>>> {
+        match self {
+            BuiltinConverter::String(c) => Ok(c.from_connect_data_owned(schema, value)),
+            BuiltinConverter::ByteArray(c) => c.from_connect_data_owned(schema, value),
+            BuiltinConverter::Custom(c) => c.from_connect_owned(topic, headers, schema, value),
+            other => other.from_connect(topic, headers, schema, &value),
+        }
+    }
+
     fn to_connect(
         &self,
         topic: &str,

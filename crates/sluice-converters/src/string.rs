@@ -203,6 +203,19 @@ impl StringConverter {
         }
     }
 
+    /// [`from_connect_data`](Self::from_connect_data) taking the value: a string in UTF-8
+    /// becomes its own bytes, without a copy.
+    pub fn from_connect_data_owned(
+        &self,
+        schema: Option<&SchemaRef>,
+        value: Value,
+    ) -> Option<Vec<u8>> {
+        match value {
+            Value::String(s) if self.encoding == Encoding::Utf8 => Some(s.into_bytes()),
+            other => self.from_connect_data(schema, &other),
+        }
+    }
+
     /// `toConnectData`: always `OPTIONAL_STRING_SCHEMA`.
     pub fn to_connect_data(&self, data: Option<&[u8]>) -> SchemaAndValue {
         let value = match data {
@@ -256,6 +269,12 @@ mod tests {
             .unwrap();
         let out = c.from_connect_data(schema.as_ref(), &value).unwrap();
         assert_eq!(out, bytes, "{encoding} {value:?}");
+        // The owned path (the runtime's) writes the same bytes.
+        assert_eq!(
+            c.from_connect_data_owned(schema.as_ref(), value.clone()),
+            Some(out.clone()),
+            "owned: {encoding} {value:?}"
+        );
         let back = c.to_connect_data(Some(&out));
         assert_eq!(
             back.value,

@@ -1,6 +1,7 @@
 //! A producer that never blocks the caller and reports each record's delivery by sequence
 //! number, so the runtime can commit source offsets only for acknowledged records.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
@@ -10,7 +11,7 @@ use rdkafka::producer::{
     BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
 };
 use rdkafka::types::RDKafkaErrorCode;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::error::KafkaError;
 use crate::RdConfig;
@@ -22,9 +23,56 @@ pub struct Delivery {
     pub result: Result<(), KafkaError>,
 }
 
+/// Delivery reports not yet taken by the task: filled by librdkafka's callback thread, taken
+/// a whole batch at a time (one lock and at most one wake-up per batch, not a channel message
+/// per record: the channel showed as ~5% of a source run in profiles).
+struct Queue {
+    reports: Mutex<Vec<Delivery>>,
+    ready: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Delivery>> {
+        // Nothing can panic while the lock is held; a poisoned queue is still a valid queue.
+        self.reports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The receiving end of a producer's delivery reports.
+pub struct Deliveries {
+    queue: Arc<Queue>,
+}
+
+impl Deliveries {
+    /// Waits until at least one report is queued, then moves every queued report to the end
+    /// of `out`. Cancel safe: a report is either still queued or in `out`.
+    pub async fn recv_many(&mut self, out: &mut Vec<Delivery>) {
+        loop {
+            if self.try_recv_many(out) {
+                return;
+            }
+            self.queue.ready.notified().await;
+        }
+    }
+
+    /// Moves every queued report to the end of `out`; `false` when there was none.
+    pub fn try_recv_many(&mut self, out: &mut Vec<Delivery>) -> bool {
+        let mut q = self.queue.lock();
+        if q.is_empty() {
+            return false;
+        }
+        if out.is_empty() {
+            std::mem::swap(&mut *q, out);
+        } else {
+            out.append(&mut q);
+        }
+        true
+    }
+}
+
 pub struct DeliveryContext {
     name: String,
-    tx: mpsc::UnboundedSender<Delivery>,
+    queue: Arc<Queue>,
 }
 
 impl ClientContext for DeliveryContext {
@@ -44,8 +92,16 @@ impl ProducerContext for DeliveryContext {
             Ok(_) => Ok(()),
             Err((e, _)) => Err(KafkaError::new("Failed to send record to Kafka", e.clone())),
         };
-        // The receiver is gone only when the task is shutting down; nothing to report then.
-        let _ = self.tx.send(Delivery { seq, result });
+        let first = {
+            let mut q = self.queue.lock();
+            q.push(Delivery { seq, result });
+            q.len() == 1
+        };
+        // Only the report that made the queue non-empty wakes the task (a permit is kept if
+        // it is not waiting yet); later ones are taken in the same batch.
+        if first {
+            self.queue.ready.notify_one();
+        }
     }
 }
 
@@ -75,18 +131,18 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Creates a producer; deliveries arrive on the returned receiver.
-    pub fn new(
-        name: &str,
-        settings: &RdConfig,
-    ) -> Result<(Producer, mpsc::UnboundedReceiver<Delivery>), KafkaError> {
-        let (tx, rx) = mpsc::unbounded_channel();
+    /// Creates a producer; its delivery reports arrive on the returned [`Deliveries`].
+    pub fn new(name: &str, settings: &RdConfig) -> Result<(Producer, Deliveries), KafkaError> {
+        let queue = Arc::new(Queue {
+            reports: Mutex::new(Vec::new()),
+            ready: Notify::new(),
+        });
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
         let inner: ThreadedProducer<DeliveryContext> = cfg
             .create_with_context(DeliveryContext {
                 name: name.to_string(),
-                tx,
+                queue: queue.clone(),
             })
             .map_err(|e| KafkaError::new(format!("Could not create producer {name}"), e))?;
         Ok((
@@ -94,7 +150,7 @@ impl Producer {
                 inner,
                 name: name.to_string(),
             },
-            rx,
+            Deliveries { queue },
         ))
     }
 
@@ -159,5 +215,67 @@ impl Producer {
                 )
             })?
             .map_err(|e| KafkaError::new("Producer flush failed", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue() -> (Arc<Queue>, Deliveries) {
+        let q = Arc::new(Queue {
+            reports: Mutex::new(Vec::new()),
+            ready: Notify::new(),
+        });
+        (q.clone(), Deliveries { queue: q })
+    }
+
+    fn push(q: &Queue, seq: usize) {
+        let first = {
+            let mut r = q.lock();
+            r.push(Delivery {
+                seq,
+                result: Ok(()),
+            });
+            r.len() == 1
+        };
+        if first {
+            q.ready.notify_one();
+        }
+    }
+
+    #[tokio::test]
+    async fn reports_arrive_in_order_a_batch_at_a_time() {
+        let (q, mut d) = queue();
+        let mut out = Vec::new();
+        assert!(!d.try_recv_many(&mut out));
+        for seq in 0..3 {
+            push(&q, seq);
+        }
+        d.recv_many(&mut out).await;
+        assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        // Appended after what the caller still holds, never reordered.
+        push(&q, 3);
+        assert!(d.try_recv_many(&mut out));
+        assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receiver_is_woken_and_a_dropped_wait_loses_nothing() {
+        let (q, mut d) = queue();
+        let mut out = Vec::new();
+        // A wait given up (as in a select! whose other branch won) takes nothing.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), d.recv_many(&mut out))
+                .await
+                .is_err()
+        );
+        let pusher = {
+            let q = q.clone();
+            std::thread::spawn(move || push(&q, 7))
+        };
+        d.recv_many(&mut out).await;
+        pusher.join().unwrap();
+        assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [7]);
     }
 }

@@ -80,6 +80,9 @@ pub struct StatusStore {
     /// Topics each connector's tasks produced to or consumed from (KIP-558), kept until
     /// reset or until the connector is deleted.
     topics: Arc<RwLock<BTreeMap<String, BTreeSet<String>>>>,
+    /// Bumped whenever a topic is forgotten, so a task that remembers which topic it last
+    /// recorded knows when to record it again (see [`StatusStore::topics_epoch`]).
+    topics_epoch: Arc<std::sync::atomic::AtomicU64>,
     /// `topic.tracking.enable`; tracking is a no-op when false.
     tracking: bool,
     topic_listener: Option<tokio::sync::mpsc::UnboundedSender<TopicUse>>,
@@ -91,6 +94,7 @@ impl StatusStore {
             inner: Arc::default(),
             worker_id: Arc::new(worker_id.into()),
             topics: Arc::default(),
+            topics_epoch: Arc::default(),
             tracking: true,
             listener: None,
             topic_listener: None,
@@ -136,6 +140,7 @@ impl StatusStore {
     /// Forgets that `connector` used `topic` (its status topic record was deleted by a reset),
     /// so the next use is recorded and published again.
     pub fn forget_topic(&self, connector: &str, topic: &str) {
+        self.bump_topics_epoch();
         if let Some(t) = self
             .topics
             .write()
@@ -176,6 +181,19 @@ impl StatusStore {
         }
     }
 
+    /// Changes whenever a recorded topic may have been forgotten. A task that recorded `t`
+    /// at epoch `e` need not record `t` again while the epoch is still `e`; the source
+    /// driver uses this to keep the lock of [`record_topic`](Self::record_topic) off its
+    /// per-record path.
+    pub fn topics_epoch(&self) -> u64 {
+        self.topics_epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump_topics_epoch(&self) {
+        self.topics_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// The topics `connector` used since the last reset, sorted.
     pub fn active_topics(&self, connector: &str) -> Vec<String> {
         self.topics
@@ -188,6 +206,7 @@ impl StatusStore {
 
     /// Forgets the topics `connector` used (`PUT /connectors/{name}/topics/reset`).
     pub fn reset_topics(&self, connector: &str) {
+        self.bump_topics_epoch();
         self.topics
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -300,5 +319,24 @@ impl StatusStore {
             .unwrap_or_else(|p| p.into_inner())
             .get(connector)
             .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgetting_topics_moves_the_epoch() {
+        let s = StatusStore::new("w:1");
+        let e0 = s.topics_epoch();
+        s.record_topic("c", 0, "t");
+        assert_eq!(s.topics_epoch(), e0, "recording leaves the epoch alone");
+        assert_eq!(s.active_topics("c"), ["t"]);
+        s.reset_topics("c");
+        let e1 = s.topics_epoch();
+        assert_ne!(e1, e0);
+        s.forget_topic("c", "t");
+        assert_ne!(s.topics_epoch(), e1);
     }
 }

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use sluice_api::ConnectError;
 use sluice_kafka::admin::Admin;
-use sluice_kafka::producer::{Delivery, OutRecord, Producer, SendError};
+use sluice_kafka::producer::{Deliveries, Delivery, OutRecord, Producer, SendError};
 use sluice_kafka::RdConfig;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::report::{context_headers, RecordContext};
@@ -37,7 +36,9 @@ pub struct DeadLetterQueue<T> {
     topic: String,
     context_headers: bool,
     producer: Producer,
-    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    deliveries: Deliveries,
+    /// Reports taken from `deliveries`, handled in order.
+    reports: Vec<Delivery>,
     pending: HashMap<usize, T>,
     acked: Vec<T>,
     next_seq: usize,
@@ -86,6 +87,7 @@ impl<T> DeadLetterQueue<T> {
             context_headers: settings.dlq_context_headers,
             producer,
             deliveries,
+            reports: Vec::new(),
             pending: HashMap::new(),
             acked: Vec::new(),
             next_seq: 0,
@@ -129,15 +131,23 @@ impl<T> DeadLetterQueue<T> {
         loop {
             match self.producer.send(&out, seq) {
                 Ok(()) => break,
-                Err(SendError::QueueFull) => match self.deliveries.recv().await {
-                    Some(d) => self.on_delivery(d)?,
-                    None => return Err(ConnectError::fatal("Dead letter queue producer closed")),
-                },
+                Err(SendError::QueueFull) => {
+                    self.deliveries.recv_many(&mut self.reports).await;
+                    self.handle_reports()?;
+                }
                 Err(SendError::Failed(e)) => return Err(e.into()),
             }
         }
         self.pending.insert(seq, token);
         Ok(())
+    }
+
+    fn handle_reports(&mut self) -> Result<(), ConnectError> {
+        let mut reports = std::mem::take(&mut self.reports);
+        let result = reports.drain(..).try_for_each(|d| self.on_delivery(d));
+        // Keep the (now empty) buffer's capacity for the next batch.
+        self.reports = reports;
+        result
     }
 
     fn on_delivery(&mut self, d: Delivery) -> Result<(), ConnectError> {
@@ -159,8 +169,8 @@ impl<T> DeadLetterQueue<T> {
 
     /// Tokens of records acknowledged since the last call (never waits).
     pub fn take_acked(&mut self) -> Result<Vec<T>, ConnectError> {
-        while let Ok(d) = self.deliveries.try_recv() {
-            self.on_delivery(d)?;
+        if self.deliveries.try_recv_many(&mut self.reports) {
+            self.handle_reports()?;
         }
         Ok(std::mem::take(&mut self.acked))
     }
@@ -169,9 +179,11 @@ impl<T> DeadLetterQueue<T> {
     pub async fn flush(&mut self, timeout: Duration) -> Result<Vec<T>, ConnectError> {
         let deadline = tokio::time::Instant::now() + timeout;
         while !self.pending.is_empty() {
-            match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
-                Ok(Some(d)) => self.on_delivery(d)?,
-                Ok(None) | Err(_) => break,
+            match tokio::time::timeout_at(deadline, self.deliveries.recv_many(&mut self.reports))
+                .await
+            {
+                Ok(()) => self.handle_reports()?,
+                Err(_) => break,
             }
         }
         self.take_acked()

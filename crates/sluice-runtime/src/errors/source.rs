@@ -24,8 +24,9 @@ use crate::convert::Converters;
 /// The class Kafka names for producer failures of a source task.
 pub const SOURCE_TASK_CLASS: &str = "org.apache.kafka.connect.runtime.WorkerSourceTask";
 
-/// A record ready to produce: the transformed record (topic, partition, timestamp) and its
-/// bytes; the converted headers are in the caller's buffer.
+/// A record ready to produce: the transformed record (topic, partition, timestamp; its key
+/// and value moved into the bytes) and its bytes; the converted headers are in the caller's
+/// buffer.
 pub struct Ready {
     pub record: ConnectRecord,
     pub key: Option<Vec<u8>>,
@@ -78,29 +79,35 @@ impl SourcePipeline {
         record: ConnectRecord,
         headers_out: &mut Vec<(String, Option<Vec<u8>>)>,
     ) -> Result<Option<Ready>, Failure> {
-        let record = match self.chain.apply(record) {
-            Ok(Some(r)) => r,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(Failure::new(Stage::Transformation, e.class, e.error)),
+        let mut record = if self.chain.is_empty() {
+            record
+        } else {
+            match self.chain.apply(record) {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(Failure::new(Stage::Transformation, e.class, e.error)),
+            }
         };
         let c = &self.converters;
-        let mut headers = record.headers.clone();
+        // The key and value move into the converters (a UTF-8 string or bytes becomes the
+        // output buffer without a copy); the record keeps its topic, partition and timestamp.
+        let mut headers = std::mem::take(&mut record.headers);
         let key = c
             .key
-            .from_connect(
+            .from_connect_owned(
                 &record.topic,
                 &mut headers,
                 record.key_schema.as_ref(),
-                &record.key,
+                std::mem::take(&mut record.key),
             )
             .map_err(|e| Failure::new(Stage::KeyConverter, &c.key_class, e))?;
         let value = c
             .value
-            .from_connect(
+            .from_connect_owned(
                 &record.topic,
                 &mut headers,
                 record.value_schema.as_ref(),
-                &record.value,
+                std::mem::take(&mut record.value),
             )
             .map_err(|e| Failure::new(Stage::ValueConverter, &c.value_class, e))?;
         headers_out.clear();
@@ -111,6 +118,7 @@ impl SourcePipeline {
                 .map_err(|e| Failure::new(Stage::HeaderConverter, &c.header_class, e))?;
             headers_out.push((h.key.clone(), bytes));
         }
+        record.headers = headers;
         Ok(Some(Ready { record, key, value }))
     }
 
@@ -141,21 +149,49 @@ impl SourcePipeline {
             }
             (r, _) => r,
         };
-        let failure = match result {
-            Ok(Some(ready)) => return Ok(Processed::Ready(ready)),
-            Ok(None) => return Ok(Processed::Dropped),
-            Err(f) => f,
-        };
-        let context = RecordContext::Source {
-            source_partition: (**source_partition).clone(),
-            source_offset: source_offset.clone(),
-            record: original.unwrap_or_else(|| ConnectRecord {
-                topic,
-                ..ConnectRecord::default()
-            }),
-        };
-        errors.handler.handle(&failure, &context)?;
-        Ok(Processed::Tolerated(Box::new((failure, context))))
+        finish(
+            errors,
+            result,
+            source_partition,
+            source_offset,
+            original,
+            topic,
+        )
+    }
+
+    /// Whether a failed record may be retried (`errors.retry.timeout` is not 0) or must be
+    /// kept for the DLQ or the log: then [`process`](Self::process) is needed; otherwise
+    /// [`process_once`](Self::process_once) does the same without an await.
+    pub fn may_retry(&self) -> bool {
+        self.keep_original
+    }
+
+    /// [`process`](Self::process) for a pipeline where [`may_retry`](Self::may_retry) is
+    /// false: one attempt, synchronously (the source hot path; an `async fn` moves the record
+    /// through its state machine, which showed as copies in profiles).
+    pub fn process_once(
+        &self,
+        errors: &mut SourceErrors,
+        source_partition: &Arc<OffsetMap>,
+        source_offset: &OffsetMap,
+        record: ConnectRecord,
+        headers_out: &mut Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<Processed, ConnectError> {
+        debug_assert!(!self.keep_original);
+        match self.attempt(record, headers_out) {
+            Ok(Some(ready)) => Ok(Processed::Ready(ready)),
+            Ok(None) => Ok(Processed::Dropped),
+            // The failed record is gone (moved into the attempt): only its topic is lost from
+            // the context, and nothing reads more of it without a DLQ or message logging.
+            Err(f) => finish(
+                errors,
+                Err(f),
+                source_partition,
+                source_offset,
+                None,
+                String::new(),
+            ),
+        }
     }
 
     /// Writes a tolerated record to the DLQ; `seq` comes back acknowledged.
@@ -208,6 +244,33 @@ impl SourcePipeline {
         }
         (key, value, out)
     }
+}
+
+/// The outcome of a record's last attempt: ready or dropped, or handed to the error handler
+/// (an error when not tolerated).
+fn finish(
+    errors: &mut SourceErrors,
+    result: Result<Option<Ready>, Failure>,
+    source_partition: &Arc<OffsetMap>,
+    source_offset: &OffsetMap,
+    original: Option<ConnectRecord>,
+    topic: String,
+) -> Result<Processed, ConnectError> {
+    let failure = match result {
+        Ok(Some(ready)) => return Ok(Processed::Ready(ready)),
+        Ok(None) => return Ok(Processed::Dropped),
+        Err(f) => f,
+    };
+    let context = RecordContext::Source {
+        source_partition: (**source_partition).clone(),
+        source_offset: source_offset.clone(),
+        record: original.unwrap_or_else(|| ConnectRecord {
+            topic,
+            ..ConnectRecord::default()
+        }),
+    };
+    errors.handler.handle(&failure, &context)?;
+    Ok(Processed::Tolerated(Box::new((failure, context))))
 }
 
 /// Key and value as JsonConverter with `schemas.enable=true` writes them.

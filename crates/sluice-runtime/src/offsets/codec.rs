@@ -50,14 +50,18 @@ fn from_json(j: &Json) -> Value {
 fn map_to_json(m: &OffsetMap) -> Result<Json> {
     let mut out = Map::new();
     for (k, v) in m {
-        out.insert(k.clone(), to_json(v)?);
+        out.insert(k.to_string(), to_json(v)?);
     }
     Ok(Json::Object(out))
 }
 
 fn json_to_map(j: &Json) -> Option<OffsetMap> {
     match j {
-        Json::Object(m) => Some(m.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+        Json::Object(m) => Some(
+            m.iter()
+                .map(|(k, v)| (k.clone().into(), from_json(v)))
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -100,7 +104,9 @@ pub fn offset_map_to_json(m: &OffsetMap) -> Result<Map<String, Json>> {
 
 /// A partition or offset given as a JSON object (`PATCH /connectors/{name}/offsets`).
 pub fn json_to_offset_map(m: &Map<String, Json>) -> OffsetMap {
-    m.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()
+    m.iter()
+        .map(|(k, v)| (k.clone().into(), from_json(v)))
+        .collect()
 }
 
 /// Parses offset bytes.
@@ -114,17 +120,17 @@ mod tests {
 
     #[test]
     fn kafka_file_source_bytes() {
-        let partition = vec![("filename".to_string(), Value::from("/tmp/中文.txt"))];
+        let partition = vec![("filename".into(), Value::from("/tmp/中文.txt"))];
         let key = encode_key("local-file-source", &partition).unwrap();
         assert_eq!(
             String::from_utf8(key.clone()).unwrap(),
             r#"["local-file-source",{"filename":"/tmp/中文.txt"}]"#
         );
-        let offset = vec![("position".to_string(), Value::Int64(30))];
+        let offset = vec![("position".into(), Value::Int64(30))];
         assert_eq!(encode_offset(&offset).unwrap(), br#"{"position":30}"#);
         assert_eq!(
             decode_key(&key),
-            Some(("local-file-source".to_string(), partition))
+            Some(("local-file-source".into(), partition))
         );
         assert_eq!(decode_offset(br#"{"position":30}"#), Some(offset));
     }
@@ -135,20 +141,20 @@ mod tests {
         assert_eq!(
             o,
             vec![
-                ("b".to_string(), Value::Int64(1)),
-                ("a".to_string(), Value::from("x"))
+                ("b".into(), Value::Int64(1)),
+                ("a".into(), Value::from("x"))
             ]
         );
         let m = vec![
-            ("z".to_string(), Value::Int32(1)),
-            ("a".to_string(), Value::Boolean(true)),
+            ("z".into(), Value::Int32(1)),
+            ("a".into(), Value::Boolean(true)),
         ];
         assert_eq!(encode_offset(&m).unwrap(), br#"{"z":1,"a":true}"#);
     }
 
     #[test]
     fn nested_values_are_rejected() {
-        let bad = vec![("x".to_string(), Value::Array(vec![]))];
+        let bad = vec![("x".into(), Value::Array(vec![]))];
         assert!(encode_offset(&bad).is_err());
     }
 }

@@ -585,7 +585,7 @@ pub fn produce(bootstrap: &str, topic: &str, values: &[Vec<u8>]) {
                 match p.send(&rec, i) {
                     Ok(()) => break,
                     Err(_) => {
-                        let _ = deliveries.recv().await;
+                        deliveries.recv_many(&mut Vec::new()).await;
                     }
                 }
             }
@@ -630,7 +630,7 @@ pub fn produce_records(bootstrap: &str, topic: &str, records: &[Rec]) {
                 match p.send(&rec, i) {
                     Ok(()) => break,
                     Err(_) => {
-                        let _ = deliveries.recv().await;
+                        deliveries.recv_many(&mut Vec::new()).await;
                     }
                 }
             }
