@@ -81,20 +81,16 @@ pub const INTER_WORKER_VERIFICATION_ALGORITHMS: &str = "inter.worker.verificatio
 
 /// KIP-507 algorithm keys: a MAC this worker supports (`crate::signature::MacAlgorithm`).
 fn supported_mac(_: &str, value: &Parsed) -> Result<(), String> {
-    let names = match value {
-        Parsed::Null => return Ok(()),
-        Parsed::List(l) => l.clone(),
-        v => vec![v.to_config_string()],
-    };
-    for n in names {
-        if MacAlgorithm::from_name(&n).is_none() {
-            return Err(format!(
-                "{n}: {}",
-                crate::signature::unsupported_algorithm_message()
-            ));
-        }
+    let unsupported = crate::signature::unsupported_algorithm_message;
+    match value {
+        Parsed::Null => Ok(()),
+        Parsed::List(l) => match l.iter().find(|n| MacAlgorithm::from_name(n).is_none()) {
+            Some(n) => Err(format!("{n}: {}", unsupported())),
+            None => Ok(()),
+        },
+        v if MacAlgorithm::from_name(&v.to_config_string()).is_none() => Err(unsupported()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The keys of a distributed worker (`DistributedConfig`).

@@ -77,10 +77,16 @@ impl Cluster {
     }
 
     fn start_with(broker: &Broker, n: usize, launch: Launch) -> Cluster {
+        Self::start_with_extra(broker, n, launch, "")
+    }
+
+    /// With `extra` lines appended to the worker properties.
+    fn start_with_extra(broker: &Broker, n: usize, launch: Launch, extra: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let group = unique("connect-cluster");
         let props = dir.path().join("connect-distributed.properties");
-        std::fs::write(&props, seed000_worker(&broker.bootstrap(), &group)).unwrap();
+        let text = format!("{}{extra}", seed000_worker(&broker.bootstrap(), &group));
+        std::fs::write(&props, text).unwrap();
         let mut c = Cluster {
             dir,
             props,
@@ -1313,4 +1319,114 @@ fn connector_owners_compute_task_configs_and_reconfigure() {
     wait_for("reconfigured to 2 tasks", Duration::from_secs(120), || {
         tasks_of(follower_owned) == Some(2)
     });
+}
+
+/// Every `session-key` record read, in order: (key bytes, creation timestamp).
+fn session_keys(recs: &[(String, Option<Vec<u8>>)]) -> Vec<(Vec<u8>, i64)> {
+    recs.iter()
+        .filter(|(k, _)| k == "session-key")
+        .filter_map(|(_, v)| serde_json::from_slice::<serde_json::Value>(v.as_deref()?).ok())
+        .map(|j| {
+            (
+                openssl::base64::decode_block(j["key"].as_str().unwrap()).unwrap(),
+                j["creation-timestamp"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The leader replaces the session key once it is `inter.worker.key.ttl.ms` old; the worker
+/// then takes requests signed with the new key and refuses the old one.
+#[test]
+fn session_keys_rotate_after_their_ttl() {
+    let broker = Broker::start();
+    let c = Cluster::start_with_extra(
+        &broker,
+        1,
+        Launch::default(),
+        "inter.worker.key.ttl.ms=3000\n",
+    );
+    let recs = config_records(&broker, &c, "a second session key", |r| {
+        session_keys(r).len() >= 2
+    });
+    let keys = session_keys(&recs);
+    assert_ne!(keys[0].0, keys[1].0, "a new key");
+    assert!(
+        keys[1].1 - keys[0].1 >= 3000,
+        "rotated once the first was 3 s old: {} -> {}",
+        keys[0].1,
+        keys[1].1
+    );
+    let body = r#"[{"task.class":"T"}]"#;
+    let post = |key: &[u8]| {
+        let sig = hmac_b64(openssl::hash::MessageDigest::sha256(), key, body.as_bytes());
+        c.workers[0].call(
+            "POST",
+            "/connectors/none/tasks",
+            Some(body),
+            &[
+                ("Content-Type", "application/json"),
+                (SIGNATURE_HEADER, &sig),
+                (ALGORITHM_HEADER, "HmacSHA256"),
+            ],
+        )
+    };
+    // Signed with the newest key on the topic, the request passes the signature check (and
+    // meets the unknown connector); keys keep rotating, so read the newest one each time.
+    wait_for(
+        "a request signed with the current key to pass",
+        Duration::from_secs(60),
+        || {
+            let recs = config_records(&broker, &c, "a session key", |r| {
+                !session_keys(r).is_empty()
+            });
+            let newest = session_keys(&recs).pop().unwrap().0;
+            post(&newest).status == 404
+        },
+    );
+    post(&keys[0].0).assert_error(403, "Internal request contained invalid signature.");
+}
+
+/// An inter.worker.* algorithm the worker cannot use stops it at start-up with a message
+/// naming the key, the value and what is allowed; so does a signature algorithm the
+/// verification list does not permit.
+#[test]
+fn unsupported_inter_worker_algorithms_stop_the_worker_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "inter.worker.signature.algorithm=HmacMD5\ninter.worker.verification.algorithms=HmacSHA256,SHA1withRSA\n",
+            vec![
+                "Invalid value HmacMD5 for configuration inter.worker.signature.algorithm: the algorithm is not supported by this worker; the supported algorithms are: HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512",
+                "Invalid value HmacSHA256,SHA1withRSA for configuration inter.worker.verification.algorithms: SHA1withRSA: the algorithm is not supported by this worker",
+            ],
+        ),
+        (
+            "inter.worker.verification.algorithms=HmacSHA512\n",
+            vec!["Invalid value HmacSHA256 for configuration inter.worker.signature.algorithm: Signature algorithm must be present in inter.worker.verification.algorithms list"],
+        ),
+    ];
+    for (i, (extra, expected)) in cases.into_iter().enumerate() {
+        let props = dir.path().join(format!("worker-{i}.properties"));
+        let text = format!(
+            "{}{extra}",
+            seed000_worker(&format!("127.0.0.1:{}", free_port()), "g")
+        );
+        std::fs::write(&props, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args([
+                "distributed",
+                "--listeners",
+                &format!("http://127.0.0.1:{}", free_port()),
+            ])
+            .arg(&props)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        for e in expected {
+            assert!(err.contains(e), "stderr lacks {e:?}:\n{err}");
+        }
+        assert!(err.contains("nothing was started"), "{err}");
+    }
 }
