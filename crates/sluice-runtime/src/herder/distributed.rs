@@ -776,12 +776,8 @@ const DELIVERY_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 impl Delivery {
     /// One attempt: `Ok(sent)` (`sent`: over HTTP to another worker, else written here as the
-    /// leader), or the error and whether retrying is pointless; `None` when the herder is gone.
-    async fn attempt(
-        &self,
-        name: &str,
-        configs: &[RawConfig],
-    ) -> Option<Result<bool, (bool, String)>> {
+    /// leader) or why not; `None` when the herder is gone.
+    async fn attempt(&self, name: &str, configs: &[RawConfig]) -> Option<Result<bool, String>> {
         if self.shared.is_leader.load(Ordering::Relaxed) {
             let tx = self.requests.upgrade()?;
             let (reply, rx) = oneshot::channel();
@@ -794,14 +790,14 @@ impl Delivery {
             drop(tx);
             return Some(match rx.await.ok()? {
                 Ok(()) => Ok(false),
-                Err(e) => Err((e.kind() == sluice_api::ErrorKind::NotFound, e.to_string())),
+                Err(e) => Err(e.to_string()),
             });
         }
         let Some(url) = read_lock(&self.shared.leader_url)
             .clone()
             .filter(|u| !u.is_empty())
         else {
-            return Some(Err((false, "no leader is known yet".into())));
+            return Some(Err("no leader is known yet".into()));
         };
         let key = read_lock(&self.shared.config)
             .session_key
@@ -809,7 +805,7 @@ impl Delivery {
             .map(|k| k.key.clone());
         let sessioned = self.shared.protocol_version.load(Ordering::Relaxed) >= 2;
         if sessioned && key.is_none() {
-            return Some(Err((false, "no session key has been read yet".into())));
+            return Some(Err("no session key has been read yet".into()));
         }
         let signing = key.as_deref().map(|k| (self.signature_algorithm, k));
         Some(
@@ -819,19 +815,17 @@ impl Delivery {
                 .await
             {
                 Ok(()) => Ok(true),
-                Err(e) => Err((
-                    matches!(e, LeaderError::Status { status: 404, .. }),
-                    e.to_string(),
-                )),
+                Err(e) => Err(e.to_string()),
             },
         )
     }
 }
 
 /// Delivers a connector's task configs to the leader (this worker's own actor when it leads),
-/// retrying with backoff (no leader, no session key, 409, a leader that is away) until it
-/// succeeds, the connector is unknown (404) or `cancel` (the connector stopped here, or newer
-/// task configs replaced these).
+/// retrying with backoff whatever the failure (no leader, no session key, 409, a leader that is
+/// away or has not read the connector yet) until it succeeds or `cancel`: the connector
+/// stopped here (revoked, deleted, STOPPED) or newer task configs replaced these. Nothing is
+/// dropped while the connector runs here.
 async fn deliver_task_configs(
     delivery: Delivery,
     name: String,
@@ -851,11 +845,7 @@ async fn deliver_task_configs(
                 return;
             }
             Some(Ok(false)) => return,
-            Some(Err((true, e))) => {
-                tracing::warn!(connector = %name, error = %e, "The leader does not know the connector; dropping its task configs.");
-                return;
-            }
-            Some(Err((false, e))) => {
+            Some(Err(e)) => {
                 tracing::warn!(connector = %name, error = %e, retry_in_ms = backoff.as_millis() as u64, "Could not deliver the connector's task configs to the leader; retrying.");
             }
         }
