@@ -1,8 +1,10 @@
 //! The distributed herder: workers form a Kafka group (protocol type `connect`, spoken by
 //! `sluice-group`); the config topic is the source of truth for connectors and task configs;
-//! the group leader assigns connectors and tasks incrementally (KIP-415) and writes task
-//! configs; every worker runs what it is assigned, reads the config topic to its end before
-//! acting on an assignment, and publishes statuses to the status topic.
+//! the group leader assigns connectors and tasks incrementally (KIP-415), distributes the
+//! session key (KIP-507) and writes task configs, which the worker running each connector
+//! computes (a follower sends them to the leader's signed internal endpoint); every worker
+//! runs what it is assigned, reads the config topic to its end before acting on an
+//! assignment, and publishes statuses to the status topic.
 //!
 //! One actor owns everything that changes what runs: REST writes, group events and the
 //! periodic read of the internal topics all go through its loop, one at a time. REST reads

@@ -1122,16 +1122,25 @@ fn session_key_and_signed_task_configs() {
         let marker = format!("signed-via-worker-{i}");
         let body = json!([task(&marker)]).to_string();
         let sig = hmac_b64(sha256(), &key, body.as_bytes());
-        let r = w.call(
-            "POST",
-            "/connectors/sig/tasks",
-            Some(&body),
-            &[
-                ("Content-Type", "application/json"),
-                (SIGNATURE_HEADER, &sig),
-                (ALGORITHM_HEADER, "HmacSHA256"),
-            ],
-        );
+        // During a rebalance (the previous write changed the tasks) a worker answers 409, as
+        // Kafka does; the sender retries.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let r = loop {
+            let r = w.call(
+                "POST",
+                "/connectors/sig/tasks",
+                Some(&body),
+                &[
+                    ("Content-Type", "application/json"),
+                    (SIGNATURE_HEADER, &sig),
+                    (ALGORITHM_HEADER, "HmacSHA256"),
+                ],
+            );
+            if r.status != 409 || Instant::now() > deadline {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         assert_eq!(r.status, 204, "{}", r.text);
         let expected = json!([{"id": {"connector": "sig", "task": 0}, "config": task(&marker)}]);
         wait_for(
