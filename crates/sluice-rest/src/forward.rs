@@ -27,12 +27,25 @@ pub(crate) async fn forward_or_none(
     path: &str,
     body: Option<&Bytes>,
 ) -> Option<Response> {
+    forward_or_none_with(s, raw_query, method, path, body, &[]).await
+}
+
+/// As [`forward_or_none`], passing `headers` on (the KIP-507 signature of an internal
+/// request, which stays valid because the body is forwarded byte for byte).
+pub(crate) async fn forward_or_none_with(
+    s: &AppState,
+    raw_query: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<&Bytes>,
+    headers: &[(&'static str, String)],
+) -> Option<Response> {
     let target = match s.herder.write_target() {
         Ok(None) => return None,
         Ok(Some(url)) => url,
         Err(_) => return Some(conflict()),
     };
-    Some(forward_to(&target, raw_query, method, path, body).await)
+    Some(forward_with(&target, raw_query, method, path, body, headers).await)
 }
 
 /// Forwards a request to the worker at `target` (the leader, or the worker that runs a task),
@@ -43,6 +56,17 @@ pub(crate) async fn forward_to(
     method: Method,
     path: &str,
     body: Option<&Bytes>,
+) -> Response {
+    forward_with(target, raw_query, method, path, body, &[]).await
+}
+
+async fn forward_with(
+    target: &str,
+    raw_query: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<&Bytes>,
+    headers: &[(&'static str, String)],
 ) -> Response {
     let forward = query_params(raw_query)
         .into_iter()
@@ -66,6 +90,9 @@ pub(crate) async fn forward_to(
     );
     tracing::debug!(url = %url, "Forwarding a request to the leader.");
     let mut req = reqwest::Client::new().request(method, &url);
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
     if let Some(b) = body {
         req = req
             .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -7,7 +7,10 @@
 //! at most the herder's request timeout.
 //!
 //! # Layout
-//! - [`router`]: the routes ([`ROUTES`] lists them; `docs/openapi.json` documents them).
+//! - [`router`]: the routes ([`ROUTES`] lists them; `docs/openapi.json` documents them;
+//!   [`INTERNAL_ROUTES`] are served but hidden from it, as in Kafka).
+//! - `internal`: [`HttpLeaderClient`], a follower's signed `POST /connectors/{name}/tasks`
+//!   to the leader (KIP-507).
 //! - `entities`: the JSON shapes (`ConnectorStateInfo`, `ConfigInfos`, `ErrorMessage`, ...).
 //! - `mask`: secrets shown as `[hidden]` in every response.
 //! - [`auth`]: HTTP Basic authentication over every route (Kafka's `BasicAuthSecurityRestExtension`).
@@ -17,13 +20,15 @@ pub mod auth;
 mod entities;
 mod error;
 mod forward;
+mod internal;
 pub mod mask;
 mod routes;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
 
-pub use routes::{router, AppState, LoggerControl, LoggerEntry, OPENAPI, ROUTES};
+pub use internal::HttpLeaderClient;
+pub use routes::{router, AppState, LoggerControl, LoggerEntry, INTERNAL_ROUTES, OPENAPI, ROUTES};
 
 /// The Kafka Connect version whose REST API this server speaks.
 pub const KAFKA_VERSION: &str = "3.9.0";

@@ -23,7 +23,7 @@ use crate::entities::{
     ServerInfo, TaskInfo, TaskState, WorkerStatus,
 };
 use crate::error::ApiError;
-use crate::forward::{forward_or_none, forward_to};
+use crate::forward::{forward_or_none, forward_or_none_with, forward_to};
 use crate::mask::Masker;
 
 /// A logger's level as `/admin/loggers` reports it.
@@ -117,6 +117,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/sluice/connectors/{name}/errors"),
 ];
 
+/// Internal (inter-worker) routes: served, but hidden from the OpenAPI document as Kafka
+/// hides them (`@Operation(hidden = true)`).
+pub const INTERNAL_ROUTES: &[(&str, &str)] = &[("post", "/connectors/{name}/tasks")];
+
 /// The OpenAPI document of this API (kept in the repository at `docs/openapi.json`).
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
@@ -145,7 +149,10 @@ pub fn router(state: AppState) -> Router {
         .route("/connectors/{name}/pause", put(pause_connector))
         .route("/connectors/{name}/resume", put(resume_connector))
         .route("/connectors/{name}/stop", put(stop_connector))
-        .route("/connectors/{name}/tasks", get(task_configs))
+        .route(
+            "/connectors/{name}/tasks",
+            get(task_configs).post(put_task_configs),
+        )
         .route("/connectors/{name}/tasks-config", get(tasks_config))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route(
@@ -312,7 +319,7 @@ fn location(headers: &HeaderMap, name: &str) -> String {
     format!("http://{host}/connectors/{}", encode_path_segment(name))
 }
 
-fn encode_path_segment(s: &str) -> String {
+pub(crate) fn encode_path_segment(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -650,6 +657,48 @@ async fn task_configs(
             })
             .collect(),
     ))
+}
+
+/// A refused internal request, with Kafka's status and message.
+pub(crate) fn signature_error(e: &sluice_runtime::signature::SignatureError) -> ApiError {
+    ApiError::new(
+        StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::FORBIDDEN),
+        e.to_string(),
+    )
+}
+
+/// `POST /connectors/{name}/tasks?forward=` (internal): a connector's owner hands its task
+/// configs to the leader. Checked for the KIP-507 signature here, then completed at the
+/// leader (forwarded with the signature and the body unchanged).
+async fn put_task_configs(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    use sluice_runtime::signature::{SIGNATURE_ALGORITHM_HEADER, SIGNATURE_HEADER};
+    let configs: Vec<RawConfig> = body(&bytes)?;
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let (algorithm, signature) = (header(SIGNATURE_ALGORITHM_HEADER), header(SIGNATURE_HEADER));
+    s.herder
+        .check_internal_request(algorithm, signature, &bytes)
+        .map_err(|e| signature_error(&e))?;
+    let signed: Vec<(&'static str, String)> = [
+        (SIGNATURE_ALGORITHM_HEADER, algorithm),
+        (SIGNATURE_HEADER, signature),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| v.map(|v| (n, v.to_string())))
+    .collect();
+    let path = format!("/connectors/{}/tasks", encode_path_segment(&name));
+    if let Some(r) =
+        forward_or_none_with(&s, q.as_deref(), Method::POST, &path, Some(&bytes), &signed).await
+    {
+        return Ok(r);
+    }
+    s.herder.put_task_configs(&name, configs).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn tasks_config(

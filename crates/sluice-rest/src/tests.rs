@@ -13,7 +13,7 @@ use sluice_runtime::status::StatusStore;
 use sluice_runtime::worker::Worker;
 use tower::ServiceExt;
 
-use crate::{router, AppState, LoggerControl, LoggerEntry, OPENAPI, ROUTES};
+use crate::{router, AppState, LoggerControl, LoggerEntry, INTERNAL_ROUTES, OPENAPI, ROUTES};
 
 fn app() -> axum::Router {
     let mut raw = RawConfig::new();
@@ -103,6 +103,73 @@ async fn every_listed_route_is_served() {
         assert!(
             !body.contains("HTTP 404 Not Found"),
             "{method} {path} fell through to the fallback: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn internal_routes_are_served_but_hidden_from_the_openapi_document() {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+    let app = app();
+    for (method, path) in INTERNAL_ROUTES {
+        assert!(
+            !doc["paths"][path][method].is_object(),
+            "{method} {path} is internal: Kafka hides it from the OpenAPI document"
+        );
+        assert!(!ROUTES.contains(&(method, path)));
+        let concrete = path.replace("{name}", "c");
+        let (status, body) = call(&app, &method.to_uppercase(), &concrete, "[]").await;
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+        assert!(!body.contains("HTTP 404 Not Found"), "{body}");
+    }
+    // A standalone worker takes no task configs from outside (Kafka's
+    // UnsupportedOperationException: 500).
+    let (status, body) = call(&app, "POST", "/connectors/c/tasks", r#"[{"a":"b"}]"#).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        body,
+        r#"{"error_code":500,"message":"Kafka Connect in standalone mode does not support externally setting task configurations."}"#
+    );
+    let (status, body) = call(&app, "POST", "/connectors/c/tasks", r#"{"a":"b"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn refused_internal_requests_answer_kafkas_status_and_message() {
+    use axum::response::IntoResponse;
+    use sluice_runtime::signature::SignatureError;
+    let cases = [
+        (
+            SignatureError::Missing,
+            400,
+            "Internal request missing required signature",
+        ),
+        (
+            SignatureError::UnknownAlgorithm("HmacMD4".into()),
+            400,
+            "Algorithm HmacMD4 not available",
+        ),
+        (
+            SignatureError::NoSessionKey,
+            503,
+            "This worker is still starting up and has not been able to read a session key from the config topic yet",
+        ),
+        (
+            SignatureError::Invalid,
+            403,
+            "Internal request contained invalid signature.",
+        ),
+    ];
+    for (e, status, message) in cases {
+        let resp = crate::routes::signature_error(&e).into_response();
+        assert_eq!(resp.status().as_u16(), status, "{e}");
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error_code": status, "message": message})
         );
     }
 }

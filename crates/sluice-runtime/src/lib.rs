@@ -15,6 +15,7 @@
 //! - [`storage`]: the config and status topics' record formats (distributed mode).
 //! - [`offsets`]: source offset storage (standalone file in Java's format).
 //! - [`errors`]: retries, `errors.tolerance`, the log reporter and the dead letter queue.
+//! - [`signature`]: KIP-507 session keys and internal request signatures.
 //! - [`status`], [`plugins`], [`convert`], [`chain`], [`clients`].
 //! - `testkit` (feature `testkit`): test-only connector plugins.
 
@@ -26,6 +27,7 @@ pub mod errors;
 pub mod herder;
 pub mod offsets;
 pub mod plugins;
+pub mod signature;
 pub mod status;
 pub mod storage;
 pub mod task;

@@ -6,7 +6,10 @@
 //! - `org.sluice.testkit.TestSourceConnector` (`TestSource`): produces nothing; appends a line
 //!   to `starts.file` (if set) on every connector start (`connector`) and task start
 //!   (`task-<id>`); tasks whose id is listed in `fail.tasks` fail at start; with
-//!   `stop.hangs=true` the connector's `stop()` never returns.
+//!   `stop.hangs=true` the connector's `stop()` never returns. With `tasks.file` set, the task
+//!   count is the number in that file (1 when missing or not a number; at most `tasks.max`),
+//!   each task config carries the file's content as `tasks.file.content`, and the connector
+//!   watches the file and calls `request_task_reconfiguration()` whenever its content changes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +27,11 @@ const STARTS_FILE: &str = "starts.file";
 const FAIL_TASKS: &str = "fail.tasks";
 const TASK_ID: &str = "task.id";
 const STOP_HANGS: &str = "stop.hangs";
+const TASKS_FILE: &str = "tasks.file";
+const TASKS_FILE_CONTENT: &str = "tasks.file.content";
+/// How often the connector looks at `tasks.file` (its own business, like a connector watching
+/// an external system; tests wait for the outcome, not for this).
+const TASKS_FILE_POLL: Duration = Duration::from_millis(100);
 
 /// The test plugins.
 pub fn plugins() -> Vec<ConnectorPlugin> {
@@ -70,6 +78,12 @@ fn test_source_def() -> ConfigDef {
                 .doc("Whether the connector's stop() never returns."),
         )
         .define(
+            ConfigKey::new(TASKS_FILE, ConfigType::String)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("File holding the number of tasks; a change makes the connector request a task reconfiguration."),
+        )
+        .define(
             ConfigKey::new("secret.password", ConfigType::Password)
                 .default_null()
                 .importance(Importance::Low)
@@ -109,25 +123,86 @@ impl Connector for Blocking {
 #[derive(Default)]
 struct TestSource {
     config: RawConfig,
+    /// Stops the `tasks.file` watcher when the connector stops or is dropped.
+    watcher: Option<tokio_util::sync::DropGuard>,
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Calls `request_task_reconfiguration` each time the file's content changes.
+async fn watch_tasks_file(
+    path: String,
+    mut last: Option<String>,
+    context: Arc<dyn ConnectorContext>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(TASKS_FILE_POLL) => {}
+        }
+        let now = tokio::fs::read_to_string(&path)
+            .await
+            .ok()
+            .map(|s| s.trim().to_string());
+        if now != last {
+            last = now;
+            context.request_task_reconfiguration();
+        }
+    }
 }
 
 #[async_trait]
 impl Connector for TestSource {
-    async fn start(&mut self, config: &RawConfig, _: Arc<dyn ConnectorContext>) -> Result<()> {
+    async fn start(
+        &mut self,
+        config: &RawConfig,
+        context: Arc<dyn ConnectorContext>,
+    ) -> Result<()> {
         self.config = config.clone();
         note_start(config.get(STARTS_FILE), "connector");
+        if let Some(path) = config.get(TASKS_FILE) {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(watch_tasks_file(
+                path.clone(),
+                read_trimmed(path),
+                context,
+                cancel.clone(),
+            ));
+            self.watcher = Some(cancel.drop_guard());
+        }
         Ok(())
     }
     async fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<RawConfig>> {
-        Ok((0..max_tasks)
+        let content = self.config.get(TASKS_FILE).map(|f| read_trimmed(f));
+        let count = match &content {
+            None => max_tasks,
+            Some(c) => c
+                .as_deref()
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(1)
+                .min(max_tasks),
+        };
+        Ok((0..count)
             .map(|i| {
                 let mut c = self.config.clone();
                 c.insert(TASK_ID.into(), i.to_string());
+                if let Some(content) = &content {
+                    c.insert(
+                        TASKS_FILE_CONTENT.into(),
+                        content.clone().unwrap_or_default(),
+                    );
+                }
                 c
             })
             .collect())
     }
     async fn stop(&mut self) -> Result<()> {
+        self.watcher = None;
         if self
             .config
             .get(STOP_HANGS)

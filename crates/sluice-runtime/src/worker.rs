@@ -11,7 +11,7 @@ use sluice_api::connector::{
 };
 use sluice_api::ConnectError;
 use sluice_kafka::consumer::Subscription;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::chain::TransformChain;
@@ -55,11 +55,15 @@ struct Context {
     name: String,
     status: StatusStore,
     kind: ConnectorKind,
+    /// Wakes the connector's actor, which asks the connector for its task configs again.
+    /// Requests made before the actor gets to it are one request.
+    reconfigure: Arc<Notify>,
 }
 
 impl ConnectorContext for Context {
     fn request_task_reconfiguration(&self) {
-        tracing::info!(connector = %self.name, "Connector requested task reconfiguration; tasks keep their current configs until the connector is restarted.");
+        tracing::info!(connector = %self.name, "Connector requested task reconfiguration.");
+        self.reconfigure.notify_one();
     }
     fn raise_error(&self, error: ConnectError) {
         tracing::error!(connector = %self.name, error = %error, "Connector raised an error.");
@@ -205,6 +209,32 @@ async fn stop_tasks(name: &str, tasks: Vec<RunningTask>, deadline: tokio::time::
     }
 }
 
+/// Asks a started connector for its task configs (`Worker.connectorTaskConfigs`): at most
+/// `tasks.max` unless `tasks.max.enforce=false`, with the framework keys added.
+async fn connector_task_configs(
+    name: &str,
+    connector: &mut dyn Connector,
+    config: &RawConfig,
+    plugin: &ConnectorPlugin,
+) -> Result<Vec<RawConfig>, ConnectError> {
+    let max_tasks = config
+        .get(TASKS_MAX)
+        .and_then(|m| m.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let configs = connector.task_configs(max_tasks).await?;
+    let enforce = config
+        .get(TASKS_MAX_ENFORCE)
+        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+    if enforce && configs.len() > max_tasks {
+        return Err(ConnectError::fatal(format!(
+            "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create. This behavior should be considered a bug and is no longer supported. You can either increase the value of tasks.max or set tasks.max.enforce to false.",
+            configs.len()
+        )));
+    }
+    Ok(finish_task_configs(plugin, config, configs))
+}
+
 /// Starts a connector instance and asks it for task configs. `None` if stopped meanwhile;
 /// an error fails the connector (the caller reports it).
 async fn start_connector(
@@ -212,6 +242,7 @@ async fn start_connector(
     config: &RawConfig,
     plugin: &ConnectorPlugin,
     status: &StatusStore,
+    reconfigure: &Arc<Notify>,
     stop: &CancellationToken,
 ) -> Option<Result<(Box<dyn Connector>, Vec<RawConfig>), ConnectError>> {
     let mut connector = (plugin.new_connector)();
@@ -219,6 +250,7 @@ async fn start_connector(
         name: name.to_string(),
         status: status.clone(),
         kind: plugin.kind,
+        reconfigure: reconfigure.clone(),
     });
     let started = tokio::select! {
         _ = stop.cancelled() => return None,
@@ -227,39 +259,20 @@ async fn start_connector(
     if let Err(e) = started {
         return Some(Err(e));
     }
-    let max_tasks = config
-        .get(TASKS_MAX)
-        .and_then(|m| m.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
     let configs = tokio::select! {
         _ = stop.cancelled() => {
             let _ = connector.stop().await;
             return None;
         }
-        r = connector.task_configs(max_tasks) => r,
+        r = connector_task_configs(name, connector.as_mut(), config, plugin) => r,
     };
-    let configs = match configs {
-        Ok(c) => c,
+    match configs {
+        Ok(c) => Some(Ok((connector, c))),
         Err(e) => {
             let _ = connector.stop().await;
-            return Some(Err(e));
+            Some(Err(e))
         }
-    };
-    let enforce = config
-        .get(TASKS_MAX_ENFORCE)
-        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
-    if enforce && configs.len() > max_tasks {
-        let _ = connector.stop().await;
-        return Some(Err(ConnectError::fatal(format!(
-            "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create. This behavior should be considered a bug and is no longer supported. You can either increase the value of tasks.max or set tasks.max.enforce to false.",
-            configs.len()
-        ))));
     }
-    Some(Ok((
-        connector,
-        finish_task_configs(plugin, config, configs),
-    )))
 }
 
 /// Stops a connector instance, waiting at most `timeout` for its `stop()`.
@@ -309,6 +322,9 @@ async fn run_started(
     let raw_config = config;
     let providers = worker.providers();
     let mut resolved = RawConfig::new();
+    let reconfigure = Arc::new(Notify::new());
+    // Task configs the connector produced (at start or when it asked for a reconfiguration).
+    let mut generated: Option<Vec<RawConfig>> = None;
     loop {
         if need_start {
             need_start = false;
@@ -318,11 +334,10 @@ async fn run_started(
             let started = match resolve_config(worker, raw_config) {
                 Ok(r) => {
                     resolved = r;
-                    start_connector(name, &resolved, plugin, &status, &stop).await
+                    start_connector(name, &resolved, plugin, &status, &reconfigure, &stop).await
                 }
                 Err(e) => Some(Err(e)),
             };
-            let config = &resolved;
             match started {
                 None => break,
                 Some(Err(e)) => {
@@ -333,39 +348,57 @@ async fn run_started(
                     connector = Some(c);
                     status.put_connector(name, Some(kind), connector_state(*target.borrow()), None);
                     tracing::info!(connector = %name, class = plugin.class, "Connector started.");
-                    if current.as_ref() != Some(&configs) {
-                        let deadline = tokio::time::Instant::now() + shutdown_timeout;
-                        stop_tasks(name, std::mem::take(&mut tasks), deadline).await;
-                        // Stored and shown task configs hold references, not the secrets.
-                        let stored = configs
-                            .iter()
-                            .map(|c| {
-                                let mut c = c.clone();
-                                providers.reverse(raw_config, config, &mut c);
-                                c
-                            })
-                            .collect();
-                        task_configs.send_replace(Some(stored));
-                        status.retain_tasks(name, configs.len() as u32);
-                        for (i, tc) in configs.iter().enumerate() {
-                            tasks.push(spawn_task(
-                                worker,
-                                name,
-                                i as u32,
-                                config,
-                                plugin,
-                                tc.clone(),
-                                &target,
-                                &stop,
-                            ));
-                        }
-                        current = Some(configs);
-                    }
+                    generated = Some(configs);
                 }
             }
         }
+        // Tasks are replaced only when their configs changed (Kafka's standalone herder).
+        if let Some(configs) = generated.take().filter(|c| current.as_ref() != Some(c)) {
+            let config = &resolved;
+            let deadline = tokio::time::Instant::now() + shutdown_timeout;
+            stop_tasks(name, std::mem::take(&mut tasks), deadline).await;
+            // Stored and shown task configs hold references, not the secrets.
+            let stored = configs
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    providers.reverse(raw_config, config, &mut c);
+                    c
+                })
+                .collect();
+            task_configs.send_replace(Some(stored));
+            status.retain_tasks(name, configs.len() as u32);
+            for (i, tc) in configs.iter().enumerate() {
+                tasks.push(spawn_task(
+                    worker,
+                    name,
+                    i as u32,
+                    config,
+                    plugin,
+                    tc.clone(),
+                    &target,
+                    &stop,
+                ));
+            }
+            tracing::info!(connector = %name, tasks = configs.len(), "Started the connector's tasks with new task configs.");
+            current = Some(configs);
+        }
         tokio::select! {
             _ = stop.cancelled() => break,
+            _ = reconfigure.notified(), if connector.is_some() => {
+                let Some(c) = connector.as_mut() else { continue };
+                let r = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    r = connector_task_configs(name, c.as_mut(), &resolved, plugin) => r,
+                };
+                match r {
+                    Ok(configs) => generated = Some(configs),
+                    Err(e) => {
+                        tracing::error!(connector = %name, error = %e, "Connector failed to generate task configs.");
+                        status.put_connector(name, Some(kind), State::Failed, Some(e.trace()));
+                    }
+                }
+            }
             changed = target.changed() => {
                 if changed.is_err() { break }
                 if connector.is_some() {
@@ -427,69 +460,27 @@ pub fn resolve_config(worker: &Worker, raw: &RawConfig) -> Result<RawConfig, Con
         .map_err(|e| ConnectError::config(providers::render(&e)))
 }
 
-/// Computes a connector's task configs with a short-lived instance: what the leader writes to
-/// the config topic in distributed mode.
-/// Config-provider references are resolved for the connector and put back into the task
-/// configs, so the config topic never holds the secrets.
-pub async fn generate_task_configs(
-    worker: &Worker,
-    name: &str,
-    raw_config: &RawConfig,
-) -> Result<Vec<RawConfig>, ConnectError> {
-    let plugins = &worker.plugins;
-    let resolved = resolve_config(worker, raw_config)?;
-    let config = &resolved;
-    let class = config
-        .get(crate::config::connector::CONNECTOR_CLASS)
-        .cloned()
-        .unwrap_or_default();
-    let plugin = *plugins.connector(&class).ok_or_else(|| {
-        ConnectError::config(format!(
-            "Failed to find any class that implements Connector and which name matches {class}"
-        ))
-    })?;
-    let mut connector = (plugin.new_connector)();
-    let ctx = Arc::new(Context {
-        name: name.to_string(),
-        status: StatusStore::new(""),
-        kind: plugin.kind,
-    });
-    connector.start(config, ctx).await?;
-    let max_tasks = config
-        .get(TASKS_MAX)
-        .and_then(|m| m.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let configs = connector.task_configs(max_tasks).await;
-    let _ = connector.stop().await;
-    let configs = configs?;
-    let enforce = config
-        .get(TASKS_MAX_ENFORCE)
-        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
-    if enforce && configs.len() > max_tasks {
-        return Err(ConnectError::fatal(format!(
-            "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create.",
-            configs.len()
-        )));
-    }
-    let providers = worker.providers();
-    Ok(finish_task_configs(&plugin, config, configs)
-        .into_iter()
-        .map(|mut c| {
-            providers.reverse(raw_config, config, &mut c);
-            c
-        })
-        .collect())
+/// Task configs a connector produced on this worker (distributed mode): the herder writes
+/// them if it leads, or sends them to the leader. They hold `${provider:path:key}` references,
+/// never the resolved secrets.
+#[derive(Debug)]
+pub struct GeneratedTaskConfigs {
+    pub connector: String,
+    pub configs: Vec<RawConfig>,
 }
 
 /// Distributed mode: runs only the connector instance (its tasks are assigned on their own)
-/// until `cancel`, following the target state.
+/// until `cancel`, following the target state: STOPPED stops the instance, leaving STOPPED
+/// starts it again. Each start, and each `request_task_reconfiguration`, computes the task
+/// configs and hands them to the herder through `generated`: the connector's owner is the
+/// only worker that runs `start()`.
 pub async fn run_connector_instance(
     worker: Worker,
     name: String,
     config: RawConfig,
     plugin: ConnectorPlugin,
     mut target: watch::Receiver<TargetState>,
+    generated: mpsc::UnboundedSender<GeneratedTaskConfigs>,
     cancel: CancellationToken,
 ) {
     let status = worker.status.clone();
@@ -499,45 +490,115 @@ pub async fn run_connector_instance(
         TargetState::Paused => State::Paused,
         TargetState::Stopped => State::Stopped,
     };
-    let mut connector = (plugin.new_connector)();
-    let ctx = Arc::new(Context {
-        name: name.clone(),
-        status: status.clone(),
-        kind,
-    });
-    // The config topic holds `${provider:path:key}` references; they are resolved here only.
-    let started = match resolve_config(&worker, &config) {
-        Err(e) => Err(e),
-        Ok(resolved) => tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = connector.start(&resolved, ctx) => r,
-        },
+    let providers = worker.providers();
+    let reconfigure = Arc::new(Notify::new());
+    let report = |resolved: &RawConfig, configs: Vec<RawConfig>| {
+        let configs = configs
+            .into_iter()
+            .map(|mut c| {
+                providers.reverse(&config, resolved, &mut c);
+                c
+            })
+            .collect();
+        let _ = generated.send(GeneratedTaskConfigs {
+            connector: name.clone(),
+            configs,
+        });
     };
-    match started {
-        Err(e) => {
-            tracing::error!(connector = %name, error = %e, "Connector failed.");
-            status.put_connector(&name, Some(kind), State::Failed, Some(e.trace()));
-            cancel.cancelled().await;
+    loop {
+        if *target.borrow() == TargetState::Stopped {
+            status.put_connector(&name, Some(kind), State::Stopped, None);
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                changed = target.changed() => {
+                    if changed.is_err() { cancel.cancelled().await; return }
+                    continue;
+                }
+            }
+        }
+        // The config topic holds `${provider:path:key}` references; they are resolved here.
+        let resolved = match resolve_config(&worker, &config) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(connector = %name, error = %e, "Connector failed.");
+                status.put_connector(&name, Some(kind), State::Failed, Some(e.trace()));
+                if wait_for_stop_or_cancel(&mut target, &cancel).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let stop = cancel.child_token();
+        let started =
+            start_connector(&name, &resolved, &plugin, &status, &reconfigure, &stop).await;
+        let mut connector = match started {
+            None => return,
+            Some(Err(e)) => {
+                tracing::error!(connector = %name, error = %e, "Connector failed.");
+                status.put_connector(&name, Some(kind), State::Failed, Some(e.trace()));
+                if wait_for_stop_or_cancel(&mut target, &cancel).await {
+                    return;
+                }
+                continue;
+            }
+            Some(Ok((connector, configs))) => {
+                status.put_connector(&name, Some(kind), state_of(*target.borrow()), None);
+                tracing::info!(connector = %name, class = plugin.class, "Connector started.");
+                report(&resolved, configs);
+                connector
+            }
+        };
+        let cancelled = loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break true,
+                changed = target.changed() => {
+                    if changed.is_err() { cancel.cancelled().await; break true }
+                    let t = *target.borrow();
+                    if t == TargetState::Stopped { break false }
+                    status.put_connector(&name, Some(kind), state_of(t), None);
+                }
+                _ = reconfigure.notified() => {
+                    let r = tokio::select! {
+                        _ = cancel.cancelled() => break true,
+                        r = connector_task_configs(&name, connector.as_mut(), &resolved, &plugin) => r,
+                    };
+                    match r {
+                        Ok(configs) => report(&resolved, configs),
+                        Err(e) => {
+                            tracing::error!(connector = %name, error = %e, "Connector failed to generate task configs.");
+                            status.put_connector(&name, Some(kind), State::Failed, Some(e.trace()));
+                        }
+                    }
+                }
+            }
+        };
+        let timeout = worker
+            .config
+            .task_shutdown_timeout()
+            .max(Duration::from_millis(1));
+        stop_connector(&name, connector, timeout).await;
+        tracing::info!(connector = %name, "Connector stopped.");
+        if cancelled {
             return;
         }
-        Ok(()) => {
-            status.put_connector(&name, Some(kind), state_of(*target.borrow()), None);
-            tracing::info!(connector = %name, class = plugin.class, "Connector started.");
-        }
     }
+}
+
+/// A connector that could not start waits here: `true` once cancelled, `false` when its target
+/// becomes STOPPED (leaving STOPPED starts it again).
+async fn wait_for_stop_or_cancel(
+    target: &mut watch::Receiver<TargetState>,
+    cancel: &CancellationToken,
+) -> bool {
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = cancel.cancelled() => return true,
             changed = target.changed() => {
-                if changed.is_err() { cancel.cancelled().await; break }
-                status.put_connector(&name, Some(kind), state_of(*target.borrow()), None);
+                if changed.is_err() { cancel.cancelled().await; return true }
+                if *target.borrow() == TargetState::Stopped { return false }
             }
         }
     }
-    if let Err(e) = connector.stop().await {
-        tracing::warn!(connector = %name, error = %e, "Connector stop() failed.");
-    }
-    tracing::info!(connector = %name, "Connector stopped.");
 }
 
 /// Distributed mode: runs one task (assigned on its own) until `cancel`; errors and panics

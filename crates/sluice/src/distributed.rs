@@ -16,12 +16,12 @@ use sluice_runtime::clients;
 use sluice_runtime::config::worker::{self as wk, WorkerConfig};
 use sluice_runtime::herder::distributed::{DistributedHerder, DistributedSettings, InternalLogs};
 use sluice_runtime::offsets::OffsetStore;
-use sluice_runtime::plugins::Plugins;
+use sluice_runtime::signature::InterWorkerKeys;
 use sluice_runtime::status::StatusStore;
 use sluice_runtime::worker::Worker;
 
 use crate::listeners;
-use crate::standalone::{problems_error, spawn_cluster_id_lookup, wait_for_signal};
+use crate::standalone::{plugins, problems_error, spawn_cluster_id_lookup, wait_for_signal};
 
 /// One internal topic to create.
 struct Internal<'a> {
@@ -97,7 +97,7 @@ pub async fn run(
     listeners_override: Option<&str>,
     logging: Arc<crate::logging::Logging>,
 ) -> anyhow::Result<()> {
-    let plugins = Plugins::builtin();
+    let plugins = plugins();
     let mut problems = Vec::new();
     let (raw, _providers) =
         crate::files::load_worker(worker_file, listeners_override, &mut problems)
@@ -122,9 +122,14 @@ pub async fn run(
         },
         None => Vec::new(),
     };
+    let mut keys = InterWorkerKeys::default();
     if let Some(w) = &worker_config {
         for p in clients::check_worker(w) {
             problems.push(format!("{}: {p}", worker_file.display()));
+        }
+        match InterWorkerKeys::from_config(&w.config) {
+            Ok(k) => keys = k,
+            Err(e) => problems.push(format!("{}: {e}", worker_file.display())),
         }
     }
     let Some(wc) = worker_config.filter(|_| problems.is_empty()) else {
@@ -261,6 +266,8 @@ pub async fn run(
             url: url.clone(),
             protocol,
             max_delay_ms: wc.int_or(wk::MAX_DELAY_MS, 300_000),
+            keys,
+            leader_client: Arc::new(sluice_rest::HttpLeaderClient::new()),
         },
         InternalLogs {
             config: config_log,

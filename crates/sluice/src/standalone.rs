@@ -36,8 +36,9 @@ pub(crate) fn problems_error(problems: Vec<String>) -> anyhow::Error {
     anyhow!(msg)
 }
 
-/// Test plugins are registered only when `SLUICE_TEST_PLUGINS=1` (process-level tests).
-fn plugins() -> Plugins {
+/// Test plugins are registered only when `SLUICE_TEST_PLUGINS=1` (process-level tests), in
+/// both modes.
+pub(crate) fn plugins() -> Plugins {
     let plugins = Plugins::builtin();
     if std::env::var("SLUICE_TEST_PLUGINS").is_ok_and(|v| v == "1") {
         tracing::warn!("SLUICE_TEST_PLUGINS=1: registering test-only connector plugins.");

@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use sluice_api::config::{
-    Config, ConfigDef, ConfigKey, ConfigType, Importance, RawConfig, Validator,
+    Config, ConfigDef, ConfigKey, ConfigType, Importance, Parsed, RawConfig, Validator,
 };
+
+use crate::signature::MacAlgorithm;
 
 pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
 pub const KEY_CONVERTER: &str = "key.converter";
@@ -71,6 +73,25 @@ pub const HEARTBEAT_INTERVAL_MS: &str = "heartbeat.interval.ms";
 pub const REBALANCE_TIMEOUT_MS: &str = "rebalance.timeout.ms";
 pub const WORKER_SYNC_TIMEOUT_MS: &str = "worker.sync.timeout.ms";
 pub const WORKER_UNSYNC_BACKOFF_MS: &str = "worker.unsync.backoff.ms";
+pub const INTER_WORKER_KEY_GENERATION_ALGORITHM: &str = "inter.worker.key.generation.algorithm";
+pub const INTER_WORKER_KEY_SIZE: &str = "inter.worker.key.size";
+pub const INTER_WORKER_KEY_TTL_MS: &str = "inter.worker.key.ttl.ms";
+pub const INTER_WORKER_SIGNATURE_ALGORITHM: &str = "inter.worker.signature.algorithm";
+pub const INTER_WORKER_VERIFICATION_ALGORITHMS: &str = "inter.worker.verification.algorithms";
+
+/// KIP-507 algorithm keys: a MAC this worker supports (`crate::signature::MacAlgorithm`).
+fn supported_mac(_: &str, value: &Parsed) -> Result<(), String> {
+    let unsupported = crate::signature::unsupported_algorithm_message;
+    match value {
+        Parsed::Null => Ok(()),
+        Parsed::List(l) => match l.iter().find(|n| MacAlgorithm::from_name(n).is_none()) {
+            Some(n) => Err(format!("{n}: {}", unsupported())),
+            None => Ok(()),
+        },
+        v if MacAlgorithm::from_name(&v.to_config_string()).is_none() => Err(unsupported()),
+        _ => Ok(()),
+    }
+}
 
 /// The keys of a distributed worker (`DistributedConfig`).
 pub fn distributed_def() -> ConfigDef {
@@ -140,6 +161,40 @@ pub fn distributed_def() -> ConfigDef {
         .define(int(REBALANCE_TIMEOUT_MS, "60000", "The maximum allowed time for each worker to join the group once a rebalance has begun."))
         .define(int(WORKER_SYNC_TIMEOUT_MS, "3000", "When the worker is out of sync with other workers and needs to resynchronize configurations, wait up to this amount of time before giving up, leaving the group, and waiting a backoff period before rejoining."))
         .define(int(WORKER_UNSYNC_BACKOFF_MS, "300000", "When the worker is out of sync with other workers and fails to catch up within worker.sync.timeout.ms, leave the Connect cluster for this long before rejoining."))
+        .define(
+            ConfigKey::new(INTER_WORKER_KEY_TTL_MS, ConfigType::Int)
+                .default_value("3600000")
+                .validator(Validator::between(0.0, f64::from(i32::MAX)))
+                .importance(Importance::Low)
+                .doc("The TTL of generated session keys used for internal request validation (in milliseconds)"),
+        )
+        .define(
+            ConfigKey::new(INTER_WORKER_KEY_GENERATION_ALGORITHM, ConfigType::String)
+                .default_value("HmacSHA256")
+                .validator(Validator::Custom(supported_mac, "One of HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512"))
+                .importance(Importance::Low)
+                .doc("The algorithm to use for generating internal request keys."),
+        )
+        .define(
+            ConfigKey::new(INTER_WORKER_KEY_SIZE, ConfigType::Int)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("The size of the key to use for signing internal requests, in bits. If null, the default key size for the key generation algorithm will be used (256 bits for HmacSHA256)."),
+        )
+        .define(
+            ConfigKey::new(INTER_WORKER_SIGNATURE_ALGORITHM, ConfigType::String)
+                .default_value("HmacSHA256")
+                .validator(Validator::Custom(supported_mac, "One of HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512"))
+                .importance(Importance::Low)
+                .doc("The algorithm used to sign internal requests."),
+        )
+        .define(
+            ConfigKey::new(INTER_WORKER_VERIFICATION_ALGORITHMS, ConfigType::List)
+                .default_value("HmacSHA256")
+                .validator(Validator::Custom(supported_mac, "A list of one or more of HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512"))
+                .importance(Importance::Low)
+                .doc("A list of permitted algorithms for verifying internal requests, which must include the algorithm used for the inter.worker.signature.algorithm property."),
+        )
 }
 
 /// Keys every worker has.

@@ -1,15 +1,17 @@
 //! The distributed herder: workers form a Kafka group (protocol type `connect`, spoken by
 //! `sluice-group`); the config topic is the source of truth for connectors and task configs;
-//! the group leader assigns connectors and tasks incrementally (KIP-415) and writes task
-//! configs; every worker runs what it is assigned, reads the config topic to its end before
-//! acting on an assignment, and publishes statuses to the status topic.
+//! the group leader assigns connectors and tasks incrementally (KIP-415), distributes the
+//! session key (KIP-507) and writes task configs, which the worker running each connector
+//! computes (a follower sends them to the leader's signed internal endpoint); every worker
+//! runs what it is assigned, reads the config topic to its end before acting on an
+//! assignment, and publishes statuses to the status topic.
 //!
 //! One actor owns everything that changes what runs: REST writes, group events and the
 //! periodic read of the internal topics all go through its loop, one at a time. REST reads
 //! go to shared snapshots and never wait on the actor.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -33,11 +35,12 @@ use crate::config::connector::{CONNECTOR_CLASS, NAME};
 use crate::config::validate::{validate_connector, ValidationReport};
 use crate::herder::standalone::invalid_config_error;
 use crate::plugins::Plugins;
+use crate::signature::{self, CryptoError, InterWorkerKeys, MacAlgorithm, SignatureError};
 use crate::status::{ConnectorStatus, State, Status, StatusChange, StatusStore, TopicUse};
 use crate::storage::config_topic::{self as ct, ConfigState};
 use crate::storage::status_topic::{self as st, StatusKey, StatusRecord};
 use crate::task::{TargetState, TaskId};
-use crate::worker::{generate_task_configs, run_connector_instance, run_task, Worker};
+use crate::worker::{run_connector_instance, run_task, GeneratedTaskConfigs, Worker};
 
 type Reply<T> = oneshot::Sender<Result<T, ConnectError>>;
 
@@ -53,6 +56,36 @@ pub struct DistributedSettings {
     pub url: String,
     pub protocol: ConnectProtocol,
     pub max_delay_ms: i32,
+    /// KIP-507: session key generation and request signatures.
+    pub keys: InterWorkerKeys,
+    /// How a follower sends task configs to the leader.
+    pub leader_client: Arc<dyn LeaderClient>,
+}
+
+/// Why the leader did not take task configs sent to it.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaderError {
+    #[error("the leader answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("could not reach the leader: {0}")]
+    Transport(String),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Sends a follower's task configs to the leader (`POST /connectors/{name}/tasks`). The REST
+/// crate implements it (it owns the JSON shapes and the HTTP client); `signing` is the
+/// algorithm and session key to sign the body with (KIP-507), `None` when the cluster does
+/// not sign internal requests.
+#[async_trait::async_trait]
+pub trait LeaderClient: Send + Sync + std::fmt::Debug {
+    async fn put_task_configs(
+        &self,
+        leader_url: &str,
+        connector: &str,
+        configs: &[RawConfig],
+        signing: Option<(MacAlgorithm, &[u8])>,
+    ) -> Result<(), LeaderError>;
 }
 
 /// The internal topics, opened.
@@ -99,6 +132,11 @@ enum Request {
         offsets: Option<Offsets>,
         reply: Reply<bool>,
     },
+    PutTaskConfigs {
+        name: String,
+        configs: Vec<RawConfig>,
+        reply: Reply<()>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -123,6 +161,9 @@ struct Shared {
     topics: RwLock<BTreeMap<String, std::collections::BTreeSet<String>>>,
     is_leader: AtomicBool,
     generation: AtomicI32,
+    /// The group's Connect protocol version: internal requests are signed from 2
+    /// (`sessioned`) on.
+    protocol_version: AtomicI16,
 }
 
 /// A cloneable handle to the distributed herder.
@@ -134,6 +175,7 @@ pub struct DistributedHerder {
     /// This worker's advertised REST URL (its scheme is every worker's).
     url: String,
     status_log: KafkaBasedLog,
+    keys: InterWorkerKeys,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -167,9 +209,15 @@ impl DistributedHerder {
     ) -> Self {
         let (tx, rx) = mpsc::channel(64);
         let url = settings.url.clone();
+        let keys = settings.keys.clone();
         let status_log = logs.status.clone();
         let shared = Arc::new(Shared::default());
         shared.generation.store(-1, Ordering::Relaxed);
+        // Until the first assignment names the group's protocol, this worker's own protocol
+        // decides whether internal requests must be signed (as Kafka's herder starts).
+        shared
+            .protocol_version
+            .store(settings.protocol.version(), Ordering::Relaxed);
         tokio::spawn(status_writer(
             logs.status.clone(),
             status_changes,
@@ -183,7 +231,16 @@ impl DistributedHerder {
         ));
         let (config_tx, config_rx) = mpsc::unbounded_channel();
         tokio::spawn(config_reader(logs.config.clone(), config_tx));
+        let (generated_tx, generated_rx) = mpsc::unbounded_channel();
         let actor = Actor {
+            delivery: Delivery {
+                requests: tx.downgrade(),
+                shared: shared.clone(),
+                client: settings.leader_client.clone(),
+                signature_algorithm: settings.keys.signature_algorithm,
+            },
+            generated_tx,
+            generated_rx,
             worker: worker.clone(),
             settings,
             logs,
@@ -209,7 +266,49 @@ impl DistributedHerder {
             worker,
             url,
             status_log,
+            keys,
         }
+    }
+
+    /// KIP-507: checks an internal request's signature headers against the session key when
+    /// the cluster runs the `sessioned` protocol (`DistributedHerder.requestNotSignedProperly`).
+    pub fn check_internal_request(
+        &self,
+        algorithm: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), SignatureError> {
+        if self.shared.protocol_version.load(Ordering::Relaxed) < 2 {
+            return Ok(());
+        }
+        let key = read_lock(&self.shared.config)
+            .session_key
+            .as_ref()
+            .map(|k| k.key.clone());
+        signature::verify_request(
+            algorithm,
+            signature,
+            body,
+            &self.keys.verification_algorithms,
+            key.as_deref(),
+        )
+    }
+
+    /// Task configs a connector's owner sends (`POST /connectors/{name}/tasks`, checked by
+    /// [`Self::check_internal_request`]); only the leader writes them (the REST layer forwards
+    /// to it), and only if they differ from the committed ones.
+    pub async fn put_task_configs(
+        &self,
+        name: &str,
+        configs: Vec<RawConfig>,
+    ) -> Result<(), ConnectError> {
+        let name = name.to_string();
+        self.call(|reply| Request::PutTaskConfigs {
+            name,
+            configs,
+            reply,
+        })
+        .await
     }
 
     pub fn worker(&self) -> &Worker {
@@ -659,6 +758,105 @@ struct RunningConnector {
     handle: JoinHandle<()>,
     target: watch::Sender<TargetState>,
     config: RawConfig,
+    /// The delivery of the connector's latest task configs, while in progress.
+    delivery: Option<CancellationToken>,
+}
+
+/// What a task-config delivery needs: the actor's own queue (when this worker leads), the
+/// shared view (leader, session key), the client for the leader.
+#[derive(Clone)]
+struct Delivery {
+    /// Weak, so the actor's queue still closes when every handle is gone.
+    requests: mpsc::WeakSender<Request>,
+    shared: Arc<Shared>,
+    client: Arc<dyn LeaderClient>,
+    signature_algorithm: MacAlgorithm,
+}
+
+const DELIVERY_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
+const DELIVERY_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+impl Delivery {
+    /// One attempt: `Ok(sent)` (`sent`: over HTTP to another worker, else written here as the
+    /// leader) or why not; `None` when the herder is gone.
+    async fn attempt(&self, name: &str, configs: &[RawConfig]) -> Option<Result<bool, String>> {
+        if self.shared.is_leader.load(Ordering::Relaxed) {
+            let tx = self.requests.upgrade()?;
+            let (reply, rx) = oneshot::channel();
+            let req = Request::PutTaskConfigs {
+                name: name.to_string(),
+                configs: configs.to_vec(),
+                reply,
+            };
+            tx.send(req).await.ok()?;
+            drop(tx);
+            return Some(match rx.await.ok()? {
+                Ok(()) => Ok(false),
+                Err(e) => Err(e.to_string()),
+            });
+        }
+        let Some(url) = read_lock(&self.shared.leader_url)
+            .clone()
+            .filter(|u| !u.is_empty())
+        else {
+            return Some(Err("no leader is known yet".into()));
+        };
+        let key = read_lock(&self.shared.config)
+            .session_key
+            .as_ref()
+            .map(|k| k.key.clone());
+        let sessioned = self.shared.protocol_version.load(Ordering::Relaxed) >= 2;
+        if sessioned && key.is_none() {
+            return Some(Err("no session key has been read yet".into()));
+        }
+        let signing = key.as_deref().map(|k| (self.signature_algorithm, k));
+        Some(
+            match self
+                .client
+                .put_task_configs(&url, name, configs, signing)
+                .await
+            {
+                Ok(()) => Ok(true),
+                Err(e) => Err(e.to_string()),
+            },
+        )
+    }
+}
+
+/// Delivers a connector's task configs to the leader (this worker's own actor when it leads),
+/// retrying with backoff whatever the failure (no leader, no session key, 409, a leader that is
+/// away or has not read the connector yet) until it succeeds or `cancel`: the connector
+/// stopped here (revoked, deleted, STOPPED) or newer task configs replaced these. Nothing is
+/// dropped while the connector runs here.
+async fn deliver_task_configs(
+    delivery: Delivery,
+    name: String,
+    configs: Vec<RawConfig>,
+    cancel: CancellationToken,
+) {
+    let mut backoff = DELIVERY_BACKOFF_INITIAL;
+    loop {
+        let attempt = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = delivery.attempt(&name, &configs) => a,
+        };
+        match attempt {
+            None => return,
+            Some(Ok(true)) => {
+                tracing::info!(connector = %name, tasks = configs.len(), "Sent the connector's task configs to the leader.");
+                return;
+            }
+            Some(Ok(false)) => return,
+            Some(Err(e)) => {
+                tracing::warn!(connector = %name, error = %e, retry_in_ms = backoff.as_millis() as u64, "Could not deliver the connector's task configs to the leader; retrying.");
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(DELIVERY_BACKOFF_MAX);
+    }
 }
 
 struct RunningTask {
@@ -669,6 +867,10 @@ struct RunningTask {
 }
 
 struct Actor {
+    delivery: Delivery,
+    /// Task configs computed by connectors running here.
+    generated_tx: mpsc::UnboundedSender<GeneratedTaskConfigs>,
+    generated_rx: mpsc::UnboundedReceiver<GeneratedTaskConfigs>,
     worker: Worker,
     settings: DistributedSettings,
     logs: InternalLogs,
@@ -816,11 +1018,12 @@ impl Actor {
                 records = self.config_rx.recv() => match records {
                     Some(records) => {
                         self.apply_records(records).await;
-                        self.write_task_configs().await;
+                        self.maybe_rebalance();
                         self.update_metadata();
                     }
                     None => return,
                 },
+                Some(g) = self.generated_rx.recv() => self.on_generated(g),
                 _ = tick.tick() => self.on_tick().await,
             }
             if std::mem::take(&mut self.rejoin_pending) && !self.stopping {
@@ -878,10 +1081,140 @@ impl Actor {
                 let r = self.modify_offsets(&name, offsets).await;
                 let _ = reply.send(r);
             }
+            Request::PutTaskConfigs {
+                name,
+                configs,
+                reply,
+            } => {
+                let r = self.put_task_configs(&name, configs).await;
+                let _ = reply.send(r);
+            }
             Request::Shutdown { reply } => {
                 self.shutdown().await;
                 let _ = reply.send(());
             }
+        }
+    }
+
+    /// Leader: writes a connector's task configs (`task-<name>-<n>` records, then
+    /// `commit-<name>`) if they differ from the committed ones.
+    async fn put_task_configs(
+        &mut self,
+        name: &str,
+        configs: Vec<RawConfig>,
+    ) -> Result<(), ConnectError> {
+        self.require_leader()?;
+        self.drain_config().await;
+        let (differ, target) = {
+            let state = read_lock(&self.shared.config);
+            if !state.connectors.contains_key(name) {
+                return Err(ConnectError::not_found(format!(
+                    "Connector {name} not found"
+                )));
+            }
+            (
+                state.task_configs_differ(name, &configs),
+                state.target(name),
+            )
+        };
+        if !configs.is_empty() && target == TargetState::Stopped {
+            return Err(ConnectError::config(format!(
+                "Cannot submit non-empty set of task configs for stopped connector {name}"
+            )));
+        }
+        if !differ {
+            tracing::debug!(connector = %name, "The task configs are unchanged; nothing to write.");
+            return Ok(());
+        }
+        for (i, t) in configs.iter().enumerate() {
+            self.write_config(&ct::task_key(name, i as u32), Some(&ct::task_value(t)))
+                .await?;
+        }
+        let offset = self
+            .write_config(
+                &ct::commit_key(name),
+                Some(&ct::commit_value(configs.len() as u32)),
+            )
+            .await?;
+        tracing::info!(connector = %name, tasks = configs.len(), "Wrote task configs.");
+        self.catch_up(offset + 1, READ_TIMEOUT).await;
+        self.maybe_rebalance();
+        Ok(())
+    }
+
+    /// Task configs a connector running here computed: delivered to the leader (or written,
+    /// when this worker leads) if they differ from the committed ones. A newer set replaces a
+    /// delivery still in progress.
+    fn on_generated(&mut self, g: GeneratedTaskConfigs) {
+        let Some(r) = self.running_connectors.get_mut(&g.connector) else {
+            return;
+        };
+        if let Some(old) = r.delivery.take() {
+            old.cancel();
+        }
+        if !read_lock(&self.shared.config).task_configs_differ(&g.connector, &g.configs) {
+            tracing::info!(connector = %g.connector, "The connector's task configs are unchanged.");
+            return;
+        }
+        let cancel = r.cancel.child_token();
+        r.delivery = Some(cancel.clone());
+        tokio::spawn(deliver_task_configs(
+            self.delivery.clone(),
+            g.connector,
+            g.configs,
+            cancel,
+        ));
+    }
+
+    /// Leader, `sessioned` protocol: writes a new session key when there is none, it expired
+    /// (`inter.worker.key.ttl.ms`), or its algorithm or size is not the configured one
+    /// (`DistributedHerder.checkForKeyRotation`).
+    async fn maybe_rotate_session_key(&mut self) {
+        if !self.shared.is_leader.load(Ordering::Relaxed)
+            || self.protocol_version < 2
+            || self.stopping
+        {
+            return;
+        }
+        let keys = &self.settings.keys;
+        let now = now_ms();
+        let reason = match &read_lock(&self.shared.config).session_key {
+            None => Some("no session key has been distributed yet"),
+            Some(k) if k.creation_timestamp.saturating_add(keys.key_ttl_ms) <= now => {
+                Some("the session key expired")
+            }
+            Some(k)
+                if MacAlgorithm::from_name(&k.algorithm) != Some(keys.key_algorithm)
+                    || k.key.len() != keys.key_bits.div_ceil(8) as usize =>
+            {
+                Some("the session key's algorithm or size is not the configured one")
+            }
+            Some(_) => None,
+        };
+        let Some(reason) = reason else {
+            return;
+        };
+        let key = match signature::generate_key(keys.key_bits) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "Could not generate a session key.");
+                return;
+            }
+        };
+        let record = ct::SessionKey {
+            key,
+            algorithm: keys.key_algorithm.name().to_string(),
+            creation_timestamp: now,
+        };
+        match self
+            .write_config(ct::SESSION_KEY, Some(&ct::session_key_value(&record)))
+            .await
+        {
+            Ok(offset) => {
+                tracing::info!(reason, algorithm = %record.algorithm, "Distributed a new session key.");
+                self.catch_up(offset + 1, READ_TIMEOUT).await;
+            }
+            Err(e) => tracing::error!(error = %e, "Could not write a session key; will retry."),
         }
     }
 
@@ -945,8 +1278,8 @@ impl Actor {
                 "The connector config was written but could not be read back from the config topic in time",
             ));
         }
-        // The leader writes task configs at once, so the next rebalance includes them.
-        self.write_task_configs().await;
+        // The connector's owner computes its task configs once the rebalance assigned it.
+        self.maybe_rebalance();
         let kind = self.worker.plugins.connector(&report.class).map(|p| p.kind);
         let tasks = read_lock(&self.shared.config)
             .tasks
@@ -1150,7 +1483,7 @@ impl Actor {
                 "The target state was written but could not be read back from the config topic in time",
             ));
         }
-        self.write_task_configs().await;
+        self.maybe_rebalance();
         Ok(())
     }
 
@@ -1217,10 +1550,16 @@ impl Actor {
         // revocation, and nothing may run without a config.
         let mut gone_connectors = Vec::new();
         let mut gone_tasks = Vec::new();
-        for (name, r) in &self.running_connectors {
+        for (name, r) in &mut self.running_connectors {
             match state.connectors.get(name) {
                 Some(c) if *c != r.config => restart_connectors.push(name.clone()),
                 Some(_) => {
+                    // A stopped connector's task configs are the empty list the stop wrote.
+                    if state.target(name) == TargetState::Stopped {
+                        if let Some(d) = r.delivery.take() {
+                            d.cancel();
+                        }
+                    }
                     r.target.send_if_modified(|t| {
                         let new = state.target(name);
                         let changed = *t != new;
@@ -1299,6 +1638,7 @@ impl Actor {
             config.clone(),
             plugin,
             target_rx,
+            self.generated_tx.clone(),
             cancel.clone(),
         ));
         self.running_connectors.insert(
@@ -1308,6 +1648,7 @@ impl Actor {
                 handle,
                 target: target_tx,
                 config,
+                delivery: None,
             },
         );
     }
@@ -1353,63 +1694,6 @@ impl Actor {
         );
     }
 
-    /// Leader: writes task configs for connectors whose configs changed since their last
-    /// commit (`task-<name>-<n>` records, then `commit-<name>`).
-    async fn write_task_configs(&mut self) {
-        if !self.shared.is_leader.load(Ordering::Relaxed) {
-            return;
-        }
-        let state = read_lock(&self.shared.config).clone();
-        let mut wrote = None;
-        for (name, config) in &state.connectors {
-            if !state.needs_task_configs(name) {
-                continue;
-            }
-            if state.target(name) == TargetState::Stopped {
-                continue;
-            }
-            match generate_task_configs(&self.worker, name, config).await {
-                Ok(tasks) => {
-                    let mut ok = true;
-                    for (i, t) in tasks.iter().enumerate() {
-                        if let Err(e) = self
-                            .write_config(&ct::task_key(name, i as u32), Some(&ct::task_value(t)))
-                            .await
-                        {
-                            tracing::error!(connector = %name, error = %e, "Could not write task configs.");
-                            ok = false;
-                            break;
-                        }
-                    }
-                    if ok {
-                        match self
-                            .write_config(
-                                &ct::commit_key(name),
-                                Some(&ct::commit_value(tasks.len() as u32)),
-                            )
-                            .await
-                        {
-                            Ok(offset) => {
-                                tracing::info!(connector = %name, tasks = tasks.len(), "Wrote task configs.");
-                                wrote = Some(offset);
-                            }
-                            Err(e) => {
-                                tracing::error!(connector = %name, error = %e, "Could not commit task configs.")
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(connector = %name, error = %e, "Could not generate task configs; the connector's tasks will not run.");
-                }
-            }
-        }
-        if let Some(offset) = wrote {
-            self.catch_up(offset + 1, READ_TIMEOUT).await;
-        }
-        self.maybe_rebalance();
-    }
-
     /// Leader: a rebalance when the configured work differs from what was last assigned.
     fn maybe_rebalance(&mut self) {
         if !self.shared.is_leader.load(Ordering::Relaxed) {
@@ -1427,8 +1711,7 @@ impl Actor {
         if self.stopping {
             return;
         }
-        // Retries task config writes that failed before.
-        self.write_task_configs().await;
+        self.maybe_rotate_session_key().await;
     }
 
     async fn on_group_event(&mut self, ev: GroupEvent) {
@@ -1591,6 +1874,9 @@ impl Actor {
         };
         self.protocol_version =
             ConnectProtocol::from_name(protocol_name).map_or(0, |p| p.version());
+        self.shared
+            .protocol_version
+            .store(self.protocol_version, Ordering::Relaxed);
         self.shared.generation.store(generation, Ordering::Relaxed);
         self.leader_id = a.leader.clone();
         *write_lock(&self.shared.leader_url) = Some(a.leader_url.clone());
@@ -1667,7 +1953,8 @@ impl Actor {
                 Some(tokio::time::Instant::now() + Duration::from_millis(a.delay as u64));
         }
         if leading {
-            self.write_task_configs().await;
+            self.maybe_rotate_session_key().await;
+            self.maybe_rebalance();
         }
     }
 

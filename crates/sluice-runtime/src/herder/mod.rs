@@ -2,8 +2,8 @@
 //! a closed request enum behind a cloneable handle; reads of configs and statuses go to shared
 //! state directly, so they answer even while the actor is busy.
 //!
-//! The REST layer talks to [`Herder`], a closed enum over the herder kinds: today only
-//! standalone; the distributed herder becomes a second variant implementing the same methods.
+//! The REST layer talks to [`Herder`], a closed enum over the herder kinds (standalone and
+//! distributed), both serving the same methods.
 
 pub mod distributed;
 
@@ -242,6 +242,33 @@ impl Herder {
         offsets: Option<Offsets>,
     ) -> Result<bool, ConnectError> {
         delegate!(self, h => h.modify_offsets(name, offsets).await)
+    }
+    /// KIP-507: whether an internal request is signed as the cluster requires (standalone
+    /// workers take no internal requests: their handler refuses them).
+    pub fn check_internal_request(
+        &self,
+        algorithm: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), crate::signature::SignatureError> {
+        match self {
+            Herder::Standalone(_) => Ok(()),
+            Herder::Distributed(h) => h.check_internal_request(algorithm, signature, body),
+        }
+    }
+    /// `POST /connectors/{name}/tasks`: task configs from the connector's owner (distributed
+    /// mode only).
+    pub async fn put_task_configs(
+        &self,
+        name: &str,
+        configs: Vec<RawConfig>,
+    ) -> Result<(), ConnectError> {
+        match self {
+            Herder::Standalone(_) => Err(ConnectError::fatal(
+                "Kafka Connect in standalone mode does not support externally setting task configurations.",
+            )),
+            Herder::Distributed(h) => h.put_task_configs(name, configs).await,
+        }
     }
     pub async fn health_check(&self, timeout: Duration) -> Result<(), ConnectError> {
         match self {

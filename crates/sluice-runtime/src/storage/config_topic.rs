@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64::Engine as _;
 use serde_json::{json, Map, Value as Json};
 use sluice_api::config::RawConfig;
 
@@ -20,6 +21,59 @@ pub fn commit_key(name: &str) -> String {
 }
 pub fn target_state_key(name: &str) -> String {
     format!("target-state-{name}")
+}
+
+/// The key of the KIP-507 session key record (matched exactly).
+pub const SESSION_KEY: &str = "session-key";
+
+/// The cluster's session key (`SessionKey`): the leader writes it, every worker reads it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey {
+    pub key: Vec<u8>,
+    /// The Java name of the key's algorithm (`HmacSHA256`).
+    pub algorithm: String,
+    /// Epoch milliseconds.
+    pub creation_timestamp: i64,
+}
+
+impl std::fmt::Debug for SessionKey {
+    // The key is a secret: never in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionKey")
+            .field("key", &"[hidden]")
+            .field("algorithm", &self.algorithm)
+            .field("creation_timestamp", &self.creation_timestamp)
+            .finish()
+    }
+}
+
+/// `{"key":"<base64>","algorithm":"HmacSHA256","creation-timestamp":<ms>}` for `session-key`
+/// (`KafkaConfigBackingStore.SESSION_KEY_V0`, schemaless JSON, Java's padded base64).
+pub fn session_key_value(k: &SessionKey) -> Vec<u8> {
+    let mut m = Map::new();
+    m.insert(
+        "key".into(),
+        Json::String(base64::engine::general_purpose::STANDARD.encode(&k.key)),
+    );
+    m.insert("algorithm".into(), Json::String(k.algorithm.clone()));
+    m.insert(
+        "creation-timestamp".into(),
+        Json::from(k.creation_timestamp),
+    );
+    serde_json::to_vec(&Json::Object(m)).unwrap_or_default()
+}
+
+/// A `session-key` value; `None` (logged by the caller) when any field is missing or invalid.
+pub fn parse_session_key(value: &[u8]) -> Option<SessionKey> {
+    let j: Json = serde_json::from_slice(value).ok()?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(j.get("key")?.as_str()?)
+        .ok()?;
+    Some(SessionKey {
+        key,
+        algorithm: j.get("algorithm")?.as_str()?.to_string(),
+        creation_timestamp: j.get("creation-timestamp")?.as_i64()?,
+    })
 }
 
 pub fn restart_key(name: &str) -> String {
@@ -104,9 +158,8 @@ pub struct ConfigState {
     pub config_offsets: BTreeMap<String, i64>,
     /// Offset of the latest `commit-<name>` record.
     pub commit_offsets: BTreeMap<String, i64>,
-    /// Connectors resumed from STOPPED since their last commit: their empty task list was
-    /// written by the stop, so the leader generates task configs again.
-    pub resumed: BTreeSet<String>,
+    /// The latest session key (KIP-507).
+    pub session_key: Option<SessionKey>,
     pending: BTreeMap<String, BTreeMap<u32, RawConfig>>,
 }
 
@@ -142,19 +195,11 @@ impl ConfigState {
             .unwrap_or(TargetState::Started)
     }
 
-    /// Whether the connector's committed task configs predate its config.
-    pub fn needs_task_configs(&self, name: &str) -> bool {
-        if !self.connectors.contains_key(name) {
-            return false;
-        }
-        if self.resumed.contains(name) && self.target(name) != TargetState::Stopped {
-            return true;
-        }
-        match (self.config_offsets.get(name), self.commit_offsets.get(name)) {
-            (Some(c), Some(k)) => c > k,
-            (_, None) => true,
-            (None, Some(_)) => false,
-        }
+    /// Whether `configs` differ from the connector's committed task configs (Kafka's
+    /// `taskConfigsChanged`); an inconsistent commit counts as different.
+    pub fn task_configs_differ(&self, name: &str, configs: &[RawConfig]) -> bool {
+        self.inconsistent.contains(name)
+            || self.tasks.get(name).map_or(&[][..], Vec::as_slice) != configs
     }
 
     /// Applies one record, in the order Kafka dispatches on key prefixes.
@@ -183,10 +228,6 @@ impl ConfigState {
                             return;
                         }
                     };
-                    let was = self.target(name);
-                    if was == TargetState::Stopped && t != TargetState::Stopped {
-                        self.resumed.insert(name.to_string());
-                    }
                     self.targets.insert(name.to_string(), t);
                 }
             }
@@ -200,7 +241,6 @@ impl ConfigState {
                     self.config_offsets.remove(name);
                     self.commit_offsets.remove(name);
                     self.inconsistent.remove(name);
-                    self.resumed.remove(name);
                 }
                 Some(Some(c)) => {
                     self.connectors.insert(name.to_string(), c);
@@ -236,7 +276,6 @@ impl ConfigState {
                 tracing::error!(key, "Invalid commit record in the config topic; ignored.");
                 return;
             };
-            self.resumed.remove(name);
             let pending = self.pending.remove(name).unwrap_or_default();
             let mut tasks = Vec::with_capacity(count as usize);
             let mut complete = true;
@@ -253,8 +292,18 @@ impl ConfigState {
                 self.inconsistent.insert(name.to_string());
             }
             self.commit_offsets.insert(name.to_string(), offset);
+        } else if key == SESSION_KEY {
+            match value.map(parse_session_key) {
+                Some(Some(k)) => self.session_key = Some(k),
+                // As Kafka: a null or malformed session key is ignored.
+                Some(None) => tracing::error!(
+                    key,
+                    "Invalid session key record in the config topic; ignored."
+                ),
+                None => tracing::error!(key, "Ignoring a null session key record."),
+            }
         }
-        // session-key, restart-connector-, tasks-fencing-, logger-cluster-: not used yet.
+        // restart-connector- (read by the herder), tasks-fencing-, logger-cluster-: not used.
     }
 }
 
@@ -328,7 +377,9 @@ mod tests {
             Some(br#"{"properties":{"connector.class":"FileStreamSource","tasks.max":2}}"#),
         );
         assert_eq!(s.connectors["my-c"]["tasks.max"], "2");
-        assert!(s.needs_task_configs("my-c"));
+        let t0 = cfg(&[("task.class", "T")]);
+        assert!(s.task_configs_differ("my-c", std::slice::from_ref(&t0)));
+        assert!(!s.task_configs_differ("my-c", &[]), "no commit = no tasks");
         s.apply(
             2,
             "task-my-c-0",
@@ -337,11 +388,13 @@ mod tests {
         assert!(!s.tasks.contains_key("my-c"), "buffered until the commit");
         s.apply(3, "commit-my-c", Some(br#"{"tasks":1}"#));
         assert_eq!(s.tasks["my-c"].len(), 1);
-        assert!(!s.needs_task_configs("my-c"));
+        assert!(!s.task_configs_differ("my-c", std::slice::from_ref(&t0)));
+        assert!(s.task_configs_differ("my-c", &[t0.clone(), t0.clone()]));
         assert_eq!(s.offset, 4);
         // A commit that does not cover its tasks marks the connector inconsistent.
         s.apply(4, "commit-my-c", Some(br#"{"tasks":2}"#));
         assert!(s.inconsistent.contains("my-c"));
+        assert!(s.task_configs_differ("my-c", std::slice::from_ref(&t0)));
         // v1-only target state, then deletion.
         s.apply(5, "target-state-my-c", Some(br#"{"state":"PAUSED"}"#));
         assert_eq!(s.target("my-c"), TargetState::Paused);
@@ -360,5 +413,61 @@ mod tests {
         );
         assert!(s.connectors.is_empty());
         assert_eq!(s.offset, 12);
+        assert_eq!(
+            s.session_key.as_ref().map(|k| k.key.clone()),
+            Some(vec![0u8])
+        );
+        // A malformed or null session key leaves the last good one.
+        s.apply(12, "session-key", Some(br#"{"key":"%%%","algorithm":"x"}"#));
+        s.apply(13, "session-key", None);
+        assert_eq!(
+            s.session_key.as_ref().map(|k| k.creation_timestamp),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn session_key_records_as_kafka_writes_and_reads_them() {
+        // As a Kafka 3.x leader writes it (KafkaConfigBackingStore.putSessionKey through the
+        // schemaless JsonConverter): a 256-bit HmacSHA256 key, padded base64.
+        let kafka = br#"{"key":"qXh8xN8PBhS0KtcT7H1Ilp1RXmvrkUNDUVGT0mYGPxE=","algorithm":"HmacSHA256","creation-timestamp":1700000000123}"#;
+        let k = parse_session_key(kafka).unwrap();
+        assert_eq!(k.algorithm, "HmacSHA256");
+        assert_eq!(k.creation_timestamp, 1_700_000_000_123);
+        assert_eq!(k.key.len(), 32);
+        assert_eq!(&k.key[..4], &[0xa9, 0x78, 0x7c, 0xc4]);
+        assert_eq!(session_key_value(&k), kafka.to_vec(), "byte for byte");
+
+        let ours = SessionKey {
+            key: (0u8..32).collect(),
+            algorithm: "HmacSHA256".into(),
+            creation_timestamp: 42,
+        };
+        assert_eq!(
+            String::from_utf8(session_key_value(&ours)).unwrap(),
+            r#"{"key":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","algorithm":"HmacSHA256","creation-timestamp":42}"#
+        );
+        assert_eq!(
+            parse_session_key(&session_key_value(&ours)),
+            Some(ours.clone())
+        );
+        assert!(!format!("{ours:?}").contains("AAEC"), "the key never shows");
+
+        for bad in [
+            &br#"{"algorithm":"HmacSHA256","creation-timestamp":1}"#[..],
+            br#"{"key":"AA==","creation-timestamp":1}"#,
+            br#"{"key":"AA==","algorithm":"HmacSHA256"}"#,
+            br#"{"key":"AA==","algorithm":"HmacSHA256","creation-timestamp":"1"}"#,
+            br#"{"key":"A","algorithm":"HmacSHA256","creation-timestamp":1}"#,
+            b"[]",
+            b"not json",
+        ] {
+            assert_eq!(
+                parse_session_key(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{append, free_port, unique, wait_for, Broker, Worker};
+use crate::harness::{append, free_port, unique, wait_for, Broker, Launch, Worker};
 
 /// Kafka's shipped config/connect-distributed.properties with seed 000's VPC settings (the
 /// console's access point replaced by the test broker), a short lost-work delay and a 1 s
@@ -58,18 +58,41 @@ struct Cluster {
     dir: tempfile::TempDir,
     props: std::path::PathBuf,
     workers: Vec<Worker>,
+    group: String,
+    launch: Launch,
 }
 
 impl Cluster {
     fn start(broker: &Broker, n: usize) -> Cluster {
+        Self::start_with(broker, n, Launch::default())
+    }
+
+    /// With the test-only connector plugins (`SLUICE_TEST_PLUGINS=1`).
+    fn start_with_test_plugins(broker: &Broker, n: usize) -> Cluster {
+        let launch = Launch {
+            env: vec![("SLUICE_TEST_PLUGINS".into(), "1".into())],
+            ..Launch::default()
+        };
+        Self::start_with(broker, n, launch)
+    }
+
+    fn start_with(broker: &Broker, n: usize, launch: Launch) -> Cluster {
+        Self::start_with_extra(broker, n, launch, "")
+    }
+
+    /// With `extra` lines appended to the worker properties.
+    fn start_with_extra(broker: &Broker, n: usize, launch: Launch, extra: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let group = unique("connect-cluster");
         let props = dir.path().join("connect-distributed.properties");
-        std::fs::write(&props, seed000_worker(&broker.bootstrap(), &group)).unwrap();
+        let text = format!("{}{extra}", seed000_worker(&broker.bootstrap(), &group));
+        std::fs::write(&props, text).unwrap();
         let mut c = Cluster {
             dir,
             props,
             workers: Vec::new(),
+            group,
+            launch,
         };
         for _ in 0..n {
             c.add();
@@ -83,8 +106,12 @@ impl Cluster {
     fn add(&mut self) -> usize {
         let i = self.workers.len();
         let log = self.dir.path().join(format!("worker-{i}.log"));
-        self.workers
-            .push(Worker::distributed(&self.props, free_port(), &log));
+        self.workers.push(Worker::distributed_with(
+            &self.props,
+            free_port(),
+            &log,
+            &self.launch,
+        ));
         i
     }
 
@@ -922,4 +949,493 @@ fn restarts_in_a_cluster() {
         repeated, 0,
         "the restarted task resumed from its committed offset"
     );
+}
+
+// --- KIP-507 and connector-owned task configs ---------------------------------------------
+
+const SIGNATURE_HEADER: &str = "X-Connect-Authorization";
+const ALGORITHM_HEADER: &str = "X-Connect-Request-Signature-Algorithm";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// `base64(HMAC(key, body))` computed here with OpenSSL, independently of the worker's code.
+fn hmac_b64(digest: openssl::hash::MessageDigest, key: &[u8], body: &[u8]) -> String {
+    let pkey = openssl::pkey::PKey::hmac(key).unwrap();
+    let mut signer = openssl::sign::Signer::new(digest, &pkey).unwrap();
+    signer.update(body).unwrap();
+    openssl::base64::encode_block(&signer.sign_to_vec().unwrap())
+}
+
+/// The config topic's records as (key, value), read from the beginning until `done` holds.
+fn config_records(
+    broker: &Broker,
+    c: &Cluster,
+    what: &str,
+    done: impl Fn(&[(String, Option<Vec<u8>>)]) -> bool,
+) -> Vec<(String, Option<Vec<u8>>)> {
+    let pairs = |recs: &[crate::harness::Consumed]| -> Vec<(String, Option<Vec<u8>>)> {
+        recs.iter()
+            .map(|r| {
+                (
+                    String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned(),
+                    r.value.clone(),
+                )
+            })
+            .collect()
+    };
+    let topic = format!("{}-configs", c.group);
+    let recs =
+        crate::harness::consume_until(&broker.bootstrap(), &topic, Duration::from_secs(60), |r| {
+            done(&pairs(r))
+        });
+    let out = pairs(&recs);
+    assert!(done(&out), "timed out waiting for {what} on {topic}");
+    out
+}
+
+fn last_value<'a>(recs: &'a [(String, Option<Vec<u8>>)], key: &str) -> Option<&'a [u8]> {
+    recs.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.as_deref())
+}
+
+/// KIP-507 in a cluster: the leader writes a `session-key` record in Kafka's exact format; the
+/// internal endpoint `POST /connectors/{name}/tasks` refuses unsigned (400), wrongly signed
+/// (403) and not permitted (400) requests on every worker with Kafka's messages, and takes a
+/// request signed with the key read off the config topic on every worker (a follower checks
+/// it and forwards it to the leader): the task configs land on the config topic and every
+/// worker serves and runs them.
+#[test]
+fn session_key_and_signed_task_configs() {
+    let broker = Broker::start();
+    let c = Cluster::start_with_test_plugins(&broker, 2);
+    let before = now_ms();
+    let recs = config_records(&broker, &c, "a session key", |r| {
+        last_value(r, "session-key").is_some()
+    });
+    let text = String::from_utf8(last_value(&recs, "session-key").unwrap().to_vec()).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (b64, created) = (
+        j["key"].as_str().unwrap(),
+        j["creation-timestamp"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        text,
+        format!(r#"{{"key":"{b64}","algorithm":"HmacSHA256","creation-timestamp":{created}}}"#),
+        "Kafka's field order and types"
+    );
+    let key = openssl::base64::decode_block(b64).unwrap();
+    assert_eq!(key.len(), 32, "a 256-bit HmacSHA256 key");
+    assert!(
+        created > before - 120_000 && created <= now_ms(),
+        "{created}"
+    );
+
+    let (code, body) = create(
+        &c.workers[0],
+        &json!({"name": "sig", "config": {"connector.class": "TestSource", "tasks.max": "2"}}),
+    );
+    assert_eq!(code, 201, "{body}");
+    wait_for("sig RUNNING with 2 tasks", Duration::from_secs(90), || {
+        c.agreed_running("sig")
+            .is_some_and(|s| s["tasks"].as_array().is_some_and(|t| t.len() == 2))
+    });
+
+    let task = |marker: &str| {
+        json!({"connector.class": "TestSource", "name": "sig", "tasks.max": "2",
+               "task.class": "org.sluice.testkit.IdleSourceTask", "task.id": "0",
+               "marker": marker})
+    };
+    let sha256 = openssl::hash::MessageDigest::sha256;
+    for w in &c.workers {
+        let body = json!([task("refused")]).to_string();
+        let path = "/connectors/sig/tasks";
+        w.call(
+            "POST",
+            path,
+            Some(&body),
+            &[("Content-Type", "application/json")],
+        )
+        .assert_error(400, "Internal request missing required signature");
+        let wrong_key = hmac_b64(sha256(), b"not the session key", body.as_bytes());
+        w.call(
+            "POST",
+            path,
+            Some(&body),
+            &[
+                ("Content-Type", "application/json"),
+                (SIGNATURE_HEADER, &wrong_key),
+                (ALGORITHM_HEADER, "HmacSHA256"),
+            ],
+        )
+        .assert_error(403, "Internal request contained invalid signature.");
+        let other_body = hmac_b64(sha256(), &key, b"[]");
+        w.call(
+            "POST",
+            path,
+            Some(&body),
+            &[
+                ("Content-Type", "application/json"),
+                (SIGNATURE_HEADER, &other_body),
+                (ALGORITHM_HEADER, "HmacSHA256"),
+            ],
+        )
+        .assert_error(403, "Internal request contained invalid signature.");
+        let sha512 = hmac_b64(
+            openssl::hash::MessageDigest::sha512(),
+            &key,
+            body.as_bytes(),
+        );
+        w.call(
+            "POST",
+            path,
+            Some(&body),
+            &[
+                ("Content-Type", "application/json"),
+                (SIGNATURE_HEADER, &sha512),
+                (ALGORITHM_HEADER, "HmacSHA512"),
+            ],
+        )
+        .assert_error(400, "This worker does not support the 'HmacSHA512' key signing algorithm used by other workers. This worker is currently configured to use: [HmacSHA256]. Check that all workers' configuration files permit the same set of signature algorithms, and correct any misconfigured worker and restart it.");
+    }
+    let tasks_everywhere = |expected: &serde_json::Value| {
+        c.alive().all(|w| {
+            w.get("/connectors/sig/tasks")
+                .is_some_and(|(_, b)| b == *expected)
+        })
+    };
+    assert!(
+        !tasks_everywhere(
+            &json!([{"id": {"connector": "sig", "task": 0}, "config": task("refused")}])
+        ),
+        "refused requests wrote nothing"
+    );
+
+    // Signed with the session key: every worker takes it (a follower forwards it).
+    for (i, w) in c.workers.iter().enumerate() {
+        let marker = format!("signed-via-worker-{i}");
+        let body = json!([task(&marker)]).to_string();
+        let sig = hmac_b64(sha256(), &key, body.as_bytes());
+        // During a rebalance (the previous write changed the tasks) a worker answers 409, as
+        // Kafka does; the sender retries.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let r = loop {
+            let r = w.call(
+                "POST",
+                "/connectors/sig/tasks",
+                Some(&body),
+                &[
+                    ("Content-Type", "application/json"),
+                    (SIGNATURE_HEADER, &sig),
+                    (ALGORITHM_HEADER, "HmacSHA256"),
+                ],
+            );
+            if r.status != 409 || Instant::now() > deadline {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(r.status, 204, "{}", r.text);
+        let expected = json!([{"id": {"connector": "sig", "task": 0}, "config": task(&marker)}]);
+        wait_for(
+            "the signed task configs on every worker",
+            Duration::from_secs(30),
+            || tasks_everywhere(&expected),
+        );
+        wait_for("sig RUNNING with 1 task", Duration::from_secs(90), || {
+            c.agreed_running("sig")
+                .is_some_and(|s| s["tasks"].as_array().is_some_and(|t| t.len() == 1))
+        });
+    }
+    let recs = config_records(&broker, &c, "the signed task configs", |r| {
+        last_value(r, "commit-sig") == Some(br#"{"tasks":1}"#.as_slice())
+            && last_value(r, "task-sig-0")
+                .is_some_and(|v| String::from_utf8_lossy(v).contains("signed-via-worker-1"))
+    });
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(last_value(&recs, "task-sig-0").unwrap())
+            .unwrap(),
+        json!({"properties": task("signed-via-worker-1")})
+    );
+}
+
+/// The generation of the last assignment a worker's log reports.
+fn last_generation(log: &str, needle: &str) -> Option<u64> {
+    log.lines()
+        .rev()
+        .find(|l| l.contains(needle))
+        .and_then(|l| {
+            let g = l.split("generation=").nth(1)?;
+            g.split(|ch: char| !ch.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+}
+
+fn log_has(w: &Worker, parts: &[&str]) -> bool {
+    w.log_text()
+        .lines()
+        .any(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+fn lines_equal(path: &Path, what: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == what)
+        .count()
+}
+
+/// Kafka's model: a connector's `start()` runs only on the worker that owns it, which computes
+/// the task configs; a follower sends them to the leader over the signed internal endpoint
+/// and the leader writes them. A connector that calls `request_task_reconfiguration` (the test
+/// connector, when its `tasks.file` changes) gets its new task set written and running on
+/// every worker, without a restart of the connector, whichever worker owns it.
+#[test]
+fn connector_owners_compute_task_configs_and_reconfigure() {
+    let broker = Broker::start();
+    let c = Cluster::start_with_test_plugins(&broker, 2);
+    // Both workers in the group before the connectors exist, so a join moves none of them.
+    wait_for(
+        "both workers in the same generation",
+        Duration::from_secs(60),
+        || {
+            let g: Vec<Option<u64>> = c
+                .workers
+                .iter()
+                .map(|w| last_generation(&w.log_text(), "Received an assignment."))
+                .collect();
+            g.iter().all(Option::is_some) && g[0] == g[1]
+        },
+    );
+    let names = ["alpha", "bravo", "charlie", "delta"];
+    for (i, name) in names.iter().enumerate() {
+        let tasks_file = c.path(&format!("{name}.tasks"));
+        std::fs::write(&tasks_file, "1").unwrap();
+        let body = json!({"name": name, "config": {
+            "connector.class": "TestSource", "tasks.max": "4",
+            "tasks.file": tasks_file.display().to_string(),
+            "starts.file": c.path(&format!("{name}.starts")).display().to_string(),
+        }});
+        let (code, b) = create(&c.workers[i % 2], &body);
+        assert_eq!(code, 201, "{b}");
+    }
+    let tasks_of = |name: &str| {
+        c.agreed_running(name)
+            .map(|s| s["tasks"].as_array().map_or(0, Vec::len))
+    };
+    wait_for(
+        "every connector RUNNING with 1 task",
+        Duration::from_secs(120),
+        || names.iter().all(|n| tasks_of(n) == Some(1)),
+    );
+
+    // The leader computed the latest assignment.
+    let leader = (0..2)
+        .max_by_key(|i| last_generation(&c.workers[*i].log_text(), "Computed the assignment."))
+        .unwrap();
+    let follower = 1 - leader;
+    let logs = c.logs();
+    let mut followers_own = Vec::new();
+    for name in names {
+        let field = format!("connector={name}");
+        // Every start() the connector saw is a "Connector started." of a connector actor:
+        // no worker starts an instance just to compute task configs.
+        let started = logs
+            .lines()
+            .filter(|l| l.contains("Connector started.") && l.contains(&field))
+            .count();
+        assert_eq!(
+            lines_equal(&c.path(&format!("{name}.starts")), "connector"),
+            started,
+            "{name}: start() calls vs connector actor starts"
+        );
+        assert!(started >= 1, "{name}");
+        let owner = c.agreed_running(name).unwrap()["connector"]["worker_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if c.worker_index(&owner) == Some(follower)
+            && log_has(
+                &c.workers[follower],
+                &["Sent the connector's task configs to the leader.", &field],
+            )
+        {
+            followers_own.push(name);
+            assert!(
+                log_has(&c.workers[leader], &["Wrote task configs.", &field]),
+                "the leader wrote {name}'s task configs"
+            );
+        }
+    }
+    assert!(
+        !followers_own.is_empty(),
+        "no connector's task configs came from a follower\n{logs}"
+    );
+
+    // request_task_reconfiguration: one connector owned by the follower, one by the leader.
+    let leader_owned = names
+        .iter()
+        .find(|n| {
+            c.agreed_running(n).unwrap()["connector"]["worker_id"]
+                == c.workers[leader].worker_id().as_str()
+        })
+        .copied()
+        .expect("the leader owns a connector");
+    let follower_owned = followers_own[0];
+    for name in [follower_owned, leader_owned] {
+        std::fs::write(c.path(&format!("{name}.tasks")), "3").unwrap();
+    }
+    wait_for(
+        "both reconfigured to 3 tasks",
+        Duration::from_secs(120),
+        || tasks_of(follower_owned) == Some(3) && tasks_of(leader_owned) == Some(3),
+    );
+    for name in [follower_owned, leader_owned] {
+        for w in c.alive() {
+            let (_, tasks) = w.get(&format!("/connectors/{name}/tasks")).unwrap();
+            let contents: Vec<&serde_json::Value> = tasks
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| &t["config"]["tasks.file.content"])
+                .collect();
+            assert_eq!(contents, [&json!("3"); 3], "{name} on {}", w.worker_id());
+        }
+        assert_eq!(
+            lines_equal(&c.path(&format!("{name}.starts")), "connector"),
+            1,
+            "{name} was reconfigured, not restarted"
+        );
+    }
+    assert!(log_has(
+        &c.workers[follower],
+        &[
+            "Sent the connector's task configs to the leader.",
+            &format!("connector={follower_owned}"),
+            "tasks=3"
+        ]
+    ));
+    // Fewer tasks: the extra ones stop everywhere.
+    std::fs::write(c.path(&format!("{follower_owned}.tasks")), "2").unwrap();
+    wait_for("reconfigured to 2 tasks", Duration::from_secs(120), || {
+        tasks_of(follower_owned) == Some(2)
+    });
+}
+
+/// Every `session-key` record read, in order: (key bytes, creation timestamp).
+fn session_keys(recs: &[(String, Option<Vec<u8>>)]) -> Vec<(Vec<u8>, i64)> {
+    recs.iter()
+        .filter(|(k, _)| k == "session-key")
+        .filter_map(|(_, v)| serde_json::from_slice::<serde_json::Value>(v.as_deref()?).ok())
+        .map(|j| {
+            (
+                openssl::base64::decode_block(j["key"].as_str().unwrap()).unwrap(),
+                j["creation-timestamp"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The leader replaces the session key once it is `inter.worker.key.ttl.ms` old; the worker
+/// then takes requests signed with the new key and refuses the old one.
+#[test]
+fn session_keys_rotate_after_their_ttl() {
+    let broker = Broker::start();
+    let c = Cluster::start_with_extra(
+        &broker,
+        1,
+        Launch::default(),
+        "inter.worker.key.ttl.ms=3000\n",
+    );
+    let recs = config_records(&broker, &c, "a second session key", |r| {
+        session_keys(r).len() >= 2
+    });
+    let keys = session_keys(&recs);
+    assert_ne!(keys[0].0, keys[1].0, "a new key");
+    assert!(
+        keys[1].1 - keys[0].1 >= 3000,
+        "rotated once the first was 3 s old: {} -> {}",
+        keys[0].1,
+        keys[1].1
+    );
+    let body = r#"[{"task.class":"T"}]"#;
+    let post = |key: &[u8]| {
+        let sig = hmac_b64(openssl::hash::MessageDigest::sha256(), key, body.as_bytes());
+        c.workers[0].call(
+            "POST",
+            "/connectors/none/tasks",
+            Some(body),
+            &[
+                ("Content-Type", "application/json"),
+                (SIGNATURE_HEADER, &sig),
+                (ALGORITHM_HEADER, "HmacSHA256"),
+            ],
+        )
+    };
+    // Signed with the newest key on the topic, the request passes the signature check (and
+    // meets the unknown connector); keys keep rotating, so read the newest one each time.
+    wait_for(
+        "a request signed with the current key to pass",
+        Duration::from_secs(60),
+        || {
+            let recs = config_records(&broker, &c, "a session key", |r| {
+                !session_keys(r).is_empty()
+            });
+            let newest = session_keys(&recs).pop().unwrap().0;
+            post(&newest).status == 404
+        },
+    );
+    post(&keys[0].0).assert_error(403, "Internal request contained invalid signature.");
+}
+
+/// An inter.worker.* algorithm the worker cannot use stops it at start-up with a message
+/// naming the key, the value and what is allowed; so does a signature algorithm the
+/// verification list does not permit.
+#[test]
+fn unsupported_inter_worker_algorithms_stop_the_worker_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "inter.worker.signature.algorithm=HmacMD5\ninter.worker.verification.algorithms=HmacSHA256,SHA1withRSA\n",
+            vec![
+                "Invalid value HmacMD5 for configuration inter.worker.signature.algorithm: the algorithm is not supported by this worker; the supported algorithms are: HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512",
+                "Invalid value HmacSHA256,SHA1withRSA for configuration inter.worker.verification.algorithms: SHA1withRSA: the algorithm is not supported by this worker",
+            ],
+        ),
+        (
+            "inter.worker.verification.algorithms=HmacSHA512\n",
+            vec!["Invalid value HmacSHA256 for configuration inter.worker.signature.algorithm: Signature algorithm must be present in inter.worker.verification.algorithms list"],
+        ),
+    ];
+    for (i, (extra, expected)) in cases.into_iter().enumerate() {
+        let props = dir.path().join(format!("worker-{i}.properties"));
+        let text = format!(
+            "{}{extra}",
+            seed000_worker(&format!("127.0.0.1:{}", free_port()), "g")
+        );
+        std::fs::write(&props, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args([
+                "distributed",
+                "--listeners",
+                &format!("http://127.0.0.1:{}", free_port()),
+            ])
+            .arg(&props)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        for e in expected {
+            assert!(err.contains(e), "stderr lacks {e:?}:\n{err}");
+        }
+        assert!(err.contains("nothing was started"), "{err}");
+    }
 }

@@ -516,6 +516,17 @@ pub struct Consumed {
 
 /// Reads records of `topic` from the beginning until `n` have been seen or `timeout` passes.
 pub fn consume(bootstrap: &str, topic: &str, n: usize, timeout: Duration) -> Vec<Consumed> {
+    consume_until(bootstrap, topic, timeout, |out| out.len() >= n)
+}
+
+/// Reads records of `topic` from the beginning until `done` holds for what was read so far
+/// or `timeout` passes.
+pub fn consume_until(
+    bootstrap: &str,
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[Consumed]) -> bool,
+) -> Vec<Consumed> {
     rt().block_on(async {
         let mut settings = BTreeMap::new();
         settings.insert("bootstrap.servers".to_string(), bootstrap.to_string());
@@ -537,7 +548,7 @@ pub fn consume(bootstrap: &str, topic: &str, n: usize, timeout: Duration) -> Vec
         c.subscribe(&Subscription::Topics(vec![topic.to_string()]))
             .expect("subscribe");
         let mut out = Vec::new();
-        while out.len() < n && Instant::now() < deadline {
+        while !done(&out) && Instant::now() < deadline {
             let _ = c
                 .recv_batch(10_000, Duration::from_millis(500), |r| {
                     out.push(Consumed {

@@ -1156,3 +1156,55 @@ fn validate_names_transform_and_converter_config_errors() {
     );
     assert!(msg.contains("regex"), "{msg}");
 }
+
+/// `request_task_reconfiguration` in standalone mode: the test connector asks for it when its
+/// `tasks.file` changes; the worker calls `task_configs` again and, since they changed,
+/// replaces the tasks (more, then fewer) without restarting the connector.
+#[test]
+fn standalone_connector_requests_task_reconfiguration() {
+    let d = Dir::new();
+    let w = start(&d, &worker_file(&d, &no_broker(), ""), TEST_PLUGINS);
+    let name = unique("reconf");
+    let tasks_file = d.write("tasks.txt", "1");
+    let starts = d.path("starts.txt");
+    let r = w.send(
+        "POST",
+        "/connectors",
+        Some(test_source(
+            &name,
+            json!({"tasks.max": "5", "tasks.file": tasks_file.display().to_string(),
+                   "starts.file": starts.display().to_string()}),
+        )),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_state(&w, &name, "RUNNING", &["RUNNING"]);
+    let contents = |w: &Worker| -> Vec<Value> {
+        w.send("GET", &format!("/connectors/{name}/tasks"), None)
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["config"]["tasks.file.content"].clone())
+            .collect()
+    };
+    assert_eq!(contents(&w), [json!("1")]);
+
+    std::fs::write(&tasks_file, "3").unwrap();
+    wait_state(&w, &name, "RUNNING", &["RUNNING", "RUNNING", "RUNNING"]);
+    assert_eq!(contents(&w), [json!("3"), json!("3"), json!("3")]);
+    let count = |what: &str| {
+        std::fs::read_to_string(&starts)
+            .unwrap()
+            .lines()
+            .filter(|l| *l == what)
+            .count()
+    };
+    assert_eq!(count("connector"), 1, "the connector was not restarted");
+    assert_eq!(count("task-0"), 2, "task 0 got its new config");
+    assert_eq!((count("task-1"), count("task-2")), (1, 1));
+
+    std::fs::write(&tasks_file, "2").unwrap();
+    wait_state(&w, &name, "RUNNING", &["RUNNING", "RUNNING"]);
+    assert_eq!(contents(&w), [json!("2"), json!("2")]);
+    assert_eq!(count("connector"), 1);
+}
