@@ -73,5 +73,13 @@ if [ "${BENCH_MICRO:-1}" != 0 ]; then
   tail -n +1 "$WORK/results.md" | sed -n '/Micro-benchmarks/,$p'
 fi
 
-python3 scripts/bench-report.py doc "$WORK/results.json" "$WORK/results.md" docs/performance.md docs/performance-record-size.png
+# The plot needs matplotlib: a virtualenv in the cache, made once (PyPI), so the bench runs on a
+# fresh machine.
+VENV=${SLUICE_CACHE:-$HOME/.cache/sluice}/bench-venv
+if ! "$VENV/bin/python3" -c 'import matplotlib' 2>/dev/null; then
+  echo "Installing matplotlib for the plot into $VENV (once)..." >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/python3" -m pip install --quiet matplotlib
+fi
+"$VENV/bin/python3" scripts/bench-report.py doc "$WORK/results.json" "$WORK/results.md" docs/performance.md docs/performance-record-size.png
 echo "bench: results in $WORK/results.md; docs/performance.md and docs/performance-record-size.png updated." >&2
