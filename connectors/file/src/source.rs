@@ -164,8 +164,6 @@ pub struct FileStreamSourceTask {
     input: Option<Input>,
     /// Bytes read but not yet emitted (a partial line at most, after a poll).
     buffer: Vec<u8>,
-    /// Where reads land before they are appended to `buffer`.
-    scratch: Vec<u8>,
     /// Byte offset in the file of `buffer[0]`.
     position: u64,
     /// The source partition, shared by every record.
@@ -185,7 +183,6 @@ impl Default for FileStreamSourceTask {
             schema: schemas::string(),
             input: None,
             buffer: Vec::with_capacity(READ_CHUNK),
-            scratch: vec![0; READ_CHUNK],
             position: 0,
             partition: Arc::new(partition_of(None)),
             idle_wait: MIN_IDLE_WAIT,
@@ -338,11 +335,13 @@ impl SourceTask for FileStreamSourceTask {
             let Some(input) = self.input.as_mut() else {
                 continue;
             };
-            // Cancel safety: the runtime may drop this future at any await. Reading into the
-            // scratch buffer and appending only a completed read means a dropped read leaves
-            // `buffer` untouched (tokio's File keeps an interrupted read's bytes for the next
-            // call).
-            let read = input.read(&mut self.scratch).await;
+            // Cancel safety: the runtime may drop this future at any await. `read_buf` appends
+            // to `buffer` only when a read completes, so a dropped read leaves it untouched
+            // (tokio's File keeps an interrupted read's bytes for the next call).
+            if self.buffer.capacity() - self.buffer.len() < READ_CHUNK / 4 {
+                self.buffer.reserve(READ_CHUNK);
+            }
+            let read = input.read_buf(&mut self.buffer).await;
             let n = match read {
                 Ok(n) => n,
                 Err(e) => {
@@ -353,7 +352,6 @@ impl SourceTask for FileStreamSourceTask {
                     .with_source(e));
                 }
             };
-            self.buffer.extend_from_slice(&self.scratch[..n]);
             if n == 0 {
                 // End of file for now: wait for it to grow.
                 tokio::time::sleep(self.idle_wait).await;
