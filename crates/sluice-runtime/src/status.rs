@@ -122,6 +122,23 @@ impl StatusStore {
         }
     }
 
+    /// Publishes the current status of `connector` (`task` `None`) or of one of its tasks
+    /// again, unchanged; `false` when there is none to publish.
+    pub fn republish(&self, connector: &str, task: Option<u32>) -> bool {
+        let map = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let status = map.get(connector).and_then(|s| match task {
+            None => Some(&s.connector),
+            Some(t) => s.tasks.get(&t),
+        });
+        match status {
+            Some(st) => {
+                self.publish(connector, task, st);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Turns active topic tracking on or off (`topic.tracking.enable`).
     pub fn with_topic_tracking(mut self, enabled: bool) -> Self {
         self.tracking = enabled;
@@ -325,6 +342,21 @@ impl StatusStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn republish_sends_the_current_status_again_unchanged() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let s = StatusStore::with_listener("w:1", tx);
+        assert!(!s.republish("c", None), "nothing to republish yet");
+        s.put_task("c", 0, State::Running, None);
+        let first = rx.try_recv().unwrap();
+        assert!(s.republish("c", Some(0)));
+        let again = rx.try_recv().unwrap();
+        assert_eq!((again.connector.as_str(), again.task), ("c", Some(0)));
+        assert_eq!(again.status, first.status);
+        assert!(!s.republish("c", Some(1)), "no such task");
+        assert!(rx.try_recv().is_err());
+    }
 
     #[test]
     fn forgetting_topics_moves_the_epoch() {

@@ -1712,6 +1712,55 @@ impl Actor {
             return;
         }
         self.maybe_rotate_session_key().await;
+        self.reassert_statuses();
+    }
+
+    /// Writes again the status of work that runs here when the status topic names another
+    /// worker for it. A coordinator that completes a generation without a live member (tansu
+    /// 0.6 does) lets the leader hand that member's work to a second worker for a while; when
+    /// the second one stops it, its status (UNASSIGNED, at a newer generation) would stand
+    /// while the real owner keeps running, and `GET .../status` would not tell the truth.
+    fn reassert_statuses(&self) {
+        let generation = i64::from(self.shared.generation.load(Ordering::Relaxed));
+        if generation < 0 {
+            return;
+        }
+        let local = &self.worker.status;
+        let me = local.worker_id();
+        let stale: Vec<(String, Option<u32>)> = {
+            let statuses = read_lock(&self.shared.statuses);
+            let names_another = |name: &str, task: Option<u32>| {
+                let slot = statuses.get(name).and_then(|(c, tasks)| match task {
+                    None => c.as_ref(),
+                    Some(t) => tasks.get(&t).and_then(Option::as_ref),
+                });
+                // Only a status this worker's generation can replace: a newer one means this
+                // worker may be the stale one, and its own membership sorts that out.
+                slot.is_some_and(|s| s.record.worker_id != me && s.record.generation <= generation)
+            };
+            self.running_connectors
+                .keys()
+                .map(|n| (n.clone(), None))
+                .chain(
+                    self.running_tasks
+                        .keys()
+                        .filter_map(|(n, t)| u32::try_from(*t).ok().map(|t| (n.clone(), Some(t)))),
+                )
+                .filter(|(n, t)| names_another(n, *t))
+                .collect()
+        };
+        for (name, task) in stale {
+            let live = local.get(&name).is_some_and(|s| {
+                let st = match task {
+                    None => Some(&s.connector),
+                    Some(t) => s.tasks.get(&t),
+                };
+                st.is_some_and(|st| st.worker_id == me && st.state != State::Unassigned)
+            });
+            if live && local.republish(&name, task) {
+                tracing::info!(connector = %name, task = ?task, "The status topic named another worker for work running here; wrote this worker's status again.");
+            }
+        }
     }
 
     async fn on_group_event(&mut self, ev: GroupEvent) {
