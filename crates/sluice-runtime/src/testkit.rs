@@ -99,7 +99,9 @@ fn note_start(file: Option<&String>, what: &str) {
             .append(true)
             .open(f)
         {
-            let _ = writeln!(out, "{what}");
+            // One write per line: `writeln!` may write the text and the newline separately,
+            // and two tasks starting at once then interleave ("task-0task-1\n\n").
+            let _ = out.write_all(format!("{what}\n").as_bytes());
         }
     }
 }
