@@ -13,9 +13,9 @@ use sluice_api::connector::{
     TaskFactory,
 };
 use sluice_api::data::{schemas, SchemaRef, Value};
-use sluice_api::record::{OffsetMap, SourceRecord};
-use sluice_api::{async_trait, ConnectError, Result};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
+use sluice_api::record::{OffsetMap, SourceRecord, Topic};
+use sluice_api::{async_trait, offset_map, ConnectError, Result};
+use tokio::io::AsyncReadExt;
 
 pub const CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
 pub const TASK_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceTask";
@@ -71,7 +71,7 @@ pub fn plugin() -> ConnectorPlugin {
 
 /// The source partition of a file.
 pub fn partition_of(filename: Option<&str>) -> OffsetMap {
-    vec![(
+    offset_map![(
         FILENAME_FIELD.into(),
         filename.map_or(Value::Null, Value::from),
     )]
@@ -153,12 +153,28 @@ impl Connector for FileStreamSourceConnector {
     }
 }
 
-type Input = Box<dyn AsyncRead + Send + Unpin>;
+/// What a finished file read hands back: the file, the line buffer with the bytes read
+/// appended, and how many.
+type ReadDone = (std::fs::File, Vec<u8>, std::io::Result<usize>);
+
+/// Where lines come from.
+enum Input {
+    /// A file is read on the blocking pool, in large chunks straight into the line buffer
+    /// (`tokio::fs` reads into a buffer of its own and copies from it: one more copy of the
+    /// whole file, and it showed in profiles).
+    Idle(std::fs::File),
+    /// A file read in flight, owning the file and the line buffer until it completes. It is
+    /// kept here so that a poll dropped mid-read (the runtime stops a task that way) loses
+    /// nothing: the next read waits for it first.
+    Reading(tokio::task::JoinHandle<ReadDone>),
+    Stdin(tokio::io::Stdin),
+}
 
 /// Reads lines from a file or stdin.
 pub struct FileStreamSourceTask {
     filename: Option<String>,
-    topic: String,
+    /// Shared by every record (a reference count per record, not a copy).
+    topic: Topic,
     batch_size: usize,
     schema: SchemaRef,
     input: Option<Input>,
@@ -178,7 +194,7 @@ impl Default for FileStreamSourceTask {
     fn default() -> Self {
         FileStreamSourceTask {
             filename: None,
-            topic: String::new(),
+            topic: Topic::default(),
             batch_size: DEFAULT_BATCH_SIZE as usize,
             schema: schemas::string(),
             input: None,
@@ -200,10 +216,18 @@ impl FileStreamSourceTask {
     /// Opens the file at the committed position. `Ok(false)` if it does not exist yet.
     async fn open(&mut self) -> Result<bool> {
         let Some(name) = self.filename.clone() else {
-            self.input = Some(Box::new(tokio::io::stdin()));
+            self.input = Some(Input::Stdin(tokio::io::stdin()));
             return Ok(true);
         };
-        let mut file = match tokio::fs::File::open(&name).await {
+        let opened = {
+            let path = name.clone();
+            tokio::task::spawn_blocking(move || std::fs::File::open(path))
+                .await
+                .map_err(|e| {
+                    ConnectError::fatal(format!("Opening file {name} was interrupted: {e}"))
+                })?
+        };
+        let mut file = match opened {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 tracing::warn!(file = %name, "Couldn't find file for FileStreamSourceTask, waiting for it to be created.");
@@ -232,20 +256,69 @@ impl FileStreamSourceTask {
                 ))
             })?;
             tracing::debug!(file = %name, position = pos, "Found previous offset, seeking.");
-            file.seek(std::io::SeekFrom::Start(pos))
-                .await
-                .map_err(|e| {
-                    ConnectError::fatal(format!(
-                        "Error while trying to seek to offset {pos} in {name}: {e}"
-                    ))
-                    .with_source(e)
-                })?;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(pos)).map_err(|e| {
+                ConnectError::fatal(format!(
+                    "Error while trying to seek to offset {pos} in {name}: {e}"
+                ))
+                .with_source(e)
+            })?;
             self.position = pos;
         } else {
             self.position = 0;
         }
-        self.input = Some(Box::new(file));
+        self.input = Some(Input::Idle(file));
         Ok(true)
+    }
+
+    /// Appends the next chunk of input to the buffer; `Ok(0)` at the end of the input for now.
+    /// Cancel safe: the buffer grows only when a read completes, and a file read in flight is
+    /// kept (see [`Input::Reading`]).
+    async fn read_more(&mut self) -> std::io::Result<usize> {
+        let Some(input) = self.input.as_mut() else {
+            return Ok(0);
+        };
+        if let Input::Stdin(stdin) = input {
+            // tokio keeps an interrupted read's bytes for the next call.
+            if self.buffer.capacity() - self.buffer.len() < READ_CHUNK / 4 {
+                self.buffer.reserve(READ_CHUNK);
+            }
+            return stdin.read_buf(&mut self.buffer).await;
+        }
+        if let Input::Idle(_) = input {
+            let Some(Input::Idle(mut file)) = self.input.take() else {
+                return Ok(0);
+            };
+            let mut buffer = std::mem::take(&mut self.buffer);
+            self.input = Some(Input::Reading(tokio::task::spawn_blocking(move || {
+                if buffer.capacity() - buffer.len() < READ_CHUNK / 4 {
+                    buffer.reserve(READ_CHUNK);
+                }
+                let room = (buffer.capacity() - buffer.len()) as u64;
+                // Reads into the spare capacity, without initialising it first.
+                let read = std::io::Read::read_to_end(
+                    &mut std::io::Read::take(&mut file, room),
+                    &mut buffer,
+                );
+                (file, buffer, read)
+            })));
+        }
+        let Some(Input::Reading(pending)) = self.input.as_mut() else {
+            return Ok(0);
+        };
+        let done = pending.await;
+        let (file, buffer, read) = match done {
+            Ok(done) => done,
+            Err(e) => {
+                self.input = None;
+                return Err(std::io::Error::other(format!(
+                    "the read was interrupted: {e}"
+                )));
+            }
+        };
+        // The buffer was empty while the read had it: nothing else touched it.
+        self.buffer = buffer;
+        self.input = Some(Input::Idle(file));
+        read
     }
 
     /// Moves complete lines from the buffer into `records`; returns how many bytes were used.
@@ -260,7 +333,7 @@ impl FileStreamSourceTask {
         }
         let mut i = start;
         while records.len() < self.batch_size {
-            let Some(rel) = buf[i..].iter().position(|b| *b == b'\n' || *b == b'\r') else {
+            let Some(rel) = memchr::memchr2(b'\n', b'\r', &buf[i..]) else {
                 break;
             };
             let end = i + rel;
@@ -283,7 +356,7 @@ impl FileStreamSourceTask {
             let position = self.position + next as u64;
             records.push(SourceRecord::new(
                 self.partition.clone(),
-                vec![(POSITION_FIELD.into(), Value::Int64(position as i64))],
+                offset_map![(POSITION_FIELD.into(), Value::Int64(position as i64))],
                 self.topic.clone(),
                 Some(self.schema.clone()),
                 Value::String(line),
@@ -302,7 +375,7 @@ impl SourceTask for FileStreamSourceTask {
             .map_err(|e| ConnectError::config(e.to_string()))?;
         self.filename = parsed.string(FILE_CONFIG).map(str::to_string);
         self.partition = Arc::new(partition_of(self.filename.as_deref()));
-        self.topic = parsed.string(TOPIC_CONFIG).unwrap_or_default().to_string();
+        self.topic = parsed.string(TOPIC_CONFIG).unwrap_or_default().into();
         self.batch_size = parsed
             .int(BATCH_SIZE_CONFIG)
             .map_or(DEFAULT_BATCH_SIZE as usize, |b| b.max(1) as usize);
@@ -311,38 +384,35 @@ impl SourceTask for FileStreamSourceTask {
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
-        // Sized once the first line is found: growing a vector of records copies every record
-        // moved so far.
         let mut records = Vec::new();
+        self.poll_into(&mut records).await?;
+        Ok(records)
+    }
+
+    async fn poll_into(&mut self, records: &mut Vec<SourceRecord>) -> Result<()> {
+        // `records` is empty at every await: lines are extracted only after the last one.
         loop {
             if self.input.is_none() && !self.open().await? {
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                return Ok(Vec::new());
+                return Ok(());
             }
+            // Sized once the first line is found (the runtime reuses the batch): growing a
+            // vector of records copies every record moved so far.
             if records.capacity() == 0 && self.buffer.contains(&b'\n') {
                 records.reserve_exact(self.batch_size.min(MAX_PREALLOCATED));
             }
             // Lines already buffered from an earlier read come first.
-            let used = self.extract_lines(&mut records);
+            let used = self.extract_lines(records);
             if used > 0 {
                 self.buffer.drain(..used);
                 self.position += used as u64;
             }
             if !records.is_empty() {
                 self.idle_wait = MIN_IDLE_WAIT;
-                return Ok(records);
+                return Ok(());
             }
-            let Some(input) = self.input.as_mut() else {
-                continue;
-            };
-            // Cancel safety: the runtime may drop this future at any await. `read_buf` appends
-            // to `buffer` only when a read completes, so a dropped read leaves it untouched
-            // (tokio's File keeps an interrupted read's bytes for the next call).
-            if self.buffer.capacity() - self.buffer.len() < READ_CHUNK / 4 {
-                self.buffer.reserve(READ_CHUNK);
-            }
-            let read = input.read_buf(&mut self.buffer).await;
-            let n = match read {
+            // Cancel safety: the runtime may drop this future at any await; see `read_more`.
+            let n = match self.read_more().await {
                 Ok(n) => n,
                 Err(e) => {
                     return Err(ConnectError::fatal(format!(
@@ -356,7 +426,7 @@ impl SourceTask for FileStreamSourceTask {
                 // End of file for now: wait for it to grow.
                 tokio::time::sleep(self.idle_wait).await;
                 self.idle_wait = (self.idle_wait * 2).min(MAX_IDLE_WAIT);
-                return Ok(Vec::new());
+                return Ok(());
             }
         }
     }
@@ -377,7 +447,7 @@ mod tests {
     impl OffsetStorageReader for Offsets {
         fn offset(&self, _partition: &OffsetMap) -> Option<OffsetMap> {
             self.0
-                .map(|p| vec![(POSITION_FIELD.into(), Value::Int64(p))])
+                .map(|p| offset_map![(POSITION_FIELD.into(), Value::Int64(p))])
         }
     }
 

@@ -83,6 +83,20 @@ pub trait SourceTask: Send {
     /// the future (drops it) to stop the task, so it must be cancel-safe: no record may be
     /// half-consumed at an `.await` point.
     async fn poll(&mut self) -> Result<Vec<SourceRecord>>;
+    /// [`poll`](Self::poll) into a batch the runtime reuses from poll to poll: appends the
+    /// next records to `records`, which the runtime hands over empty. Same contract as `poll`,
+    /// and `records` must be empty at every `.await`. The runtime calls this one; the default
+    /// calls `poll`. A task that emits many small records implements it to spare a batch
+    /// allocation per poll.
+    async fn poll_into(&mut self, records: &mut Vec<SourceRecord>) -> Result<()> {
+        let batch = self.poll().await?;
+        if records.is_empty() {
+            *records = batch;
+        } else {
+            records.extend(batch);
+        }
+        Ok(())
+    }
     /// Called after the offsets of produced records have been committed.
     async fn commit(&mut self) -> Result<()> {
         Ok(())

@@ -24,3 +24,15 @@ pub mod transform;
 
 pub use async_trait::async_trait;
 pub use error::{BoxError, ConnectError, ErrorKind, Result};
+
+/// An [`OffsetMap`](record::OffsetMap) of the given `(key, value)` entries, like `vec!`.
+#[macro_export]
+macro_rules! offset_map {
+    ($($entry:expr),* $(,)?) => {{
+        let map: $crate::record::OffsetMap = $crate::smallvec::smallvec![$($entry),*];
+        map
+    }};
+}
+
+#[doc(hidden)]
+pub use smallvec;

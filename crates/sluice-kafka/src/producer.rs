@@ -1,5 +1,11 @@
 //! A producer that never blocks the caller and reports each record's delivery by sequence
 //! number, so the runtime can commit source offsets only for acknowledged records.
+//!
+//! librdkafka hands delivery reports over when the client is polled. The task that sends is
+//! the one that polls, from [`Deliveries`]: the reports are then handled on the thread that
+//! made the records, as a raw client does. (rdkafka's `ThreadedProducer` polls from a thread of
+//! its own, so every librdkafka message was freed on another thread than the one that
+//! allocated it, and every batch of reports crossed threads twice; that showed in profiles.)
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,9 +13,7 @@ use std::time::Duration;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{
-    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
-};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::Notify;
 
@@ -38,9 +42,16 @@ impl Queue {
     }
 }
 
-/// The receiving end of a producer's delivery reports.
+/// How often a waiting [`Deliveries`] polls the client while records are in flight, and while
+/// none are (for the client's error events, as rdkafka's own polling thread does).
+const POLL_BUSY: Duration = Duration::from_millis(1);
+const POLL_IDLE: Duration = Duration::from_millis(100);
+
+/// The receiving end of a producer's delivery reports: it polls the client.
 pub struct Deliveries {
     queue: Arc<Queue>,
+    /// `None` in unit tests of the queue alone.
+    client: Option<Arc<BaseProducer<DeliveryContext>>>,
 }
 
 impl Deliveries {
@@ -51,12 +62,23 @@ impl Deliveries {
             if self.try_recv_many(out) {
                 return;
             }
-            self.queue.ready.notified().await;
+            let every = match &self.client {
+                Some(c) if c.in_flight_count() > 0 => POLL_BUSY,
+                _ => POLL_IDLE,
+            };
+            // Reports arrive when the client is polled: here, or by a flush on another thread
+            // (which wakes this wait).
+            let _ = tokio::time::timeout(every, self.queue.ready.notified()).await;
         }
     }
 
-    /// Moves every queued report to the end of `out`; `false` when there was none.
+    /// Polls the client and moves every queued report to the end of `out`; `false` when
+    /// there was none.
     pub fn try_recv_many(&mut self, out: &mut Vec<Delivery>) -> bool {
+        if let Some(client) = &self.client {
+            // Runs the delivery callbacks of every report ready now, on this thread.
+            client.poll(Duration::ZERO);
+        }
         let mut q = self.queue.lock();
         if q.is_empty() {
             return false;
@@ -124,9 +146,10 @@ pub enum SendError {
     Failed(KafkaError),
 }
 
-/// A source task's producer.
+/// A source task's producer. Its delivery reports come through the [`Deliveries`] made with
+/// it, which must be polled (awaited) while records are in flight.
 pub struct Producer {
-    inner: ThreadedProducer<DeliveryContext>,
+    inner: Arc<BaseProducer<DeliveryContext>>,
     name: String,
 }
 
@@ -139,18 +162,22 @@ impl Producer {
         });
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
-        let inner: ThreadedProducer<DeliveryContext> = cfg
+        let inner: BaseProducer<DeliveryContext> = cfg
             .create_with_context(DeliveryContext {
                 name: name.to_string(),
                 queue: queue.clone(),
             })
             .map_err(|e| KafkaError::new(format!("Could not create producer {name}"), e))?;
+        let inner = Arc::new(inner);
         Ok((
             Producer {
-                inner,
+                inner: inner.clone(),
                 name: name.to_string(),
             },
-            Deliveries { queue },
+            Deliveries {
+                queue,
+                client: Some(inner),
+            },
         ))
     }
 
@@ -227,7 +254,13 @@ mod tests {
             reports: Mutex::new(Vec::new()),
             ready: Notify::new(),
         });
-        (q.clone(), Deliveries { queue: q })
+        (
+            q.clone(),
+            Deliveries {
+                queue: q,
+                client: None,
+            },
+        )
     }
 
     fn push(q: &Queue, seq: usize) {

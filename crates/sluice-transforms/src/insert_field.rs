@@ -182,7 +182,7 @@ impl InsertField {
     fn insertions(&self, record: &ConnectRecord) -> Result<Vec<(&str, Value)>> {
         let mut out = Vec::new();
         if let Some(s) = &self.topic {
-            out.push((s.name.as_str(), Value::String(record.topic.clone())));
+            out.push((s.name.as_str(), Value::String(record.topic.to_string())));
         }
         if let (Some(s), Some(p)) = (&self.partition, record.kafka_partition) {
             out.push((s.name.as_str(), Value::Int32(p)));

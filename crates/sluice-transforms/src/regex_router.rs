@@ -132,7 +132,7 @@ impl Transform for RegexRouter {
                 .first
                 .replacen(&record.topic, 1, self.replacement.as_str())
                 .into_owned();
-            record.topic = topic;
+            record.topic = topic.into();
         }
         Ok(Some(record))
     }

@@ -63,7 +63,8 @@ impl Transform for TimestampRouter {
         record.topic = self
             .topic_format
             .replace("${topic}", &record.topic)
-            .replace("${timestamp}", &formatted);
+            .replace("${timestamp}", &formatted)
+            .into();
         Ok(Some(record))
     }
 }

@@ -7,6 +7,8 @@ use super::Failure;
 use crate::task::TaskId;
 
 /// The record an error happened to, as reports describe it.
+// Made only on error paths (and boxed where it travels): its size costs nothing on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum RecordContext {
     /// A record a sink task consumed from Kafka.
@@ -159,7 +161,7 @@ pub fn context_headers(
             ..
         } => (topic.clone(), *partition, *offset),
         RecordContext::Source { record, .. } => (
-            record.topic.clone(),
+            record.topic.to_string(),
             record.kafka_partition.unwrap_or(-1),
             -1,
         ),
@@ -234,8 +236,8 @@ mod tests {
     #[test]
     fn source_records_are_described_like_source_record_to_string() {
         let r = RecordContext::Source {
-            source_partition: vec![("filename".into(), Value::from("f"))],
-            source_offset: vec![("position".into(), Value::Int64(7))],
+            source_partition: sluice_api::offset_map![("filename".into(), Value::from("f"))],
+            source_offset: sluice_api::offset_map![("position".into(), Value::Int64(7))],
             record: ConnectRecord {
                 topic: "t".into(),
                 value: Value::from("line"),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sluice_api::converter::{Converter, HeaderConverter};
 use sluice_api::data::Headers;
-use sluice_api::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartition};
+use sluice_api::record::{ConnectRecord, SinkRecord, TimestampType, Topic, TopicPartition};
 use sluice_api::ConnectError;
 use sluice_kafka::consumer::InRecord;
 use tokio_util::sync::CancellationToken;
@@ -101,11 +101,12 @@ impl OwnedRecord {
 }
 
 /// Converts (header, key, value) and transforms one consumed record; `Ok(None)` if a
-/// transform dropped it.
+/// transform dropped it. `topic` is `rec.topic`, shared.
 pub fn convert(
     converters: &Converters,
     chain: &TransformChain,
     rec: &InRecord<'_>,
+    topic: &Topic,
 ) -> Result<Option<SinkRecord>, Failure> {
     let mut headers = Headers::new();
     for (k, v) in &rec.headers {
@@ -124,7 +125,7 @@ pub fn convert(
         .to_connect(rec.topic, &headers, rec.value)
         .map_err(|e| Failure::new(Stage::ValueConverter, &converters.value_class, e))?;
     let record = ConnectRecord {
-        topic: rec.topic.to_string(),
+        topic: topic.clone(),
         kafka_partition: Some(rec.partition),
         key_schema: key.schema,
         key: key.value,
@@ -143,7 +144,7 @@ pub fn convert(
         record,
         kafka_offset: rec.offset,
         timestamp_type: rec.timestamp_type,
-        original_topic: rec.topic.to_string(),
+        original_topic: topic.clone(),
         original_kafka_partition: rec.partition,
         original_kafka_offset: rec.offset,
     }))
@@ -258,6 +259,16 @@ pub struct SinkPipeline {
     /// The current batch's consumed records, kept (only with a DLQ) so that records the task
     /// reports as errant go to the DLQ byte for byte.
     raw: Option<HashMap<(String, i32, i64), OwnedRecord>>,
+    /// The topic of the last record, shared by the records of that topic that follow.
+    topic: Topic,
+}
+
+/// `name` as a shared topic: the cached one while records keep coming from one topic.
+fn shared_topic(cache: &mut Topic, name: &str) -> Topic {
+    if &**cache != name {
+        *cache = Topic::from(name);
+    }
+    cache.clone()
 }
 
 impl SinkPipeline {
@@ -267,6 +278,7 @@ impl SinkPipeline {
             chain,
             deferred: Vec::new(),
             raw: keep_raw.then(HashMap::new),
+            topic: Topic::default(),
         }
     }
 
@@ -288,7 +300,8 @@ impl SinkPipeline {
             self.deferred.push(OwnedRecord::copy(&rec));
             return;
         }
-        match convert(&self.converters, &self.chain, &rec) {
+        let topic = shared_topic(&mut self.topic, rec.topic);
+        match convert(&self.converters, &self.chain, &rec, &topic) {
             Ok(Some(r)) => batch.push(r),
             Ok(None) => {}
             Err(_) => {
@@ -322,8 +335,9 @@ impl SinkPipeline {
         let deferred = std::mem::take(&mut self.deferred);
         for rec in &deferred {
             let view = rec.view();
+            let topic = shared_topic(&mut self.topic, &rec.topic);
             let outcome = retry(&errors.handler.settings, cancel, || {
-                convert(&self.converters, &self.chain, &view)
+                convert(&self.converters, &self.chain, &view, &topic)
             })
             .await;
             match outcome {
@@ -362,14 +376,11 @@ impl SinkPipeline {
         current: &mut HashMap<TopicPartition, i64>,
     ) -> Result<(), ConnectError> {
         for Errant { record, error } in reports {
-            let tp = TopicPartition::new(
-                record.original_topic.as_str(),
-                record.original_kafka_partition,
-            );
+            let tp = TopicPartition::new(&*record.original_topic, record.original_kafka_partition);
             let offset = record.original_kafka_offset;
             let raw = self.raw.as_ref().and_then(|r| {
                 r.get(&(
-                    record.original_topic.clone(),
+                    record.original_topic.to_string(),
                     record.original_kafka_partition,
                     offset,
                 ))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sluice_api::config::RawConfig;
 use sluice_api::converter::{Converter, ConverterRole, HeaderConverter};
-use sluice_api::record::{ConnectRecord, OffsetMap};
+use sluice_api::record::{ConnectRecord, OffsetMap, Topic};
 use sluice_api::ConnectError;
 use tokio_util::sync::CancellationToken;
 
@@ -24,11 +24,11 @@ use crate::convert::Converters;
 /// The class Kafka names for producer failures of a source task.
 pub const SOURCE_TASK_CLASS: &str = "org.apache.kafka.connect.runtime.WorkerSourceTask";
 
-/// A record ready to produce: the transformed record (topic, partition, timestamp; its key
-/// and value moved into the bytes) and its bytes; the converted headers are in the caller's
-/// buffer.
+/// The bytes of a record ready to produce. The transformed record stays in the caller's slot
+/// (topic, partition, timestamp; its key and value moved into these bytes) and the converted
+/// headers are in the caller's buffer: records are processed where they lie in the polled
+/// batch, not moved (moving ~200-byte records showed as `memmove` in profiles).
 pub struct Ready {
-    pub record: ConnectRecord,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
 }
@@ -74,20 +74,19 @@ impl SourcePipeline {
         }
     }
 
+    /// Transforms `record` in place and converts it; its key and value move into the bytes.
     fn attempt(
         &self,
-        record: ConnectRecord,
+        record: &mut ConnectRecord,
         headers_out: &mut Vec<(String, Option<Vec<u8>>)>,
     ) -> Result<Option<Ready>, Failure> {
-        let mut record = if self.chain.is_empty() {
-            record
-        } else {
-            match self.chain.apply(record) {
-                Ok(Some(r)) => r,
+        if !self.chain.is_empty() {
+            match self.chain.apply(std::mem::take(record)) {
+                Ok(Some(r)) => *record = r,
                 Ok(None) => return Ok(None),
                 Err(e) => return Err(Failure::new(Stage::Transformation, e.class, e.error)),
             }
-        };
+        }
         let c = &self.converters;
         // The key and value move into the converters (a UTF-8 string or bytes becomes the
         // output buffer without a copy); the record keeps its topic, partition and timestamp.
@@ -119,17 +118,17 @@ impl SourcePipeline {
             headers_out.push((h.key.clone(), bytes));
         }
         record.headers = headers;
-        Ok(Some(Ready { record, key, value }))
+        Ok(Some(Ready { key, value }))
     }
 
-    /// Transforms and converts one polled record, retrying retriable failures; a failure that
-    /// is not tolerated is the task's error.
+    /// Transforms and converts one polled record in place (see [`Ready`]), retrying retriable
+    /// failures; a failure that is not tolerated is the task's error.
     pub async fn process(
         &self,
         errors: &mut SourceErrors,
         source_partition: &Arc<OffsetMap>,
         source_offset: &OffsetMap,
-        record: ConnectRecord,
+        record: &mut ConnectRecord,
         headers_out: &mut Vec<(String, Option<Vec<u8>>)>,
         cancel: &CancellationToken,
     ) -> Result<Processed, ConnectError> {
@@ -139,7 +138,8 @@ impl SourcePipeline {
         let result = match (first, &original) {
             (Err(f), Some(orig)) if f.is_retriable() => {
                 match retry(&errors.handler.settings, cancel, || {
-                    self.attempt(orig.clone(), headers_out)
+                    *record = orig.clone();
+                    self.attempt(record, headers_out)
                 })
                 .await
                 {
@@ -174,23 +174,19 @@ impl SourcePipeline {
         errors: &mut SourceErrors,
         source_partition: &Arc<OffsetMap>,
         source_offset: &OffsetMap,
-        record: ConnectRecord,
+        record: &mut ConnectRecord,
         headers_out: &mut Vec<(String, Option<Vec<u8>>)>,
     ) -> Result<Processed, ConnectError> {
         debug_assert!(!self.keep_original);
         match self.attempt(record, headers_out) {
             Ok(Some(ready)) => Ok(Processed::Ready(ready)),
             Ok(None) => Ok(Processed::Dropped),
-            // The failed record is gone (moved into the attempt): only its topic is lost from
-            // the context, and nothing reads more of it without a DLQ or message logging.
-            Err(f) => finish(
-                errors,
-                Err(f),
-                source_partition,
-                source_offset,
-                None,
-                String::new(),
-            ),
+            // Without a DLQ or message logging nothing reads more of a failed record than its
+            // topic.
+            Err(f) => {
+                let topic = record.topic.clone();
+                finish(errors, Err(f), source_partition, source_offset, None, topic)
+            }
         }
     }
 
@@ -254,7 +250,7 @@ fn finish(
     source_partition: &Arc<OffsetMap>,
     source_offset: &OffsetMap,
     original: Option<ConnectRecord>,
-    topic: String,
+    topic: Topic,
 ) -> Result<Processed, ConnectError> {
     let failure = match result {
         Ok(Some(ready)) => return Ok(Processed::Ready(ready)),

@@ -120,13 +120,13 @@ mod tests {
 
     #[test]
     fn kafka_file_source_bytes() {
-        let partition = vec![("filename".into(), Value::from("/tmp/中文.txt"))];
+        let partition = sluice_api::offset_map![("filename".into(), Value::from("/tmp/中文.txt"))];
         let key = encode_key("local-file-source", &partition).unwrap();
         assert_eq!(
             String::from_utf8(key.clone()).unwrap(),
             r#"["local-file-source",{"filename":"/tmp/中文.txt"}]"#
         );
-        let offset = vec![("position".into(), Value::Int64(30))];
+        let offset = sluice_api::offset_map![("position".into(), Value::Int64(30))];
         assert_eq!(encode_offset(&offset).unwrap(), br#"{"position":30}"#);
         assert_eq!(
             decode_key(&key),
@@ -140,12 +140,12 @@ mod tests {
         let o = decode_offset(br#"{"b":1,"a":"x"}"#).unwrap();
         assert_eq!(
             o,
-            vec![
+            sluice_api::offset_map![
                 ("b".into(), Value::Int64(1)),
                 ("a".into(), Value::from("x"))
             ]
         );
-        let m = vec![
+        let m = sluice_api::offset_map![
             ("z".into(), Value::Int32(1)),
             ("a".into(), Value::Boolean(true)),
         ];
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn nested_values_are_rejected() {
-        let bad = vec![("x".into(), Value::Array(vec![]))];
+        let bad = sluice_api::offset_map![("x".into(), Value::Array(vec![]))];
         assert!(encode_offset(&bad).is_err());
     }
 }

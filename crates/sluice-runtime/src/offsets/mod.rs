@@ -265,7 +265,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("connect.offsets");
         let store = OffsetStore::open_file(&path).unwrap();
-        let p = vec![("filename".into(), Value::from("/x"))];
+        let p = sluice_api::offset_map![("filename".into(), Value::from("/x"))];
         let key = codec::encode_key("c", &p).unwrap();
         store
             .set(vec![(key, Some(br#"{"position":5}"#.to_vec()))])
@@ -278,7 +278,10 @@ mod tests {
         };
         assert_eq!(
             reader.offset(&p),
-            Some(vec![("position".into(), Value::Int64(5))])
+            Some(sluice_api::offset_map![(
+                "position".into(),
+                Value::Int64(5)
+            )])
         );
         assert_eq!(reopened.connector_offsets("c").len(), 1);
         assert!(reopened.connector_offsets("other").is_empty());

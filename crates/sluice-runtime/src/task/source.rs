@@ -53,87 +53,152 @@ pub struct SourceTaskSpec {
     pub cancel: CancellationToken,
 }
 
-struct Entry {
-    acked: bool,
+/// Records of one source partition submitted one after the other (at most [`MAX_RUN`]).
+/// Only the run's last offset is kept: an offset may be committed once it and every earlier
+/// record are acknowledged, and the end of a fully acknowledged run at the front of the queue
+/// is exactly such an offset. Offsets are so committed a run at a time, and a record costs two
+/// counter increments instead of a queue entry, its offset map kept until its ack, and a
+/// reference count (which showed in profiles).
+struct Run {
     key: Arc<Vec<u8>>,
+    /// Sequence number of the run's first record.
+    first: usize,
+    len: usize,
+    acked: usize,
     offset: OffsetMap,
 }
+
+impl Run {
+    fn holds(&self, seq: usize) -> bool {
+        seq >= self.first && seq - self.first < self.len
+    }
+}
+
+/// Records per [`Run`] at most, so that a busy partition's offsets still move on while it
+/// streams.
+const MAX_RUN: usize = 1024;
 
 /// Submitted records in order, and the offsets that became committable.
 #[derive(Default)]
 struct Submitted {
-    entries: VecDeque<Entry>,
-    /// Sequence number of `entries[0]`.
-    base: usize,
+    runs: VecDeque<Run>,
     next_seq: usize,
     /// Fx-hashed: one insert per acknowledged run, and SipHash of the whole key showed in
     /// profiles.
     committable: FxHashMap<Arc<Vec<u8>>, OffsetMap>,
+    /// The offset key of the last partition seen, and that partition.
     last_key: Option<(Arc<OffsetMap>, Arc<Vec<u8>>)>,
 }
 
 impl Submitted {
-    fn key_for(
+    /// Submits the next record of `partition`; `acked` when nothing is left to wait for (a
+    /// record dropped by a transform or tolerated without a DLQ). Returns its sequence number.
+    fn submit(
         &mut self,
         connector: &str,
         partition: &Arc<OffsetMap>,
-    ) -> Result<Arc<Vec<u8>>, ConnectError> {
-        if let Some((p, k)) = &self.last_key {
-            if Arc::ptr_eq(p, partition) || **p == **partition {
-                return Ok(k.clone());
-            }
+        offset: OffsetMap,
+        acked: bool,
+    ) -> Result<usize, ConnectError> {
+        let same = self
+            .last_key
+            .as_ref()
+            .is_some_and(|(p, _)| Arc::ptr_eq(p, partition) || **p == **partition);
+        if !same {
+            let key = Arc::new(codec::encode_key(connector, partition)?);
+            self.last_key = Some((partition.clone(), key));
         }
-        let key = Arc::new(codec::encode_key(connector, partition)?);
-        self.last_key = Some((partition.clone(), key.clone()));
-        Ok(key)
-    }
-
-    fn submit(&mut self, key: Arc<Vec<u8>>, offset: OffsetMap, acked: bool) -> usize {
+        let Some((_, key)) = &self.last_key else {
+            return Err(ConnectError::fatal("no offset key for a submitted record"));
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.entries.push_back(Entry { acked, key, offset });
-        self.advance();
-        seq
-    }
-
-    fn ack(&mut self, seq: usize) {
-        if let Some(e) = seq
-            .checked_sub(self.base)
-            .and_then(|i| self.entries.get_mut(i))
-        {
-            e.acked = true;
-        }
-        self.advance();
-    }
-
-    fn advance(&mut self) {
-        // Only the last offset of a run of one partition matters: one map insert per run,
-        // not per record (the insert hashes the whole key and showed in profiles).
-        let mut last: Option<Entry> = None;
-        while self.entries.front().is_some_and(|e| e.acked) {
-            if let Some(e) = self.entries.pop_front() {
-                if let Some(prev) = last.take() {
-                    if !Arc::ptr_eq(&prev.key, &e.key) {
-                        self.committable.insert(prev.key, prev.offset);
-                    }
-                }
-                last = Some(e);
+        match self.runs.back_mut() {
+            Some(run) if Arc::ptr_eq(&run.key, key) && run.len < MAX_RUN => {
+                run.len += 1;
+                run.acked += usize::from(acked);
+                run.offset = offset;
             }
-            self.base += 1;
+            _ => self.runs.push_back(Run {
+                key: key.clone(),
+                first: seq,
+                len: 1,
+                acked: usize::from(acked),
+                offset,
+            }),
         }
-        if let Some(e) = last {
-            self.committable.insert(e.key, e.offset);
+        if acked {
+            self.advance();
+        }
+        Ok(seq)
+    }
+
+    /// Marks record `seq` acknowledged (each at most once; unknown ones are ignored).
+    fn ack(&mut self, seq: usize) {
+        // Reports come mostly in order: the front run first.
+        let i = match self.runs.front() {
+            Some(run) if run.holds(seq) => 0,
+            _ => {
+                let i = self.runs.partition_point(|r| r.first <= seq);
+                match i.checked_sub(1) {
+                    Some(i) if self.runs[i].holds(seq) => i,
+                    _ => return,
+                }
+            }
+        };
+        let run = &mut self.runs[i];
+        run.acked = (run.acked + 1).min(run.len);
+        if i == 0 && run.acked == run.len {
+            self.advance();
         }
     }
 
+    /// Moves the offsets of fully acknowledged runs at the front to `committable`.
+    fn advance(&mut self) {
+        while self.runs.front().is_some_and(|r| r.acked == r.len) {
+            if let Some(run) = self.runs.pop_front() {
+                self.committable.insert(run.key, run.offset);
+            }
+        }
+    }
+
+    /// Records submitted and not yet retired (acknowledged with every earlier one).
     fn in_flight(&self) -> usize {
-        self.entries.len()
+        self.runs.front().map_or(0, |r| self.next_seq - r.first)
     }
 }
 
 enum Polled {
     Batch(Vec<SourceRecord>),
     Failed(ConnectError),
+}
+
+/// Emptied batches the driver hands back to the poller, so a poll reuses a batch's memory
+/// instead of allocating (and the driver freeing) a vector of records per poll: freeing such
+/// a large block made glibc consolidate its free lists, which showed in profiles.
+#[derive(Clone, Default)]
+struct Spare(Arc<std::sync::Mutex<Vec<Vec<SourceRecord>>>>);
+
+impl Spare {
+    /// Batches kept at most (one being polled, one being sent).
+    const KEEP: usize = 2;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<SourceRecord>>> {
+        // Nothing panics while it is held; a poisoned list is still a valid list.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take(&self) -> Vec<SourceRecord> {
+        self.lock().pop().unwrap_or_default()
+    }
+
+    fn give(&self, mut batch: Vec<SourceRecord>) {
+        batch.clear();
+        let mut spare = self.lock();
+        if spare.len() < Self::KEEP {
+            spare.push(batch);
+        }
+    }
 }
 
 /// Owns the task: polls while the target state is STARTED, commits when told, stops at the end.
@@ -143,6 +208,7 @@ async fn poller(
     mut target: watch::Receiver<TargetState>,
     cancel: CancellationToken,
     committed: Arc<Notify>,
+    spare: Spare,
 ) -> Box<dyn SourceTask> {
     loop {
         if *target.borrow() != TargetState::Started {
@@ -154,16 +220,20 @@ async fn poller(
             continue;
         }
         // A poll is only ever dropped to stop the task: commit() runs between polls.
+        let mut batch = spare.take();
         let polled = tokio::select! {
             _ = cancel.cancelled() => break,
-            r = task.poll() => r,
+            r = task.poll_into(&mut batch) => r,
         };
         if futures::FutureExt::now_or_never(committed.notified()).is_some() {
             commit(&mut task).await;
         }
         let msg = match polled {
-            Ok(b) if b.is_empty() => continue,
-            Ok(b) => Polled::Batch(b),
+            Ok(()) if batch.is_empty() => {
+                spare.give(batch);
+                continue;
+            }
+            Ok(()) => Polled::Batch(batch),
             Err(e) => Polled::Failed(e),
         };
         let failed = matches!(msg, Polled::Failed(_));
@@ -184,12 +254,9 @@ async fn commit(task: &mut Box<dyn SourceTask>) {
     }
 }
 
-struct Driver {
+/// The topics a task writes to: created when missing, recorded as active (KIP-558).
+struct Topics {
     id: TaskId,
-    producer: Producer,
-    deliveries: Deliveries,
-    /// Delivery reports taken from `deliveries`, handled in order by `handle_reports`.
-    reports: Vec<Delivery>,
     admin_settings: RdConfig,
     admin: Option<Admin>,
     known_topics: HashSet<String>,
@@ -198,12 +265,101 @@ struct Driver {
     cancel: CancellationToken,
     /// Partitions and replication factor of topics this task creates.
     topic_settings: (i32, i32),
+    status: StatusStore,
+}
+
+struct Driver {
+    id: TaskId,
+    producer: Producer,
+    deliveries: Deliveries,
+    /// Delivery reports taken from `deliveries`, handled in order by `handle_reports`.
+    reports: Vec<Delivery>,
+    topics: Topics,
+    cancel: CancellationToken,
     pipeline: SourcePipeline,
     errors: SourceErrors,
     offsets: Arc<OffsetStore>,
     submitted: Submitted,
     headers_buf: Vec<(String, Option<Vec<u8>>)>,
-    status: StatusStore,
+}
+
+impl Topics {
+    /// Makes sure `topic` exists and is recorded as active (KIP-558). Records of one topic
+    /// in a row cost a string comparison and an atomic load, not a hash and a lock.
+    async fn note(&mut self, topic: &str) -> Result<(), ConnectError> {
+        let epoch = self.status.topics_epoch();
+        if self
+            .last_topic
+            .as_ref()
+            .is_some_and(|(t, e)| *e == epoch && t == topic)
+        {
+            return Ok(());
+        }
+        self.ensure(topic).await?;
+        self.status
+            .record_topic(&self.id.connector, self.id.task, topic);
+        self.last_topic = Some((topic.to_string(), epoch));
+        Ok(())
+    }
+
+    /// Makes sure `topic` exists, creating it when missing. While the broker cannot be
+    /// reached this retries with backoff (logging each failure) until it can, or the task stops.
+    async fn ensure(&mut self, topic: &str) -> Result<(), ConnectError> {
+        if self.known_topics.contains(topic) {
+            return Ok(());
+        }
+        let mut backoff = std::time::Duration::from_millis(200);
+        loop {
+            match self.try_ensure(topic).await {
+                Ok(()) => break,
+                Err(e)
+                    if e.kind() == sluice_api::ErrorKind::Retriable
+                        || e.message().contains("Timed out") =>
+                {
+                    tracing::warn!(task = %self.id, topic, error = %e, retry_in_ms = backoff.as_millis() as u64, "Cannot reach Kafka to check the topic; retrying.");
+                    tokio::select! {
+                        _ = self.cancel.cancelled() => return Err(ConnectError::retriable(format!("Stopped while waiting for Kafka to check topic {topic}"))),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.known_topics.insert(topic.to_string());
+        Ok(())
+    }
+
+    async fn try_ensure(&mut self, topic: &str) -> Result<(), ConnectError> {
+        if self.admin.is_none() {
+            let name = format!("connector-adminclient-{}", self.id);
+            self.admin = Some(Admin::new(&name, &self.admin_settings)?);
+        }
+        let Some(admin) = self.admin.as_ref() else {
+            return Ok(());
+        };
+        if !admin.topic_exists(topic).await? {
+            let (partitions, replication) = self.topic_settings;
+            match admin
+                .create_topic(topic, partitions, replication, &[])
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(task = %self.id, topic, partitions, replication, "Created topic (replication -1 = broker default).")
+                }
+                Ok(false) => {}
+                Err(e) if replication == -1 => {
+                    // Brokers before KIP-464 refuse -1: ask for one replica.
+                    tracing::debug!(task = %self.id, topic, error = %e, "Topic creation with the broker's default replication failed, retrying with replication factor 1.");
+                    if admin.create_topic(topic, partitions, 1, &[]).await? {
+                        tracing::info!(task = %self.id, topic, partitions, "Created topic with replication factor 1.");
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Handles the delivery reports in `reports` (left empty, its capacity kept), in order;
@@ -241,8 +397,8 @@ fn on_delivery(
             // (KIP-779): logged and counted, the offset moves on.
             let failure = Failure::new(Stage::KafkaProduce, SOURCE_TASK_CLASS, error);
             let context = RecordContext::Source {
-                source_partition: Vec::new(),
-                source_offset: Vec::new(),
+                source_partition: OffsetMap::new(),
+                source_offset: OffsetMap::new(),
                 record: Default::default(),
             };
             match errors.handler.handle(&failure, &context) {
@@ -271,96 +427,20 @@ impl Driver {
         Ok(())
     }
 
-    /// Makes sure `topic` exists and is recorded as active (KIP-558). Records of one topic
-    /// in a row cost a string comparison and an atomic load, not a hash and a lock.
-    async fn note_topic(&mut self, topic: &str) -> Result<(), ConnectError> {
-        let epoch = self.status.topics_epoch();
-        if self
-            .last_topic
-            .as_ref()
-            .is_some_and(|(t, e)| *e == epoch && t == topic)
-        {
-            return Ok(());
-        }
-        self.ensure_topic(topic).await?;
-        self.status
-            .record_topic(&self.id.connector, self.id.task, topic);
-        self.last_topic = Some((topic.to_string(), epoch));
-        Ok(())
-    }
-
-    /// Makes sure `topic` exists, creating it when missing. While the broker cannot be
-    /// reached this retries with backoff (logging each failure) until it can, or the task stops.
-    async fn ensure_topic(&mut self, topic: &str) -> Result<(), ConnectError> {
-        if self.known_topics.contains(topic) {
-            return Ok(());
-        }
-        let mut backoff = std::time::Duration::from_millis(200);
-        loop {
-            match self.try_ensure_topic(topic).await {
-                Ok(()) => break,
-                Err(e)
-                    if e.kind() == sluice_api::ErrorKind::Retriable
-                        || e.message().contains("Timed out") =>
-                {
-                    tracing::warn!(task = %self.id, topic, error = %e, retry_in_ms = backoff.as_millis() as u64, "Cannot reach Kafka to check the topic; retrying.");
-                    tokio::select! {
-                        _ = self.cancel.cancelled() => return Err(ConnectError::retriable(format!("Stopped while waiting for Kafka to check topic {topic}"))),
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        self.known_topics.insert(topic.to_string());
-        Ok(())
-    }
-
-    async fn try_ensure_topic(&mut self, topic: &str) -> Result<(), ConnectError> {
-        if self.admin.is_none() {
-            let name = format!("connector-adminclient-{}", self.id);
-            self.admin = Some(Admin::new(&name, &self.admin_settings)?);
-        }
-        let Some(admin) = self.admin.as_ref() else {
-            return Ok(());
-        };
-        if !admin.topic_exists(topic).await? {
-            let (partitions, replication) = self.topic_settings;
-            match admin
-                .create_topic(topic, partitions, replication, &[])
-                .await
-            {
-                Ok(true) => {
-                    tracing::info!(task = %self.id, topic, partitions, replication, "Created topic (replication -1 = broker default).")
-                }
-                Ok(false) => {}
-                Err(e) if replication == -1 => {
-                    // Brokers before KIP-464 refuse -1: ask for one replica.
-                    tracing::debug!(task = %self.id, topic, error = %e, "Topic creation with the broker's default replication failed, retrying with replication factor 1.");
-                    if admin.create_topic(topic, partitions, 1, &[]).await? {
-                        tracing::info!(task = %self.id, topic, partitions, "Created topic with replication factor 1.");
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
-    }
-
-    /// Transforms, converts and hands one batch to the producer.
-    async fn send_batch(&mut self, batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
-        for rec in batch {
-            let key = self
-                .submitted
-                .key_for(&self.id.connector, &rec.source_partition)?;
+    /// Transforms, converts and hands one batch to the producer. Records are processed where
+    /// they lie in the batch (see [`crate::errors::source::Ready`]); the batch is left for the
+    /// caller to clear.
+    async fn send_batch(&mut self, batch: &mut [SourceRecord]) -> Result<(), ConnectError> {
+        let connector = &self.id.connector;
+        for rec in batch.iter_mut() {
+            let source_offset = std::mem::take(&mut rec.source_offset);
             let processed = if self.pipeline.may_retry() {
                 self.pipeline
                     .process(
                         &mut self.errors,
                         &rec.source_partition,
-                        &rec.source_offset,
-                        rec.record,
+                        &source_offset,
+                        &mut rec.record,
                         &mut self.headers_buf,
                         &self.cancel,
                     )
@@ -369,8 +449,8 @@ impl Driver {
                 self.pipeline.process_once(
                     &mut self.errors,
                     &rec.source_partition,
-                    &rec.source_offset,
-                    rec.record,
+                    &source_offset,
+                    &mut rec.record,
                     &mut self.headers_buf,
                 )?
             };
@@ -378,34 +458,47 @@ impl Driver {
                 Processed::Ready(r) => r,
                 Processed::Dropped => {
                     // Dropped by a transform: its offset is committable at once.
-                    self.submitted.submit(key, rec.source_offset, true);
+                    self.submitted
+                        .submit(connector, &rec.source_partition, source_offset, true)?;
                     continue;
                 }
                 Processed::Tolerated(t) => {
                     let (failure, context) = *t;
                     match self.errors.dlq.as_mut() {
                         Some(dlq) => {
-                            let seq = self.submitted.submit(key, rec.source_offset, false);
+                            let seq = self.submitted.submit(
+                                connector,
+                                &rec.source_partition,
+                                source_offset,
+                                false,
+                            )?;
                             self.pipeline
                                 .send_to_dlq(dlq, &failure, &context, seq)
                                 .await?;
                         }
                         None => {
-                            self.submitted.submit(key, rec.source_offset, true);
+                            self.submitted.submit(
+                                connector,
+                                &rec.source_partition,
+                                source_offset,
+                                true,
+                            )?;
                         }
                     }
                     continue;
                 }
                 Processed::Cancelled => return Ok(()),
             };
-            let (record, key_bytes, value_bytes) = (ready.record, ready.key, ready.value);
-            self.note_topic(&record.topic).await?;
-            let seq = self.submitted.submit(key, rec.source_offset, false);
+            let record = &rec.record;
+            self.topics.note(&record.topic).await?;
+            let seq =
+                self.submitted
+                    .submit(connector, &rec.source_partition, source_offset, false)?;
             let out = OutRecord {
                 topic: &record.topic,
                 partition: record.kafka_partition,
-                key: key_bytes.as_deref(),
-                value: value_bytes.as_deref(),
+                key: ready.key.as_deref(),
+                value: ready.value.as_deref(),
                 timestamp: record.timestamp,
                 headers: &self.headers_buf,
             };
@@ -502,12 +595,14 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     // (a spawned poller on another worker thread made every free a cross-thread free, which
     // showed as ~15% of a source run in profiles). A panic in either half fails the task
     // through `supervise`.
+    let spare = Spare::default();
     let poller = poller(
         task,
         tx,
         target.clone(),
         poll_cancel.clone(),
         committed.clone(),
+        spare.clone(),
     );
 
     let mut d = Driver {
@@ -515,18 +610,22 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         producer,
         deliveries,
         reports: Vec::new(),
-        admin_settings: admin,
-        admin: None,
-        known_topics: HashSet::new(),
-        last_topic: None,
+        topics: Topics {
+            id: id.clone(),
+            admin_settings: admin,
+            admin: None,
+            known_topics: HashSet::new(),
+            last_topic: None,
+            cancel: cancel.clone(),
+            topic_settings,
+            status: status.clone(),
+        },
         cancel: cancel.clone(),
-        topic_settings,
         pipeline,
         errors,
         offsets,
         submitted: Submitted::default(),
         headers_buf: Vec::new(),
-        status: status.clone(),
     };
     let mut tick = tokio::time::interval(
         settings
@@ -554,7 +653,10 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
                     }
                 }
                 msg = rx.recv(), if d.submitted.in_flight() < MAX_IN_FLIGHT => match msg {
-                    Some(Polled::Batch(batch)) => d.send_batch(batch).await?,
+                    Some(Polled::Batch(mut batch)) => {
+                        d.send_batch(&mut batch).await?;
+                        spare.give(batch);
+                    }
                     Some(Polled::Failed(e)) => return Err(e),
                     None => return Err(ConnectError::fatal("Source task poller stopped unexpectedly")),
                 },
@@ -613,35 +715,102 @@ mod tests {
     use sluice_api::data::Value;
 
     fn off(p: i64) -> OffsetMap {
-        vec![("position".into(), Value::Int64(p))]
+        sluice_api::offset_map![("position".into(), Value::Int64(p))]
     }
 
     #[test]
     fn offsets_commit_only_after_every_earlier_ack() {
         let mut s = Submitted::default();
-        let part = Arc::new(vec![("filename".into(), Value::from("f"))]);
-        let k = s.key_for("c", &part).unwrap();
-        let a = s.submit(k.clone(), off(1), false);
-        let b = s.submit(k.clone(), off(2), false);
-        let c = s.submit(k.clone(), off(3), false);
+        let part = Arc::new(sluice_api::offset_map![(
+            "filename".into(),
+            Value::from("f")
+        )]);
+        let a = s.submit("c", &part, off(1), false).unwrap();
+        let b = s.submit("c", &part, off(2), false).unwrap();
+        let c = s.submit("c", &part, off(3), false).unwrap();
+        let key = Arc::new(codec::encode_key("c", &part).unwrap());
         s.ack(c);
         assert!(s.committable.is_empty());
         s.ack(a);
-        assert_eq!(s.committable.get(&k), Some(&off(1)));
+        assert!(s.committable.is_empty(), "b is not acknowledged yet");
+        assert_eq!(s.in_flight(), 3);
         s.ack(b);
-        assert_eq!(s.committable.get(&k), Some(&off(3)));
+        assert_eq!(s.committable.get(&key), Some(&off(3)));
         assert_eq!(s.in_flight(), 0);
     }
 
     #[test]
     fn dropped_records_commit_in_order() {
         let mut s = Submitted::default();
-        let part = Arc::new(vec![("filename".into(), Value::from("f"))]);
-        let k = s.key_for("c", &part).unwrap();
-        let a = s.submit(k.clone(), off(1), false);
-        s.submit(k.clone(), off(2), true);
+        let part = Arc::new(sluice_api::offset_map![(
+            "filename".into(),
+            Value::from("f")
+        )]);
+        let a = s.submit("c", &part, off(1), false).unwrap();
+        s.submit("c", &part, off(2), true).unwrap();
         assert!(s.committable.is_empty());
         s.ack(a);
-        assert_eq!(s.committable.get(&k), Some(&off(2)));
+        let key = Arc::new(codec::encode_key("c", &part).unwrap());
+        assert_eq!(s.committable.get(&key), Some(&off(2)));
+    }
+
+    #[test]
+    fn partitions_acknowledged_out_of_order_commit_what_is_complete() {
+        let mut s = Submitted::default();
+        let p1 = Arc::new(sluice_api::offset_map![(
+            "filename".into(),
+            Value::from("one")
+        )]);
+        let p2 = Arc::new(sluice_api::offset_map![(
+            "filename".into(),
+            Value::from("two")
+        )]);
+        let k1 = Arc::new(codec::encode_key("c", &p1).unwrap());
+        let k2 = Arc::new(codec::encode_key("c", &p2).unwrap());
+        let a = s.submit("c", &p1, off(1), false).unwrap();
+        let b = s.submit("c", &p2, off(10), false).unwrap();
+        let c = s.submit("c", &p1, off(2), false).unwrap();
+        // An equal partition in another allocation is the same partition.
+        let p2_again = Arc::new((*p2).clone());
+        let d = s.submit("c", &p2_again, off(11), false).unwrap();
+        s.ack(d);
+        s.ack(b);
+        // p2's records are acknowledged, but p1's first record before them is not.
+        assert!(s.committable.is_empty());
+        s.ack(a);
+        assert_eq!(s.committable.get(&k1), Some(&off(1)));
+        assert_eq!(s.committable.get(&k2), Some(&off(10)));
+        s.ack(c);
+        assert_eq!(s.committable.get(&k1), Some(&off(2)));
+        assert_eq!(s.committable.get(&k2), Some(&off(11)));
+        assert_eq!(s.in_flight(), 0);
+        // Unknown and repeated acknowledgements change nothing.
+        s.ack(c);
+        s.ack(1_000);
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn long_streams_commit_a_run_at_a_time() {
+        let mut s = Submitted::default();
+        let part = Arc::new(sluice_api::offset_map![(
+            "filename".into(),
+            Value::from("f")
+        )]);
+        let key = Arc::new(codec::encode_key("c", &part).unwrap());
+        let seqs: Vec<usize> = (0..MAX_RUN as i64 * 2 + 5)
+            .map(|i| s.submit("c", &part, off(i + 1), false).unwrap())
+            .collect();
+        for seq in &seqs[..MAX_RUN - 1] {
+            s.ack(*seq);
+        }
+        assert!(s.committable.is_empty(), "the first run is not complete");
+        s.ack(seqs[MAX_RUN - 1]);
+        assert_eq!(s.committable.get(&key), Some(&off(MAX_RUN as i64)));
+        for seq in &seqs[MAX_RUN..] {
+            s.ack(*seq);
+        }
+        assert_eq!(s.committable.get(&key), Some(&off(MAX_RUN as i64 * 2 + 5)));
+        assert_eq!(s.in_flight(), 0);
     }
 }
