@@ -303,6 +303,8 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         tokio::time::interval(settings.offset_flush_interval.max(Duration::from_millis(1)));
     tick.tick().await;
     let mut batch: Vec<SinkRecord> = Vec::with_capacity(max_poll_records);
+    // The topic recorded last as active (KIP-558), and the status store's topics epoch then.
+    let mut last_topic: Option<(String, u64)> = None;
     let outcome: Result<(), ConnectError> = async {
         let initial = *target.borrow();
         d.set_paused(initial != TargetState::Started).await?;
@@ -325,7 +327,13 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
                 }
                 _ = tick.tick() => { d.commit(false).await?; continue; }
                 got = d.consumer.recv_batch(max_poll_records, Duration::from_millis(500), |rec| {
-                    status.record_topic(&id.connector, id.task, rec.topic);
+                    // Records of one topic in a row cost a string comparison and an atomic
+                    // load, not two tree lookups under a lock (KIP-558 resets bump the epoch).
+                    let epoch = status.topics_epoch();
+                    if !last_topic.as_ref().is_some_and(|(t, e)| *e == epoch && t == rec.topic) {
+                        status.record_topic(&id.connector, id.task, rec.topic);
+                        last_topic = Some((rec.topic.to_string(), epoch));
+                    }
                     pipeline.accept(rec, &mut batch, &mut positions)
                 }) => { got?; }
             }
