@@ -42,8 +42,10 @@ impl Queue {
     }
 }
 
-/// How often a waiting [`Deliveries`] polls the client while records are in flight, and while
-/// none are (for the client's error events, as rdkafka's own polling thread does).
+/// How often a waiting [`Deliveries`] polls the client while records are in flight (at first:
+/// the wait doubles while polls find nothing, so a broker outage with records in flight costs
+/// about ten polls a second, not a thousand), and while none are (for the client's error
+/// events, as rdkafka's own polling thread does).
 const POLL_BUSY: Duration = Duration::from_millis(1);
 const POLL_IDLE: Duration = Duration::from_millis(100);
 
@@ -58,17 +60,19 @@ impl Deliveries {
     /// Waits until at least one report is queued, then moves every queued report to the end
     /// of `out`. Cancel safe: a report is either still queued or in `out`.
     pub async fn recv_many(&mut self, out: &mut Vec<Delivery>) {
+        let mut busy = POLL_BUSY;
         loop {
             if self.try_recv_many(out) {
                 return;
             }
             let every = match &self.client {
-                Some(c) if c.in_flight_count() > 0 => POLL_BUSY,
+                Some(c) if c.in_flight_count() > 0 => busy,
                 _ => POLL_IDLE,
             };
             // Reports arrive when the client is polled: here, or by a flush on another thread
             // (which wakes this wait).
             let _ = tokio::time::timeout(every, self.queue.ready.notified()).await;
+            busy = (busy * 2).min(POLL_IDLE);
         }
     }
 
