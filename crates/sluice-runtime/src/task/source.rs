@@ -714,6 +714,19 @@ mod tests {
     use super::*;
     use sluice_api::data::Value;
 
+    /// The source partition of file `name`.
+    fn part(name: &str) -> Arc<OffsetMap> {
+        Arc::new(sluice_api::offset_map![(
+            "filename".into(),
+            Value::from(name)
+        )])
+    }
+
+    /// The offset key of `partition` for connector `c`.
+    fn key(partition: &OffsetMap) -> Arc<Vec<u8>> {
+        Arc::new(codec::encode_key("c", partition).unwrap())
+    }
+
     fn off(p: i64) -> OffsetMap {
         sluice_api::offset_map![("position".into(), Value::Int64(p))]
     }
@@ -721,14 +734,11 @@ mod tests {
     #[test]
     fn offsets_commit_only_after_every_earlier_ack() {
         let mut s = Submitted::default();
-        let part = Arc::new(sluice_api::offset_map![(
-            "filename".into(),
-            Value::from("f")
-        )]);
+        let part = part("f");
         let a = s.submit("c", &part, off(1), false).unwrap();
         let b = s.submit("c", &part, off(2), false).unwrap();
         let c = s.submit("c", &part, off(3), false).unwrap();
-        let key = Arc::new(codec::encode_key("c", &part).unwrap());
+        let key = key(&part);
         s.ack(c);
         assert!(s.committable.is_empty());
         s.ack(a);
@@ -742,31 +752,22 @@ mod tests {
     #[test]
     fn dropped_records_commit_in_order() {
         let mut s = Submitted::default();
-        let part = Arc::new(sluice_api::offset_map![(
-            "filename".into(),
-            Value::from("f")
-        )]);
+        let part = part("f");
         let a = s.submit("c", &part, off(1), false).unwrap();
         s.submit("c", &part, off(2), true).unwrap();
         assert!(s.committable.is_empty());
         s.ack(a);
-        let key = Arc::new(codec::encode_key("c", &part).unwrap());
+        let key = key(&part);
         assert_eq!(s.committable.get(&key), Some(&off(2)));
     }
 
     #[test]
     fn partitions_acknowledged_out_of_order_commit_what_is_complete() {
         let mut s = Submitted::default();
-        let p1 = Arc::new(sluice_api::offset_map![(
-            "filename".into(),
-            Value::from("one")
-        )]);
-        let p2 = Arc::new(sluice_api::offset_map![(
-            "filename".into(),
-            Value::from("two")
-        )]);
-        let k1 = Arc::new(codec::encode_key("c", &p1).unwrap());
-        let k2 = Arc::new(codec::encode_key("c", &p2).unwrap());
+        let p1 = part("one");
+        let p2 = part("two");
+        let k1 = key(&p1);
+        let k2 = key(&p2);
         let a = s.submit("c", &p1, off(1), false).unwrap();
         let b = s.submit("c", &p2, off(10), false).unwrap();
         let c = s.submit("c", &p1, off(2), false).unwrap();
@@ -793,11 +794,8 @@ mod tests {
     #[test]
     fn long_streams_commit_a_run_at_a_time() {
         let mut s = Submitted::default();
-        let part = Arc::new(sluice_api::offset_map![(
-            "filename".into(),
-            Value::from("f")
-        )]);
-        let key = Arc::new(codec::encode_key("c", &part).unwrap());
+        let part = part("f");
+        let key = key(&part);
         let seqs: Vec<usize> = (0..MAX_RUN as i64 * 2 + 5)
             .map(|i| s.submit("c", &part, off(i + 1), false).unwrap())
             .collect();
