@@ -20,10 +20,13 @@ use tokio::sync::Notify;
 use crate::error::KafkaError;
 use crate::RdConfig;
 
-/// The outcome of one record, by the sequence number given at send time.
+/// The outcome of records, by the sequence numbers given at send time.
 #[derive(Debug)]
 pub struct Delivery {
-    pub seq: usize,
+    /// The sequence numbers [`Producer::send`] was given. Successful deliveries of
+    /// consecutive numbers come as one range (librdkafka reports a partition's records in
+    /// order, so a batch of them is usually one report); a failure is one record's report.
+    pub seqs: std::ops::Range<usize>,
     pub result: Result<(), KafkaError>,
 }
 
@@ -39,6 +42,30 @@ impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Delivery>> {
         // Nothing can panic while the lock is held; a poisoned queue is still a valid queue.
         self.reports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds record `seq`'s outcome: a success right after the last report's range (both
+    /// successes) extends it, anything else is a report of its own.
+    fn push(&self, seq: usize, result: Result<(), KafkaError>) {
+        let first = {
+            let mut q = self.lock();
+            match q.last_mut() {
+                Some(last) if result.is_ok() && last.result.is_ok() && last.seqs.end == seq => {
+                    last.seqs.end += 1;
+                    return;
+                }
+                _ => q.push(Delivery {
+                    seqs: seq..seq + 1,
+                    result,
+                }),
+            }
+            q.len() == 1
+        };
+        // Only the report that made the queue non-empty wakes the task (a permit is kept if
+        // it is not waiting yet); later ones are taken in the same batch.
+        if first {
+            self.ready.notify_one();
+        }
     }
 }
 
@@ -118,16 +145,7 @@ impl ProducerContext for DeliveryContext {
             Ok(_) => Ok(()),
             Err((e, _)) => Err(KafkaError::new("Failed to send record to Kafka", e.clone())),
         };
-        let first = {
-            let mut q = self.queue.lock();
-            q.push(Delivery { seq, result });
-            q.len() == 1
-        };
-        // Only the report that made the queue non-empty wakes the task (a permit is kept if
-        // it is not waiting yet); later ones are taken in the same batch.
-        if first {
-            self.queue.ready.notify_one();
-        }
+        self.queue.push(seq, result);
     }
 }
 
@@ -268,17 +286,11 @@ mod tests {
     }
 
     fn push(q: &Queue, seq: usize) {
-        let first = {
-            let mut r = q.lock();
-            r.push(Delivery {
-                seq,
-                result: Ok(()),
-            });
-            r.len() == 1
-        };
-        if first {
-            q.ready.notify_one();
-        }
+        q.push(seq, Ok(()));
+    }
+
+    fn seqs(out: &[Delivery]) -> Vec<std::ops::Range<usize>> {
+        out.iter().map(|r| r.seqs.clone()).collect()
     }
 
     #[tokio::test]
@@ -290,11 +302,31 @@ mod tests {
             push(&q, seq);
         }
         d.recv_many(&mut out).await;
-        assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(seqs(&out), vec![std::ops::Range { start: 0, end: 3 }]);
         // Appended after what the caller still holds, never reordered.
         push(&q, 3);
         assert!(d.try_recv_many(&mut out));
-        assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(seqs(&out), [0..3, 3..4]);
+    }
+
+    #[test]
+    fn consecutive_successes_are_one_report_and_a_failure_stands_alone() {
+        let (q, mut d) = queue();
+        for seq in [0, 1, 2, 5, 6] {
+            push(&q, seq);
+        }
+        let e = rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        q.push(7, Err(KafkaError::new("Failed to send record to Kafka", e)));
+        push(&q, 8);
+        push(&q, 9);
+        let mut out = Vec::new();
+        assert!(d.try_recv_many(&mut out));
+        assert_eq!(seqs(&out), [0..3, 5..7, 7..8, 8..10]);
+        assert!(out[2].result.is_err());
+        assert!(out
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.result.is_ok() == (i != 2)));
     }
 
     #[tokio::test]
@@ -313,6 +345,6 @@ mod tests {
         };
         d.recv_many(&mut out).await;
         pusher.join().unwrap();
-        assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), [7]);
+        assert_eq!(seqs(&out), vec![std::ops::Range { start: 7, end: 8 }]);
     }
 }

@@ -153,8 +153,10 @@ impl<T> DeadLetterQueue<T> {
     fn on_delivery(&mut self, d: Delivery) -> Result<(), ConnectError> {
         match d.result {
             Ok(()) => {
-                if let Some(t) = self.pending.remove(&d.seq) {
-                    self.acked.push(t);
+                for seq in d.seqs {
+                    if let Some(t) = self.pending.remove(&seq) {
+                        self.acked.push(t);
+                    }
                 }
                 Ok(())
             }

@@ -135,20 +135,43 @@ impl Submitted {
 
     /// Marks record `seq` acknowledged (each at most once; unknown ones are ignored).
     fn ack(&mut self, seq: usize) {
+        self.ack_range(seq..seq + 1);
+    }
+
+    /// Marks records `seqs` acknowledged (each at most once; ones already retired or never
+    /// submitted are ignored). The producer reports consecutive acknowledgements as one
+    /// range, so a run of 1,024 records is mostly one addition rather than 1,024.
+    fn ack_range(&mut self, seqs: std::ops::Range<usize>) {
+        let Some(front) = self.runs.front() else {
+            return;
+        };
+        let start = seqs.start.max(front.first);
+        let end = seqs.end.min(self.next_seq);
+        if start >= end {
+            return;
+        }
         // Reports come mostly in order: the front run first.
-        let i = match self.runs.front() {
-            Some(run) if run.holds(seq) => 0,
-            _ => {
-                let i = self.runs.partition_point(|r| r.first <= seq);
-                match i.checked_sub(1) {
-                    Some(i) if self.runs[i].holds(seq) => i,
-                    _ => return,
-                }
+        let mut i = if front.holds(start) {
+            0
+        } else {
+            match self
+                .runs
+                .partition_point(|r| r.first <= start)
+                .checked_sub(1)
+            {
+                Some(i) => i,
+                None => return,
             }
         };
-        let run = &mut self.runs[i];
-        run.acked = (run.acked + 1).min(run.len);
-        if i == 0 && run.acked == run.len {
+        while let Some(run) = self.runs.get_mut(i) {
+            if run.first >= end {
+                break;
+            }
+            let covered = end.min(run.first + run.len) - start.max(run.first);
+            run.acked = (run.acked + covered).min(run.len);
+            i += 1;
+        }
+        if self.runs.front().is_some_and(|r| r.acked == r.len) {
             self.advance();
         }
     }
@@ -385,7 +408,7 @@ fn on_delivery(
 ) -> Result<(), ConnectError> {
     match d.result {
         Ok(()) => {
-            submitted.ack(d.seq);
+            submitted.ack_range(d.seqs);
             Ok(())
         }
         Err(e) => {
@@ -403,7 +426,7 @@ fn on_delivery(
             };
             match errors.handler.handle(&failure, &context) {
                 Ok(()) => {
-                    submitted.ack(d.seq);
+                    submitted.ack_range(d.seqs);
                     Ok(())
                 }
                 Err(_) => Err(failure.error),
@@ -788,6 +811,38 @@ mod tests {
         // Unknown and repeated acknowledgements change nothing.
         s.ack(c);
         s.ack(1_000);
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn acknowledged_ranges_span_runs_and_partitions() {
+        let mut s = Submitted::default();
+        let p1 = part("one");
+        let p2 = part("two");
+        let (k1, k2) = (key(&p1), key(&p2));
+        // Runs: p1 [0, MAX_RUN), p1 [MAX_RUN, MAX_RUN + 3), p2 [.., +2), p1 [.., +1).
+        for i in 0..MAX_RUN as i64 + 3 {
+            s.submit("c", &p1, off(i + 1), false).unwrap();
+        }
+        let b = s.submit("c", &p2, off(10), false).unwrap();
+        s.submit("c", &p2, off(11), false).unwrap();
+        let last = s.submit("c", &p1, off(99), false).unwrap();
+        assert_eq!(s.runs.len(), 4);
+        // The middle of the first run up to the first record of p2: nothing completes.
+        s.ack_range(5..b + 1);
+        assert!(s.committable.is_empty());
+        // The start of the first run: both p1 runs complete, p2 waits for its second record.
+        s.ack_range(0..5);
+        assert_eq!(s.committable.get(&k1), Some(&off(MAX_RUN as i64 + 3)));
+        assert_eq!(s.committable.get(&k2), None);
+        // A range reaching past what was submitted, overlapping what retired: counted once.
+        s.ack_range(0..last + 100);
+        assert_eq!(s.committable.get(&k1), Some(&off(99)));
+        assert_eq!(s.committable.get(&k2), Some(&off(11)));
+        assert_eq!(s.in_flight(), 0);
+        // Empty and unknown ranges change nothing.
+        s.ack_range(3..3);
+        s.ack_range(last + 1..last + 9);
         assert_eq!(s.in_flight(), 0);
     }
 
