@@ -153,19 +153,22 @@ impl Connector for FileStreamSourceConnector {
     }
 }
 
-/// What a finished file read hands back: the file, the line buffer with the bytes read
-/// appended, and how many.
+/// What a finished file read hands back: the file, the chunk buffer with the bytes read, and
+/// how many.
 type ReadDone = (std::fs::File, Vec<u8>, std::io::Result<usize>);
 
 /// Where lines come from.
 enum Input {
-    /// A file is read on the blocking pool, in large chunks straight into the line buffer
-    /// (`tokio::fs` reads into a buffer of its own and copies from it: one more copy of the
-    /// whole file, and it showed in profiles).
+    /// A file is read on the blocking pool, in large chunks (`tokio::fs` reads into a buffer
+    /// of its own and copies from it: one more copy of the whole file, and it showed in
+    /// profiles).
     Idle(std::fs::File),
-    /// A file read in flight, owning the file and the line buffer until it completes. It is
+    /// A file read in flight, owning the file and the chunk buffer until it completes. It is
     /// kept here so that a poll dropped mid-read (the runtime stops a task that way) loses
-    /// nothing: the next read waits for it first.
+    /// nothing: the next read waits for it first. A poll that returns lines starts the next
+    /// read before returning (read-ahead): it runs while the runtime sends the batch, and
+    /// the next poll finds it done instead of parking the task on it (a wake-up from the
+    /// blocking pool per chunk, which showed as context switches in profiles).
     Reading(tokio::task::JoinHandle<ReadDone>),
     Stdin(tokio::io::Stdin),
 }
@@ -180,6 +183,9 @@ pub struct FileStreamSourceTask {
     input: Option<Input>,
     /// Bytes read but not yet emitted (a partial line at most, after a poll).
     buffer: Vec<u8>,
+    /// The buffer a file read fills, appended to `buffer` when the read completes; kept
+    /// between reads so its memory is reused.
+    chunk: Vec<u8>,
     /// Byte offset in the file of `buffer[0]`.
     position: u64,
     /// The source partition, shared by every record.
@@ -199,6 +205,7 @@ impl Default for FileStreamSourceTask {
             schema: schemas::string(),
             input: None,
             buffer: Vec::with_capacity(READ_CHUNK),
+            chunk: Vec::new(),
             position: 0,
             partition: Arc::new(partition_of(None)),
             idle_wait: MIN_IDLE_WAIT,
@@ -270,43 +277,45 @@ impl FileStreamSourceTask {
         Ok(true)
     }
 
+    /// Starts reading the next chunk of a file on the blocking pool, unless a read is in
+    /// flight already (or the input is stdin).
+    fn start_read(&mut self) {
+        if !matches!(self.input, Some(Input::Idle(_))) {
+            return;
+        }
+        let Some(Input::Idle(mut file)) = self.input.take() else {
+            return;
+        };
+        let mut chunk = std::mem::take(&mut self.chunk);
+        self.input = Some(Input::Reading(tokio::task::spawn_blocking(move || {
+            chunk.clear();
+            chunk.reserve(READ_CHUNK);
+            // Reads into the spare capacity, without initialising it first.
+            let read = std::io::Read::read_to_end(
+                &mut std::io::Read::take(&mut file, READ_CHUNK as u64),
+                &mut chunk,
+            );
+            (file, chunk, read)
+        })));
+    }
+
     /// Appends the next chunk of input to the buffer; `Ok(0)` at the end of the input for now.
     /// Cancel safe: the buffer grows only when a read completes, and a file read in flight is
     /// kept (see [`Input::Reading`]).
     async fn read_more(&mut self) -> std::io::Result<usize> {
-        let Some(input) = self.input.as_mut() else {
-            return Ok(0);
-        };
-        if let Input::Stdin(stdin) = input {
+        if let Some(Input::Stdin(stdin)) = self.input.as_mut() {
             // tokio keeps an interrupted read's bytes for the next call.
             if self.buffer.capacity() - self.buffer.len() < READ_CHUNK / 4 {
                 self.buffer.reserve(READ_CHUNK);
             }
             return stdin.read_buf(&mut self.buffer).await;
         }
-        if let Input::Idle(_) = input {
-            let Some(Input::Idle(mut file)) = self.input.take() else {
-                return Ok(0);
-            };
-            let mut buffer = std::mem::take(&mut self.buffer);
-            self.input = Some(Input::Reading(tokio::task::spawn_blocking(move || {
-                if buffer.capacity() - buffer.len() < READ_CHUNK / 4 {
-                    buffer.reserve(READ_CHUNK);
-                }
-                let room = (buffer.capacity() - buffer.len()) as u64;
-                // Reads into the spare capacity, without initialising it first.
-                let read = std::io::Read::read_to_end(
-                    &mut std::io::Read::take(&mut file, room),
-                    &mut buffer,
-                );
-                (file, buffer, read)
-            })));
-        }
+        self.start_read();
         let Some(Input::Reading(pending)) = self.input.as_mut() else {
             return Ok(0);
         };
         let done = pending.await;
-        let (file, buffer, read) = match done {
+        let (file, chunk, read) = match done {
             Ok(done) => done,
             Err(e) => {
                 self.input = None;
@@ -315,9 +324,14 @@ impl FileStreamSourceTask {
                 )));
             }
         };
-        // The buffer was empty while the read had it: nothing else touched it.
-        self.buffer = buffer;
         self.input = Some(Input::Idle(file));
+        if self.buffer.is_empty() {
+            // Nothing left over: the chunk becomes the buffer, no copy.
+            self.chunk = std::mem::replace(&mut self.buffer, chunk);
+        } else {
+            self.buffer.extend_from_slice(&chunk);
+            self.chunk = chunk;
+        }
         read
     }
 
@@ -409,6 +423,7 @@ impl SourceTask for FileStreamSourceTask {
             }
             if !records.is_empty() {
                 self.idle_wait = MIN_IDLE_WAIT;
+                self.start_read();
                 return Ok(());
             }
             // Cancel safety: the runtime may drop this future at any await; see `read_more`.
