@@ -636,7 +636,9 @@ pub async fn run_task(
         target,
         cancel,
     );
-    task::supervise(id, worker.status.clone(), driver).await;
+    let handle = task::spawn(id, worker.status.clone(), driver);
+    let _abort = task::AbortOnDrop(handle.abort_handle());
+    let _ = handle.await;
 }
 
 /// A finished stand-in while a task slot is being restarted.
@@ -673,7 +675,7 @@ fn spawn_task(
         target.clone(),
         cancel.clone(),
     );
-    let handle = tokio::spawn(task::supervise(id, worker.status.clone(), driver));
+    let handle = task::spawn(id, worker.status.clone(), driver);
     RunningTask { cancel, handle }
 }
 
