@@ -76,8 +76,8 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// tasks or the REST API.
 ///
 /// The returned handle lives on the caller's runtime: awaiting it waits for the task's end;
-/// aborting it (or the task that awaits it being aborted with it, see
-/// [`AbortOnDrop`]) drops the driver on its thread. If the thread or its runtime cannot be
+/// aborting it drops the driver on its thread (a caller that awaits the handle inside a
+/// future of its own can tie the two together with [`AbortOnDrop`]). If the thread or its runtime cannot be
 /// created (the system is out of threads), the driver runs on the caller's runtime instead and
 /// a warning says so.
 pub fn spawn<F>(id: TaskId, status: StatusStore, driver: F) -> tokio::task::JoinHandle<()>
@@ -111,11 +111,7 @@ where
         // Linux shows the first 15 bytes of a thread's name.
         .name(format!("task {id}"))
         .spawn(move || {
-            let taken = theirs
-                .lock()
-                .map(|mut s| s.take())
-                .unwrap_or_else(|p| p.into_inner().take());
-            if let Some(supervised) = taken {
+            if let Some(supervised) = take(&theirs) {
                 runtime.block_on(async move {
                     tokio::select! {
                         () = supervised => {}
@@ -135,16 +131,22 @@ where
         }),
         Err(e) => {
             tracing::warn!(task = %id, error = %e, "Could not start the task's thread; running it on the worker's runtime.");
-            let taken = slot
-                .lock()
-                .map(|mut s| s.take())
-                .unwrap_or_else(|p| p.into_inner().take());
+            let taken = take(&slot);
             tokio::spawn(async move {
                 if let Some(supervised) = taken {
                     supervised.await;
                 }
             })
         }
+    }
+}
+
+/// Takes what `slot` holds (a poisoned slot still holds a valid value: nothing panics while it
+/// is locked).
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    match slot.lock() {
+        Ok(mut s) => s.take(),
+        Err(p) => p.into_inner().take(),
     }
 }
 
@@ -181,6 +183,92 @@ where
                     "org.apache.kafka.connect.errors.ConnectException: Task panicked: {msg}"
                 )),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn id() -> TaskId {
+        TaskId {
+            connector: "c".to_string(),
+            task: 0,
+        }
+    }
+
+    fn store() -> StatusStore {
+        let status = StatusStore::new("w:1");
+        status.put_connector("c", None, State::Running, None);
+        status
+    }
+
+    #[tokio::test]
+    async fn a_task_runs_on_a_thread_of_its_own_and_its_failure_is_reported() {
+        let status = store();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = spawn(id(), status.clone(), async move {
+            let _ = tx.send(std::thread::current().name().map(str::to_string));
+            Err(ConnectError::fatal("boom"))
+        });
+        handle.await.unwrap();
+        let ran_on = rx.recv().unwrap();
+        assert_eq!(ran_on.as_deref(), Some("task c-0"));
+        assert_ne!(
+            std::thread::current().name(),
+            ran_on.as_deref(),
+            "not the caller's thread"
+        );
+        let task = status.get("c").unwrap().tasks[&0].clone();
+        assert_eq!(task.state, State::Failed);
+        assert!(task.trace.unwrap().contains("boom"));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_task_fails_and_the_caller_carries_on() {
+        let status = store();
+        let handle = spawn(id(), status.clone(), async {
+            let v: Vec<u8> = Vec::new();
+            // An index out of bounds, as connector code might do.
+            let _ = v[usize::from(v.is_empty())];
+            Ok(())
+        });
+        handle.await.unwrap();
+        let task = status.get("c").unwrap().tasks[&0].clone();
+        assert_eq!(task.state, State::Failed);
+        assert!(task.trace.unwrap().contains("Task panicked"));
+    }
+
+    #[tokio::test]
+    async fn aborting_the_handle_drops_the_driver_on_its_thread() {
+        struct Dropped(std::sync::mpsc::Sender<()>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let handle = spawn(id(), store(), async move {
+            let _guard = Dropped(tx);
+            let _ = started_tx.send(());
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        started_rx.await.unwrap();
+        handle.abort();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match rx.try_recv() {
+                Ok(()) => break,
+                Err(std::sync::mpsc::TryRecvError::Empty) if Instant::now() < deadline => {
+                    tokio::task::yield_now().await;
+                    std::thread::yield_now();
+                }
+                Err(e) => panic!("the driver was not dropped: {e}"),
+            }
         }
     }
 }
