@@ -310,29 +310,39 @@ impl FileStreamSourceTask {
             }
             return stdin.read_buf(&mut self.buffer).await;
         }
-        self.start_read();
-        let Some(Input::Reading(pending)) = self.input.as_mut() else {
-            return Ok(0);
-        };
-        let done = pending.await;
-        let (file, chunk, read) = match done {
-            Ok(done) => done,
-            Err(e) => {
-                self.input = None;
-                return Err(std::io::Error::other(format!(
-                    "the read was interrupted: {e}"
-                )));
+        loop {
+            // A read in flight now is a read-ahead, started by an earlier poll: the file may
+            // have grown since it ran.
+            let ahead = matches!(self.input, Some(Input::Reading(_)));
+            self.start_read();
+            let Some(Input::Reading(pending)) = self.input.as_mut() else {
+                return Ok(0);
+            };
+            let done = pending.await;
+            let (file, chunk, read) = match done {
+                Ok(done) => done,
+                Err(e) => {
+                    self.input = None;
+                    return Err(std::io::Error::other(format!(
+                        "the read was interrupted: {e}"
+                    )));
+                }
+            };
+            self.input = Some(Input::Idle(file));
+            if self.buffer.is_empty() {
+                // Nothing left over: the chunk becomes the buffer, no copy.
+                self.chunk = std::mem::replace(&mut self.buffer, chunk);
+            } else {
+                self.buffer.extend_from_slice(&chunk);
+                self.chunk = chunk;
             }
-        };
-        self.input = Some(Input::Idle(file));
-        if self.buffer.is_empty() {
-            // Nothing left over: the chunk becomes the buffer, no copy.
-            self.chunk = std::mem::replace(&mut self.buffer, chunk);
-        } else {
-            self.buffer.extend_from_slice(&chunk);
-            self.chunk = chunk;
+            match read {
+                // A read-ahead that found the end of the file: read again now, so bytes
+                // appended since are not left for a later poll.
+                Ok(0) if ahead => continue,
+                other => return other,
+            }
         }
-        read
     }
 
     /// Moves complete lines from the buffer into `records`; returns how many bytes were used.
@@ -572,6 +582,30 @@ mod tests {
             .unwrap();
         f.write_all(b"\nb\n").unwrap();
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("b".into(), 5)]);
+    }
+
+    #[tokio::test]
+    async fn a_read_ahead_that_found_the_end_does_not_hide_lines_appended_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, "a\n").unwrap();
+        let mut t = task(&path, None, "2000").await;
+        assert_eq!(lines(&t.poll().await.unwrap()), vec![("a".into(), 2)]);
+        // The poll started the next read; let it find the end of the file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !matches!(&t.input, Some(Input::Reading(h)) if h.is_finished()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the read-ahead never finished"
+            );
+            tokio::task::yield_now().await;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"b\n").unwrap();
+        assert_eq!(lines(&t.poll().await.unwrap()), vec![("b".into(), 4)]);
     }
 
     #[tokio::test]
