@@ -495,6 +495,12 @@ mod tests {
         t
     }
 
+    /// Appends `bytes` to the file at `path`, as a writer tailing into it would.
+    fn append(path: &std::path::Path, bytes: &[u8]) {
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
     fn lines(records: &[SourceRecord]) -> Vec<(String, i64)> {
         records
             .iter()
@@ -520,11 +526,7 @@ mod tests {
         );
         // The partial line stays until its newline arrives.
         assert!(t.poll().await.unwrap().is_empty());
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(b" line\n").unwrap();
+        append(&path, b" line\n");
         let got = lines(&t.poll().await.unwrap());
         assert_eq!(got, vec![("partial line".into(), 31)]);
     }
@@ -576,11 +578,7 @@ mod tests {
         std::fs::write(&path, "a\r").unwrap();
         let mut t = task(&path, None, "2000").await;
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("a".into(), 2)]);
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(b"\nb\n").unwrap();
+        append(&path, b"\nb\n");
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("b".into(), 5)]);
     }
 
@@ -600,11 +598,7 @@ mod tests {
             );
             tokio::task::yield_now().await;
         }
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(b"b\n").unwrap();
+        append(&path, b"b\n");
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("b".into(), 4)]);
     }
 
