@@ -28,6 +28,9 @@ pub const POSITION_FIELD: &str = "position";
 
 /// Read buffer size: large reads keep per-line overhead low.
 const READ_CHUNK: usize = 256 * 1024;
+/// Room left at the front of each file read for the partial line the previous read ended with,
+/// so that joining the two copies that line only (longer leftovers are joined by copying).
+const HEADROOM: usize = 8 * 1024;
 /// Records a poll allocates room for up front (`batch.size` may be set much larger).
 const MAX_PREALLOCATED: usize = 4096;
 /// Longest wait between checks for new data at the end of the file.
@@ -181,12 +184,15 @@ pub struct FileStreamSourceTask {
     batch_size: usize,
     schema: SchemaRef,
     input: Option<Input>,
-    /// Bytes read but not yet emitted (a partial line at most, after a poll).
+    /// Bytes read; `buffer[start..]` are not emitted yet.
     buffer: Vec<u8>,
-    /// The buffer a file read fills, appended to `buffer` when the read completes; kept
-    /// between reads so its memory is reused.
+    /// How many bytes at the front of `buffer` were emitted already (they are dropped when
+    /// the next read replaces the buffer, not moved out one poll at a time).
+    start: usize,
+    /// The buffer a file read fills, after [`HEADROOM`] bytes; it becomes `buffer` when the
+    /// read completes, and the old buffer becomes the next chunk, so their memory is reused.
     chunk: Vec<u8>,
-    /// Byte offset in the file of `buffer[0]`.
+    /// Byte offset in the file of `buffer[start]`.
     position: u64,
     /// The source partition, shared by every record.
     partition: Arc<OffsetMap>,
@@ -204,7 +210,8 @@ impl Default for FileStreamSourceTask {
             batch_size: DEFAULT_BATCH_SIZE as usize,
             schema: schemas::string(),
             input: None,
-            buffer: Vec::with_capacity(READ_CHUNK),
+            buffer: Vec::new(),
+            start: 0,
             chunk: Vec::new(),
             position: 0,
             partition: Arc::new(partition_of(None)),
@@ -289,8 +296,9 @@ impl FileStreamSourceTask {
         let mut chunk = std::mem::take(&mut self.chunk);
         self.input = Some(Input::Reading(tokio::task::spawn_blocking(move || {
             chunk.clear();
-            chunk.reserve(READ_CHUNK);
-            // Reads into the spare capacity, without initialising it first.
+            chunk.reserve(HEADROOM + READ_CHUNK);
+            chunk.resize(HEADROOM, 0);
+            // Reads into the spare capacity after the headroom, without initialising it first.
             let read = std::io::Read::read_to_end(
                 &mut std::io::Read::take(&mut file, READ_CHUNK as u64),
                 &mut chunk,
@@ -305,6 +313,8 @@ impl FileStreamSourceTask {
     async fn read_more(&mut self) -> std::io::Result<usize> {
         if let Some(Input::Stdin(stdin)) = self.input.as_mut() {
             // tokio keeps an interrupted read's bytes for the next call.
+            self.buffer.drain(..self.start);
+            self.start = 0;
             if self.buffer.capacity() - self.buffer.len() < READ_CHUNK / 4 {
                 self.buffer.reserve(READ_CHUNK);
             }
@@ -329,13 +339,7 @@ impl FileStreamSourceTask {
                 }
             };
             self.input = Some(Input::Idle(file));
-            if self.buffer.is_empty() {
-                // Nothing left over: the chunk becomes the buffer, no copy.
-                self.chunk = std::mem::replace(&mut self.buffer, chunk);
-            } else {
-                self.buffer.extend_from_slice(&chunk);
-                self.chunk = chunk;
-            }
+            self.join(chunk);
             match read {
                 // A read-ahead that found the end of the file: read again now, so bytes
                 // appended since are not left for a later poll.
@@ -345,10 +349,32 @@ impl FileStreamSourceTask {
         }
     }
 
-    /// Moves complete lines from the buffer into `records`; returns how many bytes were used.
+    /// Makes a completed read (`chunk`: [`HEADROOM`] bytes, then what was read) the buffer,
+    /// after the bytes not emitted yet. Those are a partial line at most, usually, and go into
+    /// the headroom: the bytes read are not copied.
+    fn join(&mut self, mut chunk: Vec<u8>) {
+        let leftover = &self.buffer[self.start..];
+        if leftover.len() <= HEADROOM {
+            let at = HEADROOM - leftover.len();
+            if let Some(room) = chunk.get_mut(at..HEADROOM) {
+                room.copy_from_slice(leftover);
+                self.start = at;
+                self.chunk = std::mem::replace(&mut self.buffer, chunk);
+                return;
+            }
+        }
+        self.buffer.drain(..self.start);
+        self.start = 0;
+        self.buffer
+            .extend_from_slice(chunk.get(HEADROOM..).unwrap_or_default());
+        self.chunk = chunk;
+    }
+
+    /// Moves complete lines from `buffer[start..]` into `records`; returns how many bytes were
+    /// used.
     fn extract_lines(&mut self, records: &mut Vec<SourceRecord>) -> usize {
         let mut start = 0usize;
-        let buf = &self.buffer;
+        let buf = &self.buffer[self.start..];
         if self.skip_lf && !buf.is_empty() {
             if buf[0] == b'\n' {
                 start = 1;
@@ -422,15 +448,13 @@ impl SourceTask for FileStreamSourceTask {
             }
             // Sized once the first line is found (the runtime reuses the batch): growing a
             // vector of records copies every record moved so far.
-            if records.capacity() == 0 && self.buffer.contains(&b'\n') {
+            if records.capacity() == 0 && self.buffer[self.start..].contains(&b'\n') {
                 records.reserve_exact(self.batch_size.min(MAX_PREALLOCATED));
             }
             // Lines already buffered from an earlier read come first.
             let used = self.extract_lines(records);
-            if used > 0 {
-                self.buffer.drain(..used);
-                self.position += used as u64;
-            }
+            self.start += used;
+            self.position += used as u64;
             if !records.is_empty() {
                 self.idle_wait = MIN_IDLE_WAIT;
                 self.start_read();
@@ -569,6 +593,49 @@ mod tests {
         let mut t = task(&path, None, "2").await;
         assert_eq!(t.poll().await.unwrap().len(), 2);
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("3".into(), 6)]);
+    }
+
+    /// Lines across many reads, joined through the headroom (short partial lines) and by
+    /// copying (partial lines longer than the headroom), with small batches so that polls end
+    /// mid-buffer: every line comes out once, whole, with its position.
+    #[tokio::test]
+    async fn lines_across_reads_come_out_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        let mut want = Vec::new();
+        let mut content = String::new();
+        for i in 0..400usize {
+            // Mostly short lines, every 7th longer than the headroom, one over a whole read.
+            let len = match i {
+                200 => READ_CHUNK + 1000,
+                i if i % 7 == 0 => HEADROOM + 1 + i * 31,
+                i => 50 + i * 13 % 900,
+            };
+            let line: String =
+                std::iter::repeat_n(char::from(b'a' + (i % 26) as u8), len).collect();
+            content.push_str(&line);
+            content.push('\n');
+            want.push((line, content.len() as i64));
+        }
+        std::fs::write(&path, &content).unwrap();
+        let mut t = task(&path, None, "3").await;
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while got.len() < want.len() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} lines",
+                got.len()
+            );
+            let batch = lines(&t.poll().await.unwrap());
+            assert!(batch.len() <= 3);
+            got.extend(batch);
+        }
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "line {i}");
+        }
+        assert!(t.poll().await.unwrap().is_empty());
     }
 
     #[tokio::test]
