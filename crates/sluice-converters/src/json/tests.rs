@@ -186,6 +186,52 @@ fn primitives_with_schemas() {
     }
 }
 
+/// The word-at-a-time scan finds every byte that needs escaping wherever it sits in a word,
+/// next to any other byte: each of the 256 byte values (as a char) at each of 17 positions in
+/// ASCII and in multi-byte text, against a byte-by-byte escape.
+#[test]
+fn every_escaped_byte_is_found_at_every_position() {
+    fn one_by_one(s: &str) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for c in s.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\u{8}' => out.extend_from_slice(b"\\b"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\u{c}' => out.extend_from_slice(b"\\f"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                c if (c as u32) < 0x20 => {
+                    out.extend_from_slice(format!("\\u{:04X}", c as u32).as_bytes())
+                }
+                c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+    for fill in ["abcdefghijklmnopq", "é中文ü数据ß"] {
+        let fill: Vec<char> = fill.chars().collect();
+        for byte in 0..=255u8 {
+            let c = char::from(byte);
+            for at in 0..=fill.len() {
+                let mut s: String = fill[..at].iter().collect();
+                s.push(c);
+                s.extend(&fill[at..]);
+                s.push(c);
+                let mut out = Vec::new();
+                write_json_string(&mut out, &s);
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&one_by_one(&s)),
+                    "{s:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn strings_are_escaped_like_jackson() {
     check(
