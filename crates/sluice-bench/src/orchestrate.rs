@@ -64,6 +64,19 @@ const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
 const FLUSH_MS: u64 = 50;
 const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
 
+/// The topics a source pair filled, per side, in run order.
+#[derive(Default)]
+struct Topics {
+    baseline: Vec<String>,
+    sluice: Vec<String>,
+}
+
+impl Topics {
+    fn all(&self) -> impl Iterator<Item = &str> {
+        self.baseline.iter().chain(&self.sluice).map(String::as_str)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Sample {
     wall_s: f64,
@@ -164,6 +177,9 @@ impl Bench {
     }
 
     fn delete_topics(&self, names: &[&str]) {
+        if names.is_empty() {
+            return;
+        }
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
         let _ = futures::executor::block_on(self.admin.delete_topics(names, &opts));
     }
@@ -281,8 +297,53 @@ impl Bench {
         })
     }
 
+    /// Runs `side` for the baseline (`false`) and Sluice (`true`) `repeat` times, the side that
+    /// goes first alternating between rounds (the in-memory broker slows as it fills), and
+    /// keeps the best run of each side.
+    fn pair(
+        &mut self,
+        label: &str,
+        file_bytes: u64,
+        mut side: impl FnMut(&mut Self, bool) -> anyhow::Result<Sample>,
+    ) -> anyhow::Result<Pair> {
+        let (mut s_best, mut b_best) = (None, None);
+        for round in 0..self.args.repeat {
+            let sluice_first = round % 2 == 1;
+            let first = side(self, sluice_first)?;
+            let second = side(self, !sluice_first)?;
+            let (s, b) = if sluice_first {
+                (first, second)
+            } else {
+                (second, first)
+            };
+            let (s, b) = (
+                Sample {
+                    bytes: file_bytes,
+                    ..s
+                },
+                Sample {
+                    bytes: file_bytes,
+                    ..b
+                },
+            );
+            s_best = Some(best(s_best, s));
+            b_best = Some(best(b_best, b));
+            eprintln!(
+                "  {label}: sluice {:.0} rec/s, baseline {:.0} rec/s ({} first)",
+                s.rate(),
+                b.rate(),
+                if sluice_first { "Sluice" } else { "baseline" }
+            );
+        }
+        Ok(Pair {
+            name: label.to_string(),
+            sluice: s_best.unwrap_or_default(),
+            baseline: b_best.unwrap_or_default(),
+        })
+    }
+
     /// Source: the raw producer and FileStreamSource with `converter`, each into a fresh topic.
-    /// Returns the pair and the topic Sluice filled (for the sink scenarios).
+    /// Returns the pair and the topics each side filled (for the sink scenarios and clean-up).
     fn source_pair(
         &mut self,
         label: &str,
@@ -290,70 +351,72 @@ impl Bench {
         file: &Path,
         lines: u64,
         file_bytes: u64,
-    ) -> anyhow::Result<(Pair, Vec<String>)> {
-        let mut topics = Vec::new();
-        let (mut s_best, mut b_best) = (None, None);
-        for _ in 0..self.args.repeat {
-            let worker = self.write_worker(converter)?;
-            let topic = self.unique("src-base");
-            self.create_topic(&topic)?;
-            let b = self.run_baseline(&[
-                "baseline-produce",
-                "--worker",
-                &worker.to_string_lossy(),
-                "--topic",
-                &topic,
-                "--file",
-                &file.to_string_lossy(),
-            ])?;
-            anyhow::ensure!(b.records == lines, "baseline sent {} of {lines}", b.records);
-            topics.push(topic);
-            let topic = self.unique("src-sluice");
-            self.create_topic(&topic)?;
-            let (_, conn) = self.write_connector(&format!(
-                "connector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
-                file.display()
-            ))?;
-            // Done when Sluice committed the source offset of the last line: Kafka Connect
-            // commits an offset only once that record and all before it were acknowledged.
-            // (tansu's high watermark is not a record count, so it cannot tell.)
-            let offsets = offsets_file(&worker);
-            let mut s = self.run_sluice(&worker, &[conn], move |_| {
-                let p = committed_position(&offsets);
-                anyhow::ensure!(
-                    p <= file_bytes,
-                    "committed position {p} is past the end of the {file_bytes}-byte input"
-                );
-                Ok(p == file_bytes)
-            })?;
-            s.records = lines;
-            topics.push(topic);
-            s_best = Some(best(
-                s_best,
-                Sample {
-                    bytes: file_bytes,
-                    ..s
-                },
-            ));
-            b_best = Some(best(
-                b_best,
-                Sample {
-                    bytes: file_bytes,
-                    ..b
-                },
-            ));
-            eprintln!(
-                "  {label}: sluice {:.0} rec/s, baseline {:.0} rec/s",
-                s.rate(),
-                b.rate()
-            );
-        }
-        let pair = Pair {
-            name: label.to_string(),
-            sluice: s_best.unwrap_or_default(),
-            baseline: b_best.unwrap_or_default(),
-        };
+    ) -> anyhow::Result<(Pair, Topics)> {
+        let mut topics = Topics::default();
+        let pair = self.pair(label, file_bytes, |b, sluice| {
+            // A fresh worker each run: its own offsets file, so Sluice starts at line one.
+            let worker = b.write_worker(converter)?;
+            if sluice {
+                b.source_sluice(&worker, file, lines, file_bytes, &mut topics)
+            } else {
+                b.source_baseline(&worker, file, lines, &mut topics)
+            }
+        })?;
         Ok((pair, topics))
+    }
+
+    fn source_baseline(
+        &mut self,
+        worker: &Path,
+        file: &Path,
+        lines: u64,
+        topics: &mut Topics,
+    ) -> anyhow::Result<Sample> {
+        let topic = self.unique("src-base");
+        self.create_topic(&topic)?;
+        let b = self.run_baseline(&[
+            "baseline-produce",
+            "--worker",
+            &worker.to_string_lossy(),
+            "--topic",
+            &topic,
+            "--file",
+            &file.to_string_lossy(),
+        ])?;
+        anyhow::ensure!(b.records == lines, "baseline sent {} of {lines}", b.records);
+        topics.baseline.push(topic);
+        Ok(b)
+    }
+
+    fn source_sluice(
+        &mut self,
+        worker: &Path,
+        file: &Path,
+        lines: u64,
+        file_bytes: u64,
+        topics: &mut Topics,
+    ) -> anyhow::Result<Sample> {
+        let topic = self.unique("src-sluice");
+        self.create_topic(&topic)?;
+        let (_, conn) = self.write_connector(&format!(
+            "connector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
+            file.display()
+        ))?;
+        // Done when Sluice committed the source offset of the last line: Kafka Connect
+        // commits an offset only once that record and all before it were acknowledged.
+        // (tansu's high watermark is not a record count, so it cannot tell.)
+        let offsets = offsets_file(worker);
+        let mut s = self.run_sluice(worker, &[conn], move |_| {
+            let p = committed_position(&offsets);
+            anyhow::ensure!(
+                p <= file_bytes,
+                "committed position {p} is past the end of the {file_bytes}-byte input"
+            );
+            Ok(p == file_bytes)
+        })?;
+        s.records = lines;
+        topics.sluice.push(topic);
+        Ok(s)
     }
 
     /// Sink: the raw consumer and FileStreamSink with `converter`, both reading `topic`.
@@ -365,60 +428,56 @@ impl Bench {
         lines: u64,
         file_bytes: u64,
     ) -> anyhow::Result<Pair> {
-        let (mut s_best, mut b_best) = (None, None);
-        for _ in 0..self.args.repeat {
-            let worker = self.write_worker(converter)?;
-            let out = self.scratch("sink-base", "out");
-            let group = self.unique("group");
-            let b = self.run_baseline(&[
-                "baseline-consume",
-                "--worker",
-                &worker.to_string_lossy(),
-                "--topic",
-                topic,
-                "--group",
-                &group,
-                "--records",
-                &lines.to_string(),
-                "--out",
-                &out.to_string_lossy(),
-            ])?;
-            let _ = std::fs::remove_file(&out);
-            let out = self.scratch("sink-sluice", "out");
-            let (_, conn) = self.write_connector(&format!(
-                "connector.class=FileStreamSink\nfile={}\ntopics={topic}\n",
-                out.display()
-            ))?;
-            let o = out.clone();
-            let mut s = self.run_sluice(&worker, &[conn], move |_| {
-                Ok(std::fs::metadata(&o).map(|m| m.len()).unwrap_or(0) >= file_bytes)
-            })?;
-            let _ = std::fs::remove_file(&out);
-            s.records = lines;
-            s_best = Some(best(
-                s_best,
-                Sample {
-                    bytes: file_bytes,
-                    ..s
-                },
-            ));
-            b_best = Some(best(
-                b_best,
-                Sample {
-                    bytes: file_bytes,
-                    ..b
-                },
-            ));
-            eprintln!(
-                "  {label}: sluice {:.0} rec/s, baseline {:.0} rec/s",
-                s.rate(),
-                b.rate()
-            );
-        }
-        Ok(Pair {
-            name: label.to_string(),
-            sluice: s_best.unwrap_or_default(),
-            baseline: b_best.unwrap_or_default(),
+        self.pair(label, file_bytes, |b, sluice| {
+            let worker = b.write_worker(converter)?;
+            if sluice {
+                b.sink_sluice(&worker, topic, lines, file_bytes)
+            } else {
+                b.sink_baseline(&worker, topic, lines)
+            }
+        })
+    }
+
+    fn sink_baseline(&mut self, worker: &Path, topic: &str, lines: u64) -> anyhow::Result<Sample> {
+        let out = self.scratch("sink-base", "out");
+        let group = self.unique("group");
+        let b = self.run_baseline(&[
+            "baseline-consume",
+            "--worker",
+            &worker.to_string_lossy(),
+            "--topic",
+            topic,
+            "--group",
+            &group,
+            "--records",
+            &lines.to_string(),
+            "--out",
+            &out.to_string_lossy(),
+        ]);
+        let _ = std::fs::remove_file(&out);
+        b
+    }
+
+    fn sink_sluice(
+        &mut self,
+        worker: &Path,
+        topic: &str,
+        lines: u64,
+        file_bytes: u64,
+    ) -> anyhow::Result<Sample> {
+        let out = self.scratch("sink-sluice", "out");
+        let (_, conn) = self.write_connector(&format!(
+            "connector.class=FileStreamSink\nfile={}\ntopics={topic}\n",
+            out.display()
+        ))?;
+        let o = out.clone();
+        let s = self.run_sluice(worker, &[conn], move |_| {
+            Ok(std::fs::metadata(&o).map(|m| m.len()).unwrap_or(0) >= file_bytes)
+        });
+        let _ = std::fs::remove_file(&out);
+        Ok(Sample {
+            records: lines,
+            ..s?
         })
     }
 
@@ -586,8 +645,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (ready, idle_rss) = b.footprint()?;
 
     eprintln!("source...");
+    // The sink scenarios read one topic of each source pair: the raw producer's plain lines
+    // and Sluice's JSON envelopes. The other topics are deleted as soon as their pair is done
+    // (the in-memory broker holds them all and slows as it fills).
     let (src_string, string_topics) =
         b.source_pair("Source, StringConverter", STRING, &file, lines, file_bytes)?;
+    let plain = string_topics
+        .baseline
+        .first()
+        .cloned()
+        .context("the StringConverter source pair filled no baseline topic")?;
+    b.delete_topics(
+        &string_topics
+            .all()
+            .filter(|t| *t != plain)
+            .collect::<Vec<_>>(),
+    );
     let (src_json, json_topics) = b.source_pair(
         "Source, JsonConverter schemas.enable=true",
         JSON,
@@ -595,13 +668,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         lines,
         file_bytes,
     )?;
+    let envelopes = json_topics
+        .sluice
+        .first()
+        .cloned()
+        .context("the JsonConverter source pair filled no Sluice topic")?;
+    b.delete_topics(
+        &json_topics
+            .all()
+            .filter(|t| *t != envelopes)
+            .collect::<Vec<_>>(),
+    );
     let mut pairs = vec![src_string, src_json];
     if !b.args.skip_sink {
         eprintln!("sink...");
-        // Topics written by the raw producer hold the plain lines; Sluice's JSON topic holds
-        // envelopes.
-        let plain = string_topics[0].clone();
-        let envelopes = json_topics[1].clone();
         pairs.push(b.sink_pair("Sink, StringConverter", STRING, &plain, lines, file_bytes)?);
         pairs.push(b.sink_pair(
             "Sink, JsonConverter schemas.enable=true",
@@ -611,12 +691,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             file_bytes,
         )?);
     }
-    let all: Vec<&str> = string_topics
-        .iter()
-        .chain(&json_topics)
-        .map(String::as_str)
-        .collect();
-    b.delete_topics(&all);
+    b.delete_topics(&[&plain, &envelopes]);
     let _ = std::fs::remove_file(&file);
 
     let mut sweep = Vec::new();
@@ -634,7 +709,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let n = crate::gen(&f, b.args.sweep_bytes, size)?;
         let fb = std::fs::metadata(&f)?.len();
         let (p, topics) = b.source_pair(&format!("{size} B"), STRING, &f, n, fb)?;
-        let t: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let t: Vec<&str> = topics.all().collect();
         b.delete_topics(&t);
         let _ = std::fs::remove_file(&f);
         sweep.push((size, p));
