@@ -213,6 +213,22 @@ impl Bench {
         Ok((name, path))
     }
 
+    /// A fresh topic named after `prefix` and a FileStreamSource connector file reading `file`
+    /// into it: (topic, connector name, connector file).
+    fn file_source(
+        &mut self,
+        prefix: &str,
+        file: &Path,
+    ) -> anyhow::Result<(String, String, PathBuf)> {
+        let topic = self.unique(prefix);
+        self.create_topic(&topic)?;
+        let (name, conn) = self.write_connector(&format!(
+            "connector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
+            file.display()
+        ))?;
+        Ok((topic, name, conn))
+    }
+
     fn spawn_sluice(
         &mut self,
         worker: &Path,
@@ -396,12 +412,7 @@ impl Bench {
         file_bytes: u64,
         topics: &mut Topics,
     ) -> anyhow::Result<Sample> {
-        let topic = self.unique("src-sluice");
-        self.create_topic(&topic)?;
-        let (_, conn) = self.write_connector(&format!(
-            "connector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
-            file.display()
-        ))?;
+        let (topic, _, conn) = self.file_source("src-sluice", file)?;
         // Done when Sluice committed the source offset of the last line: Kafka Connect
         // commits an offset only once that record and all before it were acknowledged.
         // (tansu's high watermark is not a record count, so it cannot tell.)
@@ -490,12 +501,7 @@ impl Bench {
         for i in 0..5 {
             let file = self.args.work.join(format!("idle-{i}.txt"));
             std::fs::write(&file, "")?;
-            let topic = self.unique("idle-src");
-            self.create_topic(&topic)?;
-            let (n, p) = self.write_connector(&format!(
-                "connector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
-                file.display()
-            ))?;
+            let (_, n, p) = self.file_source("idle-src", &file)?;
             names.push(n);
             conns.push(p);
             let topic = self.unique("idle-sink");
