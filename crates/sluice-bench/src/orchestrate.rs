@@ -184,6 +184,20 @@ impl Bench {
         let _ = futures::executor::block_on(self.admin.delete_topics(names, &opts));
     }
 
+    /// Deletes every topic a source pair filled but `keep`, and returns `keep`.
+    fn keep_only(
+        &self,
+        topics: &Topics,
+        keep: Option<&String>,
+        pair: &str,
+    ) -> anyhow::Result<String> {
+        let keep = keep
+            .cloned()
+            .with_context(|| format!("the {pair} source pair filled no topic for the sink"))?;
+        self.delete_topics(&topics.all().filter(|t| *t != keep).collect::<Vec<_>>());
+        Ok(keep)
+    }
+
     fn high_watermark(&self, topic: &str) -> anyhow::Result<i64> {
         Ok(self
             .watcher
@@ -656,17 +670,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // (the in-memory broker holds them all and slows as it fills).
     let (src_string, string_topics) =
         b.source_pair("Source, StringConverter", STRING, &file, lines, file_bytes)?;
-    let plain = string_topics
-        .baseline
-        .first()
-        .cloned()
-        .context("the StringConverter source pair filled no baseline topic")?;
-    b.delete_topics(
-        &string_topics
-            .all()
-            .filter(|t| *t != plain)
-            .collect::<Vec<_>>(),
-    );
+    let plain = b.keep_only(
+        &string_topics,
+        string_topics.baseline.first(),
+        "StringConverter",
+    )?;
     let (src_json, json_topics) = b.source_pair(
         "Source, JsonConverter schemas.enable=true",
         JSON,
@@ -674,17 +682,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         lines,
         file_bytes,
     )?;
-    let envelopes = json_topics
-        .sluice
-        .first()
-        .cloned()
-        .context("the JsonConverter source pair filled no Sluice topic")?;
-    b.delete_topics(
-        &json_topics
-            .all()
-            .filter(|t| *t != envelopes)
-            .collect::<Vec<_>>(),
-    );
+    let envelopes = b.keep_only(&json_topics, json_topics.sluice.first(), "JsonConverter")?;
     let mut pairs = vec![src_string, src_json];
     if !b.args.skip_sink {
         eprintln!("sink...");
