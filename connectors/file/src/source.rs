@@ -519,6 +519,20 @@ mod tests {
         t
     }
 
+    /// A task reading `content` from a fresh file: the directory (removed when dropped), the
+    /// file's path and the task.
+    async fn task_over(
+        content: &str,
+        committed: Option<i64>,
+        batch: &str,
+    ) -> (tempfile::TempDir, std::path::PathBuf, FileStreamSourceTask) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, content).unwrap();
+        let t = task(&path, committed, batch).await;
+        (dir, path, t)
+    }
+
     /// Appends `bytes` to the file at `path`, as a writer tailing into it would.
     fn append(path: &std::path::Path, bytes: &[u8]) {
         let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
@@ -539,10 +553,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_lines_with_byte_positions_and_holds_partial_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
-        std::fs::write(&path, "hello\r\n中文\nend\rpartial").unwrap();
-        let mut t = task(&path, None, "2000").await;
+        let (_dir, path, mut t) = task_over("hello\r\n中文\nend\rpartial", None, "2000").await;
         let got = lines(&t.poll().await.unwrap());
         assert_eq!(
             got,
@@ -557,10 +568,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_poll_loses_and_adds_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
-        std::fs::write(&path, "").unwrap();
-        let mut t = task(&path, None, "2000").await;
+        let (_dir, path, mut t) = task_over("", None, "2000").await;
         // Polls at end of file, dropped at once (as the runtime does on shutdown).
         for _ in 0..10 {
             let _ = tokio::time::timeout(std::time::Duration::from_millis(1), t.poll()).await;
@@ -575,10 +583,7 @@ mod tests {
 
     #[tokio::test]
     async fn resumes_from_committed_position() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
-        std::fs::write(&path, "a\nb\nc\n").unwrap();
-        let mut t = task(&path, Some(2), "2000").await;
+        let (_dir, _path, mut t) = task_over("a\nb\nc\n", Some(2), "2000").await;
         assert_eq!(
             lines(&t.poll().await.unwrap()),
             vec![("b".into(), 4), ("c".into(), 6)]
@@ -587,10 +592,7 @@ mod tests {
 
     #[tokio::test]
     async fn batch_size_limits_a_poll() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
-        std::fs::write(&path, "1\n2\n3\n").unwrap();
-        let mut t = task(&path, None, "2").await;
+        let (_dir, _path, mut t) = task_over("1\n2\n3\n", None, "2").await;
         assert_eq!(t.poll().await.unwrap().len(), 2);
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("3".into(), 6)]);
     }
@@ -600,8 +602,6 @@ mod tests {
     /// mid-buffer: every line comes out once, whole, with its position.
     #[tokio::test]
     async fn lines_across_reads_come_out_whole_and_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
         let mut want = Vec::new();
         let mut content = String::new();
         for i in 0..400usize {
@@ -617,8 +617,7 @@ mod tests {
             content.push('\n');
             want.push((line, content.len() as i64));
         }
-        std::fs::write(&path, &content).unwrap();
-        let mut t = task(&path, None, "3").await;
+        let (_dir, _path, mut t) = task_over(&content, None, "3").await;
         let mut got = Vec::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while got.len() < want.len() {
@@ -640,10 +639,7 @@ mod tests {
 
     #[tokio::test]
     async fn crlf_split_across_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
-        std::fs::write(&path, "a\r").unwrap();
-        let mut t = task(&path, None, "2000").await;
+        let (_dir, path, mut t) = task_over("a\r", None, "2000").await;
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("a".into(), 2)]);
         append(&path, b"\nb\n");
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("b".into(), 5)]);
@@ -651,10 +647,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_ahead_that_found_the_end_does_not_hide_lines_appended_since() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.txt");
-        std::fs::write(&path, "a\n").unwrap();
-        let mut t = task(&path, None, "2000").await;
+        let (_dir, path, mut t) = task_over("a\n", None, "2000").await;
         assert_eq!(lines(&t.poll().await.unwrap()), vec![("a".into(), 2)]);
         // The poll started the next read; let it find the end of the file.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
