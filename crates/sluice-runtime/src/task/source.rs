@@ -514,9 +514,11 @@ impl Driver {
             };
             let record = &rec.record;
             self.topics.note(&record.topic).await?;
-            let seq =
-                self.submitted
-                    .submit(connector, &rec.source_partition, source_offset, false)?;
+            // Submitted once the client has taken it (nothing is polled in between, so its
+            // report cannot come first): a record the client refuses is never waited for,
+            // and the acknowledged records before it stay committable, as with Kafka's
+            // `SubmittedRecords` (a run's offset is its last record's).
+            let seq = self.submitted.next_seq;
             let out = OutRecord {
                 topic: &record.topic,
                 partition: record.kafka_partition,
@@ -533,9 +535,19 @@ impl Driver {
                         self.deliveries.recv_many(&mut self.reports).await;
                         handle_reports(&mut self.reports, &mut self.submitted, &mut self.errors)?;
                     }
-                    Err(SendError::Failed(e)) => return Err(e.into()),
+                    // Kafka fails the task on a record the producer refuses outright,
+                    // whatever errors.tolerance says (only failures reported back later
+                    // are tolerated, KIP-779).
+                    Err(SendError::Failed(e)) => {
+                        return Err(ConnectError::fatal(format!(
+                            "Unrecoverable exception trying to send: {e}"
+                        ))
+                        .with_source(e))
+                    }
                 }
             }
+            self.submitted
+                .submit(connector, &rec.source_partition, source_offset, false)?;
         }
         Ok(())
     }

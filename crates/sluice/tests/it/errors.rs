@@ -44,6 +44,42 @@ offset.flush.interval.ms=500
     )
 }
 
+/// A standalone worker (String keys and values, offsets in `connect.offsets`) running
+/// FileStreamSource `name` from `input` into `topic` with the connector properties `extra`,
+/// ready.
+fn string_source_worker(
+    broker: &Broker,
+    f: &Files,
+    name: &str,
+    input: &Path,
+    topic: &str,
+    extra: &str,
+) -> Worker {
+    let worker = f.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={}
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+offset.storage.file.filename={}
+offset.flush.interval.ms=500
+",
+            broker.bootstrap(),
+            f.path("connect.offsets").display()
+        ),
+    );
+    let source = f.write(
+        "source.properties",
+        &format!(
+            "name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n{extra}",
+            input.display()
+        ),
+    );
+    let w = Worker::standalone(&worker, &[&source], free_port(), &f.path("worker.log"));
+    w.wait_ready();
+    w
+}
+
 fn lines_of(p: &Path) -> Vec<String> {
     std::fs::read_to_string(p)
         .unwrap_or_default()
@@ -364,39 +400,23 @@ fn source_dlq_takes_records_a_transform_rejects() {
     let dlq = harness::unique("numbers-dlq");
     let f = Files::new();
     let input = f.write("in.txt", "1\n2\nx\n3\nnope\n4\n");
-    let worker = f.write(
-        "worker.properties",
+    let w = string_source_worker(
+        &broker,
+        &f,
+        "numbers",
+        &input,
+        &topic,
         &format!(
-            "bootstrap.servers={}
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.storage.StringConverter
-offset.storage.file.filename={}
-offset.flush.interval.ms=500
-",
-            broker.bootstrap(),
-            f.path("connect.offsets").display()
-        ),
-    );
-    let source = f.write(
-        "source.properties",
-        &format!(
-            "name=numbers
-connector.class=FileStreamSource
-file={}
-topic={topic}
-transforms=toInt
+            "transforms=toInt
 transforms.toInt.type=org.apache.kafka.connect.transforms.Cast$Value
 transforms.toInt.spec=int32
 errors.tolerance=all
 errors.deadletterqueue.topic.name={dlq}
 errors.deadletterqueue.topic.replication.factor=1
 errors.deadletterqueue.context.headers.enable=true
-",
-            input.display()
+"
         ),
     );
-    let w = Worker::standalone(&worker, &[&source], free_port(), &f.path("worker.log"));
-    w.wait_ready();
     let good = consume(&broker.bootstrap(), &topic, 4, Duration::from_secs(60));
     let values: Vec<Option<Vec<u8>>> = good.iter().map(|r| r.value.clone()).collect();
     assert_eq!(
@@ -427,6 +447,53 @@ errors.deadletterqueue.context.headers.enable=true
         Duration::from_secs(10),
         || tolerated(&w, "numbers") == Some(2),
     );
+}
+
+/// A record the producer refuses when it is handed over (here: larger than
+/// `max.request.size`) fails the task whatever `errors.tolerance` says, as Kafka's
+/// "Unrecoverable exception trying to send"; the records before it are written, and no offset
+/// at or past it is committed.
+#[test]
+fn source_record_the_producer_refuses_fails_the_task_whatever_the_tolerance() {
+    let broker = Broker::start();
+    let topic = harness::unique("refused");
+    let f = Files::new();
+    let big = "x".repeat(2000);
+    let input = f.write("in.txt", &format!("a\nb\n{big}\nc\n"));
+    let w = string_source_worker(
+        &broker,
+        &f,
+        "refused",
+        &input,
+        &topic,
+        "producer.override.max.request.size=1000\nerrors.tolerance=all\n",
+    );
+    wait_for("the task to fail", Duration::from_secs(60), || {
+        w.task_state("refused", 0).as_deref() == Some("FAILED")
+    });
+    let (_, status) = w.get("/connectors/refused/status").expect("status");
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("Unrecoverable exception trying to send") && trace.contains(&topic),
+        "trace: {trace}"
+    );
+    let got = consume(&broker.bootstrap(), &topic, 2, Duration::from_secs(60));
+    let values: Vec<Option<Vec<u8>>> = got.iter().map(|r| r.value.clone()).collect();
+    assert_eq!(values, ["a", "b"].map(|v| Some(v.as_bytes().to_vec())));
+    // The task commits what was acknowledged before it reports FAILED: "a" and "b", not the
+    // refused line or anything after it.
+    drop(w);
+    let committed = std::fs::read(f.path("connect.offsets")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&committed);
+    let positions: Vec<u64> = text
+        .split("\"position\":")
+        .skip(1)
+        .filter_map(|s| {
+            let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect();
+    assert_eq!(positions.iter().max(), Some(&4), "committed: {text}");
 }
 
 #[test]
