@@ -37,6 +37,16 @@ if [ "$need_kib" -gt "$avail_kib" ]; then
   exit 1
 fi
 
+# CPU time the hypervisor gave to other guests while this VM wanted to run ("steal" in
+# /proc/stat, all CPUs) and all CPU time, in clock ticks. On a shared host this moves every
+# figure: a run with much steal is slow on both sides, and criterion's times grow with it.
+cpu_ticks() { awk '/^cpu / {print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+steal_since() {
+  read -r s0 t0 <<<"$1"
+  read -r s1 t1 <<<"$(cpu_ticks)"
+  awk -v s=$((s1 - s0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", (t > 0 ? 100 * s / t : 0) }'
+}
+
 scripts/broker.sh install
 cargo build --release -p sluice -p sluice-bench
 rm -rf "$WORK"
@@ -45,6 +55,7 @@ scripts/broker.sh stop "$PORT"
 scripts/broker.sh start "$PORT" >/dev/null
 trap 'scripts/broker.sh stop "$PORT"' EXIT
 
+ticks=$(cpu_ticks)
 "$TARGET/release/sluice-bench" run \
   --sluice "$TARGET/release/sluice" \
   --bootstrap "127.0.0.1:$PORT" \
@@ -55,6 +66,10 @@ trap 'scripts/broker.sh stop "$PORT"' EXIT
   --repeat "$REPEAT" \
   --out-json "$WORK/results.json" \
   --out-md "$WORK/results.md"
+{
+  echo
+  echo "CPU time the hypervisor took from this VM during the runs above (steal, /proc/stat): $(steal_since "$ticks")%."
+} >>"$WORK/results.md"
 
 if [ "${BENCH_MICRO:-1}" != 0 ]; then
   echo "Micro-benchmarks (criterion, one thread: records/s per core)..." >&2
@@ -65,11 +80,16 @@ if [ "${BENCH_MICRO:-1}" != 0 ]; then
     echo "| Benchmark | Time per record | Records/s per core |"
     echo "|---|---:|---:|"
   } >>"$WORK/results.md"
+  ticks=$(cpu_ticks)
   for b in "sluice-converters json" "sluice-transforms chain"; do
     set -- $b
     cargo bench -p "$1" --bench "$2" -- --noplot 2>/dev/null | tee "$WORK/bench-$2.txt" >&2
   done
   python3 scripts/bench-report.py micro "$WORK"/bench-json.txt "$WORK"/bench-chain.txt >>"$WORK/results.md"
+  {
+    echo
+    echo "CPU time the hypervisor took from this VM during the micro-benchmarks (steal): $(steal_since "$ticks")%."
+  } >>"$WORK/results.md"
   tail -n +1 "$WORK/results.md" | sed -n '/Micro-benchmarks/,$p'
 fi
 
