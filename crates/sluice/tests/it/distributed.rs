@@ -44,6 +44,11 @@ scheduled.rebalance.max.delay.ms={MAX_DELAY_MS}
 # tansu completes a rebalance about 3 s after it starts, with whoever rejoined by then; with
 # Kafka's default 3 s heartbeat a member can miss that window and be evicted.
 heartbeat.interval.ms=1000
+# The same for the sink tasks' consumer groups. A sink consumer of a stopped worker was seen
+# to stay in its group until its session expired: with the consumer's default 45 s session,
+# a restarted cluster's sink waited that long for its partitions.
+consumer.heartbeat.interval.ms=1000
+consumer.session.timeout.ms=6000
 "
     )
 }
@@ -152,6 +157,22 @@ impl Cluster {
             }
         }
         seen
+    }
+
+    /// The connector's status once every live worker agrees it is RUNNING: statuses reach
+    /// the other workers through the status topic, so right after a restart or a rebalance
+    /// they may briefly differ.
+    fn running(&self, connector: &str) -> serde_json::Value {
+        let mut seen = None;
+        wait_for(
+            &format!("{connector} RUNNING, same status on every worker"),
+            Duration::from_secs(60),
+            || {
+                seen = self.agreed_running(connector);
+                seen.is_some()
+            },
+        );
+        seen.unwrap_or_default()
     }
 
     fn worker_index(&self, worker_id: &str) -> Option<usize> {
@@ -314,6 +335,21 @@ fn placement(c: &Cluster, connectors: &[&str]) -> BTreeMap<String, String> {
     out
 }
 
+/// The placement once every live worker agrees on every named connector and its one task
+/// (statuses travel through the status topic, so a worker may briefly lag behind).
+fn settled_placement(c: &Cluster, connectors: &[&str]) -> BTreeMap<String, String> {
+    let mut p = BTreeMap::new();
+    wait_for(
+        "every live worker to agree on where the work runs",
+        Duration::from_secs(60),
+        || {
+            p = placement(c, connectors);
+            p.len() == 2 * connectors.len()
+        },
+    );
+    p
+}
+
 fn task_starts(c: &Cluster, connector: &str) -> usize {
     let needle = format!("task={connector}-0");
     c.logs()
@@ -364,7 +400,7 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
             p.len() == 4 && p.values().collect::<std::collections::BTreeSet<_>>().len() >= 2
         },
     );
-    let before = placement(&c, &["src", "snk"]);
+    let before = settled_placement(&c, &["src", "snk"]);
     eprintln!("placement after create: {before:?}");
     wait_for(
         "the first 200 lines in the sink",
@@ -409,7 +445,7 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
         starts_src >= 1 && starts_snk >= 1,
         "task starts are visible in the worker logs"
     );
-    let p_before = placement(&c, &["src", "snk"]);
+    let p_before = settled_placement(&c, &["src", "snk"]);
     let source2 = c.path("source2.txt");
     std::fs::write(&source2, "second\n").unwrap();
     let (code, body) = create(
@@ -421,7 +457,7 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
         c.agreed_running("src2").is_some()
     });
     assert_eq!(
-        placement(&c, &["src", "snk"]),
+        settled_placement(&c, &["src", "snk"]),
         p_before,
         "nothing of the first connectors moved"
     );
@@ -450,12 +486,12 @@ fn three_workers_spread_survive_kill9_grow_and_hand_over_on_sigterm() {
     );
     eprintln!(
         "placement with a fourth worker: {:?}",
-        placement(&c, &["src", "snk", "src2"])
+        settled_placement(&c, &["src", "snk", "src2"])
     );
 
     // SIGTERM: the worker leaves the group at once; its work moves after the lost-work delay,
     // not after a session timeout.
-    let p = placement(&c, &["src", "snk", "src2"]);
+    let p = settled_placement(&c, &["src", "snk", "src2"]);
     let leaving_id = p["src-0"].clone();
     let leaving = c.worker_index(&leaving_id).unwrap();
     // Rebalances the survivors saw (heartbeats answered REBALANCE_IN_PROGRESS, or a new leader
@@ -892,7 +928,7 @@ fn restarts_in_a_cluster() {
     });
 
     // A task restart sent to the worker that does not run the task is forwarded.
-    let owner = c.agreed_running("src").unwrap()["tasks"][0]["worker_id"]
+    let owner = c.running("src")["tasks"][0]["worker_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -1276,7 +1312,7 @@ fn connector_owners_compute_task_configs_and_reconfigure() {
             "{name}: start() calls vs connector actor starts"
         );
         assert!(started >= 1, "{name}");
-        let owner = c.agreed_running(name).unwrap()["connector"]["worker_id"]
+        let owner = c.running(name)["connector"]["worker_id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -1301,10 +1337,7 @@ fn connector_owners_compute_task_configs_and_reconfigure() {
     // request_task_reconfiguration: one connector owned by the follower, one by the leader.
     let leader_owned = names
         .iter()
-        .find(|n| {
-            c.agreed_running(n).unwrap()["connector"]["worker_id"]
-                == c.workers[leader].worker_id().as_str()
-        })
+        .find(|n| c.running(n)["connector"]["worker_id"] == c.workers[leader].worker_id().as_str())
         .copied()
         .expect("the leader owns a connector");
     let follower_owned = followers_own[0];
