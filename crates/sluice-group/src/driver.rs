@@ -487,8 +487,16 @@ pub enum GroupEvent {
         protocol: String,
         assignment: Bytes,
     },
-    /// The membership was lost (fenced, session expired): stop all work; a rejoin follows.
-    Lost,
+    /// The membership was lost (the coordinator no longer knows this member: session expired,
+    /// fenced, removed); a rejoin under a new member id follows. `since_acknowledged` is how
+    /// long ago the coordinator last acknowledged the membership (a heartbeat or an
+    /// assignment): the owner decides from it whether the leader may already have given its
+    /// work to another member. The owner sends on `settled` once the metadata it published
+    /// describes what it still runs; the member rejoins after that.
+    Lost {
+        since_acknowledged: Duration,
+        settled: oneshot::Sender<()>,
+    },
     /// The member cannot go on (the message says why and what to change).
     Fatal(String),
 }
@@ -628,9 +636,13 @@ async fn run(
     // rebalance (it would hand back the old assignments), so the member leaves and joins
     // again, which every coordinator must treat as a membership change.
     let mut stable_generation = -1;
-    // After a lost membership the owner stops its work first, then publishes new metadata;
-    // joining before that would advertise work that no longer runs.
-    let mut await_metadata = false;
+    // After a lost membership the owner settles its work first (stops it, or keeps it) and
+    // publishes metadata that describes it; joining before that would advertise work that
+    // no longer runs, and the leader would leave it with no one. The owner answers here.
+    let mut owner_settled: Option<oneshot::Receiver<()>> = None;
+    // When the coordinator last acknowledged the membership (a heartbeat answer or an
+    // assignment), reported with a lost membership.
+    let mut acknowledged = tokio::time::Instant::now();
     let heartbeat_every =
         Duration::from_millis(config.settings.heartbeat_interval_ms.max(1) as u64);
     let join_timeout = Duration::from_millis(config.settings.rebalance_timeout_ms.max(0) as u64)
@@ -708,12 +720,9 @@ async fn run(
                     step = Step::Find;
                     continue;
                 };
-                if await_metadata {
-                    await_metadata = false;
-                    let wait = tokio::time::timeout(join_timeout, metadata.changed());
-                    if or_leave!(wait).is_some_and(|r| matches!(r, Ok(Err(_)))) {
-                        return;
-                    }
+                if let Some(settled) = owner_settled.take() {
+                    // Bounded: an owner that never answers does not keep the member out.
+                    let _ = or_leave!(tokio::time::timeout(join_timeout, settled));
                 }
                 if metadata.borrow().is_empty() {
                     // Nothing to advertise yet: the owner has not read its state.
@@ -782,8 +791,7 @@ async fn run(
                         Vec::new()
                     }
                     other => {
-                        await_metadata = matches!(other, Next::Lost);
-                        step = after(other, &events, &mut conn);
+                        step = after(other, &events, &mut conn, acknowledged, &mut owner_settled);
                         continue;
                     }
                 };
@@ -815,6 +823,7 @@ async fn run(
                             assignment,
                         } => {
                             stable_generation = generation;
+                            acknowledged = tokio::time::Instant::now();
                             let _ = events.send(GroupEvent::Assigned {
                                 generation,
                                 member_id: m.member_id().to_string(),
@@ -824,8 +833,8 @@ async fn run(
                             step = Step::Heartbeat;
                         }
                         other => {
-                            await_metadata = matches!(other, Next::Lost);
-                            step = after(other, &events, &mut conn)
+                            step =
+                                after(other, &events, &mut conn, acknowledged, &mut owner_settled)
                         }
                     },
                     Some(Err(e)) => {
@@ -872,14 +881,15 @@ async fn run(
                     )
                         .1
                     {
-                        Next::Continue => {}
+                        Next::Continue => acknowledged = tokio::time::Instant::now(),
                         Next::Rejoin => {
+                            acknowledged = tokio::time::Instant::now();
                             tracing::info!(group = %group, "The group is rebalancing; rejoining.");
                             step = Step::Join;
                         }
                         other => {
-                            await_metadata = matches!(other, Next::Lost);
-                            step = after(other, &events, &mut conn)
+                            step =
+                                after(other, &events, &mut conn, acknowledged, &mut owner_settled)
                         }
                     },
                     Some(Err(e)) => {
@@ -899,12 +909,23 @@ fn after(
     next: Next,
     events: &mpsc::UnboundedSender<GroupEvent>,
     conn: &mut Option<Connection>,
+    acknowledged: tokio::time::Instant,
+    owner_settled: &mut Option<oneshot::Receiver<()>>,
 ) -> Step {
     match next {
         Next::Rejoin | Next::Continue => Step::Join,
         Next::Lost => {
-            tracing::warn!("The group membership was lost; stopping all work and rejoining.");
-            let _ = events.send(GroupEvent::Lost);
+            let since_acknowledged = acknowledged.elapsed();
+            tracing::warn!(
+                since_acknowledged_ms = since_acknowledged.as_millis() as u64,
+                "The coordinator no longer knows this member; rejoining."
+            );
+            let (settled, rx) = oneshot::channel();
+            *owner_settled = Some(rx);
+            let _ = events.send(GroupEvent::Lost {
+                since_acknowledged,
+                settled,
+            });
             Step::Join
         }
         Next::FindCoordinator => {

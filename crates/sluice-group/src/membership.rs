@@ -74,7 +74,8 @@ pub enum Next {
     Continue,
     /// Send JoinGroup again (with current metadata), now.
     Rejoin,
-    /// The membership was lost: stop all assigned work, then rejoin.
+    /// The membership was lost (the coordinator no longer knows this member): rejoin; the
+    /// owner decides what happens to its work.
     Lost,
     /// This member leads: compute the assignment and call [`Membership::sync_request`].
     Lead(JoinedGeneration),

@@ -124,7 +124,9 @@ fn serve(mut rx: UnboundedReceiver<GroupEvent>) -> UnboundedReceiver<(i32, Strin
                     let a = protocol::decode_assignment(&assignment).unwrap();
                     let _ = tx.send((generation, member_id, a));
                 }
-                GroupEvent::Lost => {}
+                GroupEvent::Lost { settled, .. } => {
+                    let _ = settled.send(());
+                }
                 GroupEvent::Fatal(m) => panic!("{m}"),
             }
         }

@@ -6,7 +6,8 @@
 //! - `org.sluice.testkit.TestSourceConnector` (`TestSource`): produces nothing; appends a line
 //!   to `starts.file` (if set) on every connector start (`connector`) and task start
 //!   (`task-<id>`); tasks whose id is listed in `fail.tasks` fail at start; with
-//!   `stop.hangs=true` the connector's `stop()` never returns. With `tasks.file` set, the task
+//!   `stop.hangs=true` the connector's `stop()` never returns, with `task.stop.hangs=true` its
+//!   tasks' `stop()` never returns. With `tasks.file` set, the task
 //!   count is the number in that file (1 when missing or not a number; at most `tasks.max`),
 //!   each task config carries the file's content as `tasks.file.content`, and the connector
 //!   watches the file and calls `request_task_reconfiguration()` whenever its content changes.
@@ -27,6 +28,7 @@ const STARTS_FILE: &str = "starts.file";
 const FAIL_TASKS: &str = "fail.tasks";
 const TASK_ID: &str = "task.id";
 const STOP_HANGS: &str = "stop.hangs";
+const TASK_STOP_HANGS: &str = "task.stop.hangs";
 const TASKS_FILE: &str = "tasks.file";
 const TASKS_FILE_CONTENT: &str = "tasks.file.content";
 /// How often the connector looks at `tasks.file` (its own business, like a connector watching
@@ -43,7 +45,7 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
             version: "test",
             config_def: ConfigDef::new,
             new_connector: || Box::new(Blocking),
-            new_task: TaskFactory::Source(|| Box::new(IdleTask)),
+            new_task: TaskFactory::Source(|| Box::<IdleTask>::default()),
         },
         ConnectorPlugin {
             class: "org.sluice.testkit.TestSourceConnector",
@@ -52,7 +54,7 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
             version: "test",
             config_def: test_source_def,
             new_connector: || Box::new(TestSource::default()),
-            new_task: TaskFactory::Source(|| Box::new(IdleTask)),
+            new_task: TaskFactory::Source(|| Box::<IdleTask>::default()),
         },
     ]
 }
@@ -76,6 +78,12 @@ fn test_source_def() -> ConfigDef {
                 .default_value("false")
                 .importance(Importance::Low)
                 .doc("Whether the connector's stop() never returns."),
+        )
+        .define(
+            ConfigKey::new(TASK_STOP_HANGS, ConfigType::Boolean)
+                .default_value("false")
+                .importance(Importance::Low)
+                .doc("Whether the tasks' stop() never returns."),
         )
         .define(
             ConfigKey::new(TASKS_FILE, ConfigType::String)
@@ -217,12 +225,18 @@ impl Connector for TestSource {
 }
 
 #[derive(Default)]
-struct IdleTask;
+struct IdleTask {
+    stop_hangs: bool,
+}
 
 #[async_trait]
 impl SourceTask for IdleTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         let id = context.configs.get(TASK_ID).cloned().unwrap_or_default();
+        self.stop_hangs = context
+            .configs
+            .get(TASK_STOP_HANGS)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         note_start(context.configs.get(STARTS_FILE), &format!("task-{id}"));
         let failing = parse_list(context.configs.get(FAIL_TASKS).map_or("", |s| s));
         if failing.contains(&id) {
@@ -237,6 +251,9 @@ impl SourceTask for IdleTask {
         Ok(Vec::new())
     }
     async fn stop(&mut self) -> Result<()> {
+        if self.stop_hangs {
+            futures::future::pending::<()>().await;
+        }
         Ok(())
     }
 }

@@ -864,6 +864,8 @@ struct RunningTask {
     handle: JoinHandle<()>,
     target: watch::Sender<TargetState>,
     config: RawConfig,
+    /// `<connector>-<task>`, for logs.
+    id: String,
 }
 
 struct Actor {
@@ -1361,7 +1363,7 @@ impl Actor {
                 .status
                 .put_connector(name, status.kind, State::Restarting, None);
             if let Some(r) = self.running_connectors.remove(name) {
-                stop_connector(r).await;
+                stop_connector(r, self.shutdown_timeout()).await;
             }
             self.start_connector(name, &state);
         }
@@ -1390,7 +1392,7 @@ impl Actor {
                 .status
                 .put_task(name, *id as u32, State::Restarting, None);
             if let Some(r) = self.running_tasks.remove(&(name.to_string(), *id)) {
-                stop_task(r).await;
+                stop_task(r, self.shutdown_timeout()).await;
             }
         }
         let _ = self.worker.offsets.refresh().await;
@@ -1410,7 +1412,7 @@ impl Actor {
             .status
             .put_task(name, task, State::Restarting, None);
         if let Some(r) = self.running_tasks.remove(&key) {
-            stop_task(r).await;
+            stop_task(r, self.shutdown_timeout()).await;
         }
         let _ = self.worker.offsets.refresh().await;
         let state = read_lock(&self.shared.config).clone();
@@ -1589,24 +1591,24 @@ impl Actor {
         for key in gone_tasks {
             if let Some(r) = self.running_tasks.remove(&key) {
                 tracing::info!(task = %format!("{}-{}", key.0, key.1), "The task's config is gone from the config topic; stopping it.");
-                stop_task(r).await;
+                stop_task(r, self.shutdown_timeout()).await;
             }
         }
         for name in gone_connectors {
             if let Some(r) = self.running_connectors.remove(&name) {
                 tracing::info!(connector = %name, "The connector's config is gone from the config topic; stopping it.");
-                stop_connector(r).await;
+                stop_connector(r, self.shutdown_timeout()).await;
             }
         }
         for name in restart_connectors {
             if let Some(r) = self.running_connectors.remove(&name) {
-                stop_connector(r).await;
+                stop_connector(r, self.shutdown_timeout()).await;
                 self.start_connector(&name, &state);
             }
         }
         for (name, id) in restart_tasks {
             if let Some(r) = self.running_tasks.remove(&(name.clone(), id)) {
-                stop_task(r).await;
+                stop_task(r, self.shutdown_timeout()).await;
                 let _ = self.worker.offsets.refresh().await;
                 self.start_task(&name, id, &state);
             }
@@ -1690,6 +1692,7 @@ impl Actor {
                 handle,
                 target: target_tx,
                 config: task_config,
+                id: format!("{name}-{id}"),
             },
         );
     }
@@ -1780,14 +1783,36 @@ impl Actor {
                 self.member_id = member_id;
                 self.on_assigned(generation, &protocol, &assignment).await;
             }
-            GroupEvent::Lost => {
-                tracing::warn!(
-                    "Lost the group membership: stopping all work until the next assignment."
-                );
-                self.stop_all().await;
+            GroupEvent::Lost {
+                since_acknowledged,
+                settled,
+            } => {
+                // Kafka Connect's incremental cooperative protocols keep the work through a
+                // rejoin (`WorkerCoordinator.onJoinPrepare`): the new member reports it in its
+                // metadata and the leader leaves it here. That holds only while the leader
+                // cannot yet have given it away: it waits scheduled.rebalance.max.delay.ms for
+                // a departed worker, so work is kept only if the coordinator acknowledged this
+                // member more recently than that. Eager (V0) rebalances revoke everything.
+                let max_delay = Duration::from_millis(self.settings.max_delay_ms.max(0) as u64);
+                if self.protocol_version >= 1 && since_acknowledged < max_delay {
+                    tracing::warn!(
+                        since_acknowledged_ms = since_acknowledged.as_millis() as u64,
+                        "Lost the group membership: keeping the work running while this worker rejoins, as the incremental cooperative protocol does."
+                    );
+                } else {
+                    tracing::warn!(
+                        since_acknowledged_ms = since_acknowledged.as_millis() as u64,
+                        max_delay_ms = self.settings.max_delay_ms,
+                        protocol_version = self.protocol_version,
+                        "Lost the group membership: stopping all work until the next assignment."
+                    );
+                    self.stop_all().await;
+                }
                 self.shared.is_leader.store(false, Ordering::Relaxed);
                 *write_lock(&self.shared.leader_url) = None;
                 self.update_metadata();
+                // The member rejoins now, advertising the work as it runs after this.
+                let _ = settled.send(());
             }
             GroupEvent::Fatal(msg) => {
                 tracing::error!("{msg}");
@@ -1962,12 +1987,12 @@ impl Actor {
             match id {
                 WorkId::Connector(c) => {
                     if let Some(r) = self.running_connectors.remove(&c) {
-                        stop_connector(r).await;
+                        stop_connector(r, self.shutdown_timeout()).await;
                     }
                 }
                 WorkId::Task(c, t) => {
                     if let Some(r) = self.running_tasks.remove(&(c, t)) {
-                        stop_task(r).await;
+                        stop_task(r, self.shutdown_timeout()).await;
                     }
                 }
             }
@@ -2007,6 +2032,14 @@ impl Actor {
         }
     }
 
+    /// `task.shutdown.graceful.timeout.ms`: how long a stop waits for each connector or task.
+    fn shutdown_timeout(&self) -> Duration {
+        self.worker
+            .config
+            .task_shutdown_timeout()
+            .max(Duration::from_millis(1))
+    }
+
     async fn stop_all(&mut self) {
         let conns: Vec<RunningConnector> = std::mem::take(&mut self.running_connectors)
             .into_values()
@@ -2014,8 +2047,9 @@ impl Actor {
         let tasks: Vec<RunningTask> = std::mem::take(&mut self.running_tasks)
             .into_values()
             .collect();
-        futures::future::join_all(tasks.into_iter().map(stop_task)).await;
-        futures::future::join_all(conns.into_iter().map(stop_connector)).await;
+        let timeout = self.shutdown_timeout();
+        futures::future::join_all(tasks.into_iter().map(|r| stop_task(r, timeout))).await;
+        futures::future::join_all(conns.into_iter().map(|r| stop_connector(r, timeout))).await;
     }
 
     async fn shutdown(&mut self) {
@@ -2036,12 +2070,32 @@ fn describe(w: &Work) -> String {
     format!("[{}]", ids.join(", "))
 }
 
-async fn stop_connector(r: RunningConnector) {
+/// Stops a connector; one that has not stopped within `timeout`
+/// (`task.shutdown.graceful.timeout.ms`) is abandoned, so it cannot hold up the herder.
+async fn stop_connector(r: RunningConnector, timeout: Duration) {
     r.cancel.cancel();
-    let _ = r.handle.await;
+    let abort = r.handle.abort_handle();
+    if tokio::time::timeout(timeout, r.handle).await.is_err() {
+        tracing::error!(
+            connector = r.config.get("name").map_or("", String::as_str),
+            timeout_ms = timeout.as_millis() as u64,
+            "A connector did not stop within task.shutdown.graceful.timeout.ms; abandoning it."
+        );
+        abort.abort();
+    }
 }
 
-async fn stop_task(r: RunningTask) {
+/// Stops a task; one that has not stopped within `timeout` (`task.shutdown.graceful.timeout.ms`)
+/// is abandoned (as Kafka Connect's `Worker.awaitStopTask`), so it cannot hold up the herder.
+async fn stop_task(r: RunningTask, timeout: Duration) {
     r.cancel.cancel();
-    let _ = r.handle.await;
+    let abort = r.handle.abort_handle();
+    if tokio::time::timeout(timeout, r.handle).await.is_err() {
+        tracing::error!(
+            task = %r.id,
+            timeout_ms = timeout.as_millis() as u64,
+            "Graceful stop of a task failed: it did not stop within task.shutdown.graceful.timeout.ms; abandoning it."
+        );
+        abort.abort();
+    }
 }

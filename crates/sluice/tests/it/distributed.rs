@@ -89,6 +89,7 @@ impl Cluster {
 
     /// With `extra` lines appended to the worker properties.
     fn start_with_extra(broker: &Broker, n: usize, launch: Launch, extra: &str) -> Cluster {
+        crate::harness::remember_panics();
         let dir = tempfile::tempdir().unwrap();
         let group = unique("connect-cluster");
         let props = dir.path().join("connect-distributed.properties");
@@ -254,6 +255,9 @@ impl Drop for Cluster {
                     tail.join("\n")
                 );
             }
+            if let Some(msg) = crate::harness::panic_message() {
+                eprintln!("==== the test failed (repeated below the logs) ====\n{msg}");
+            }
         }
     }
 }
@@ -338,16 +342,28 @@ fn placement(c: &Cluster, connectors: &[&str]) -> BTreeMap<String, String> {
 /// The placement once every live worker agrees on every named connector and its one task
 /// (statuses travel through the status topic, so a worker may briefly lag behind).
 fn settled_placement(c: &Cluster, connectors: &[&str]) -> BTreeMap<String, String> {
-    let mut p = BTreeMap::new();
-    wait_for(
-        "every live worker to agree on where the work runs",
-        Duration::from_secs(60),
-        || {
-            p = placement(c, connectors);
-            p.len() == 2 * connectors.len()
-        },
-    );
-    p
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let p = placement(c, connectors);
+        if p.len() == 2 * connectors.len() {
+            return p;
+        }
+        if Instant::now() > deadline {
+            let seen: Vec<String> = c
+                .alive()
+                .flat_map(|w| {
+                    connectors
+                        .iter()
+                        .map(move |n| format!("{} sees {n}: {:?}", w.worker_id(), w.status(n)))
+                })
+                .collect();
+            panic!(
+                "timed out after 60s waiting for every live worker to agree on where the work runs:\n{}",
+                seen.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn task_starts(c: &Cluster, connector: &str) -> usize {
@@ -1489,4 +1505,238 @@ fn unsupported_inter_worker_algorithms_stop_the_worker_at_start() {
         }
         assert!(err.contains("nothing was started"), "{err}");
     }
+}
+
+/// The member id a worker's group client has now: the last JoinGroup it completed.
+fn member_id(w: &Worker) -> Option<String> {
+    w.log_text()
+        .lines()
+        .rev()
+        .find(|l| l.contains("JoinGroup response.") && l.contains(" code=0 "))
+        .and_then(|l| l.split("member=").nth(1))
+        .map(|m| m.split_whitespace().next().unwrap_or("").to_string())
+}
+
+/// Whether the worker's last completed JoinGroup made it the leader.
+fn leads(w: &Worker) -> bool {
+    w.log_text()
+        .lines()
+        .rev()
+        .find(|l| l.contains("Joined the group"))
+        .is_some_and(|l| l.contains("as leader"))
+}
+
+/// Removes `member` from `group` with a LeaveGroup of the test's own, as an administrator
+/// does (`kafka-consumer-groups --delete --members`, Admin `removeMembersFromConsumerGroup`):
+/// the coordinator forgets it, and its next heartbeat is answered UNKNOWN_MEMBER_ID. Returns
+/// the member's error code.
+fn remove_member(broker: &Broker, group: &str, member: &str) -> i16 {
+    use kafka_protocol::messages::leave_group_request::MemberIdentity;
+    use kafka_protocol::messages::{ApiKey, GroupId, LeaveGroupRequest};
+    use kafka_protocol::protocol::StrBytes;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let security = sluice_group::security::Security::default();
+        let mut conn = sluice_group::driver::find_coordinator(
+            &[broker.bootstrap()],
+            group,
+            "sluice-it-admin",
+            &security,
+        )
+        .await
+        .unwrap();
+        let version = conn.version(ApiKey::LeaveGroup).unwrap();
+        let req = LeaveGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(group.to_string())));
+        let req = if version >= 3 {
+            req.with_members(vec![
+                MemberIdentity::default().with_member_id(StrBytes::from_string(member.to_string()))
+            ])
+        } else {
+            req.with_member_id(StrBytes::from_string(member.to_string()))
+        };
+        let resp = conn
+            .call(ApiKey::LeaveGroup, &req, Duration::from_secs(10))
+            .await
+            .unwrap();
+        if resp.error_code != 0 {
+            return resp.error_code;
+        }
+        resp.members.first().map_or(0, |m| m.error_code)
+    })
+}
+
+/// A worker whose membership the coordinator forgets (removed by an administrator here; a
+/// session the coordinator wrongly expired looks the same to the worker) rejoins under a new
+/// member id. With `extra` (the cluster's protocol) set, this removes the follower, and
+/// returns the cluster, the follower's index, and the task starts of `src` and `snk` before
+/// the removal and after it, once the follower rejoined and 100 more lines went through.
+fn evict_the_follower(broker: &Broker, extra: &str) -> (Cluster, usize, [usize; 2], [usize; 2]) {
+    let c = Cluster::start_with_extra(broker, 2, Launch::default(), extra);
+    let (_topic, source, sink) = source_and_sink(&c, "evicted", 100);
+    wait_for(
+        "the first 100 lines in the sink",
+        Duration::from_secs(90),
+        || all_lines_in(&sink, 100),
+    );
+    // The follower: a new leader would plan from the members' reports alone, with no memory
+    // of the work the forgotten member held (Kafka's assignor does the same).
+    let mut owner = 0;
+    wait_for(
+        "the work spread, the follower running some of it",
+        Duration::from_secs(60),
+        || {
+            let p = placement(&c, &["src", "snk"]);
+            let Some(f) = (0..2).find(|&i| !leads(&c.workers[i])) else {
+                return false;
+            };
+            owner = f;
+            p.len() == 4 && p.values().any(|w| *w == c.workers[f].worker_id())
+        },
+    );
+    let before = [task_starts(&c, "src"), task_starts(&c, "snk")];
+    // Remove the member id the worker has now, while the group is stable (the follower's
+    // last group event is an assignment): a coordinator that is rebalancing may take the
+    // member's pending JoinGroup back in (tansu does). Remove it again if the follower went
+    // through another rebalance without noticing.
+    let mut removed_at_len: Option<usize> = None;
+    wait_for(
+        "the follower to notice its removal",
+        Duration::from_secs(90),
+        || {
+            let log = c.workers[owner].log_text();
+            if log.contains("Lost the group membership") {
+                return true;
+            }
+            let since = removed_at_len.map_or(log.as_str(), |n| log.get(n..).unwrap_or(""));
+            let stable = since
+                .lines()
+                .rev()
+                .find(|l| l.contains("sluice_group::") || l.contains("Received an assignment."))
+                .is_some_and(|l| l.contains("Received an assignment."));
+            if stable {
+                if let Some(member) = member_id(&c.workers[owner]) {
+                    let code = remove_member(broker, &c.group, &member);
+                    eprintln!("LeaveGroup for {member}: error code {code}");
+                    removed_at_len = Some(log.len());
+                }
+            }
+            false
+        },
+    );
+    wait_for(
+        "the follower to rejoin with an assignment",
+        Duration::from_secs(60),
+        || {
+            let log = c.workers[owner].log_text();
+            log.rsplit_once("Lost the group membership")
+                .is_some_and(|(_, after)| after.contains("Received an assignment."))
+        },
+    );
+    append(&source, &(100..200).map(line).collect::<String>());
+    wait_for("all 200 lines in the sink", Duration::from_secs(90), || {
+        all_lines_in(&sink, 200)
+    });
+    settled_placement(&c, &["src", "snk"]);
+    let after = [task_starts(&c, "src"), task_starts(&c, "snk")];
+    (c, owner, before, after)
+}
+
+/// With the incremental cooperative protocol (the default, `sessioned`) a worker the
+/// coordinator forgets keeps its work while it rejoins, as Kafka Connect's does
+/// (`WorkerCoordinator.onJoinPrepare` keeps the assignment): no task restarts, the leader
+/// leaves the work where it runs, and the data keeps flowing.
+#[test]
+fn a_worker_the_coordinator_forgets_keeps_its_work_while_it_rejoins() {
+    let broker = Broker::start();
+    let (c, owner, before, after) = evict_the_follower(&broker, "");
+    assert!(
+        log_has(
+            &c.workers[owner],
+            &["Lost the group membership: keeping the work running"]
+        ),
+        "the owner kept its work"
+    );
+    assert_eq!(
+        after, before,
+        "task starts of src and snk: nothing restarted"
+    );
+}
+
+/// With the eager protocol every rebalance revokes everything, so a worker the coordinator
+/// forgets stops its work and starts what it is assigned again.
+#[test]
+fn an_eager_worker_the_coordinator_forgets_stops_its_work_and_starts_it_again() {
+    let broker = Broker::start();
+    let (c, owner, before, after) = evict_the_follower(&broker, "connect.protocol=eager\n");
+    assert!(
+        log_has(
+            &c.workers[owner],
+            &["Lost the group membership: stopping all work"]
+        ),
+        "the owner stopped its work"
+    );
+    assert!(
+        after[0] + after[1] > before[0] + before[1],
+        "the owner's work started again: before {before:?}, after {after:?}"
+    );
+}
+
+/// With no lost-work delay (`scheduled.rebalance.max.delay.ms=0`) the leader may hand a
+/// forgotten worker's work to another at once, so the worker stops it before it rejoins, and
+/// rejoins only once its metadata says so: the work runs again (on one worker or the other)
+/// and the data keeps flowing. Joining with the metadata of before the stop would make the
+/// leader leave the stopped work with its old owner, and nobody would run it.
+#[test]
+fn a_worker_forgotten_with_no_lost_work_delay_stops_its_work_and_the_work_runs_again() {
+    let broker = Broker::start();
+    let (c, owner, before, after) =
+        evict_the_follower(&broker, "scheduled.rebalance.max.delay.ms=0\n");
+    assert!(
+        log_has(
+            &c.workers[owner],
+            &["Lost the group membership: stopping all work"]
+        ),
+        "the follower stopped its work"
+    );
+    assert!(
+        after[0] + after[1] > before[0] + before[1],
+        "the follower's work started again: before {before:?}, after {after:?}"
+    );
+}
+
+/// A task whose `stop()` never returns is abandoned after `task.shutdown.graceful.timeout.ms`
+/// (as Kafka Connect's `Worker.awaitStopTask`): deleting its connector completes and the
+/// worker goes on running other connectors, instead of waiting for it forever.
+#[test]
+fn a_task_that_never_stops_does_not_hold_up_the_worker() {
+    let broker = Broker::start();
+    let c = Cluster::start_with_test_plugins(&broker, 1);
+    let (code, body) = create(
+        &c.workers[0],
+        &json!({"name": "stuck", "config": {"connector.class": "TestSource",
+                "tasks.max": "1", "task.stop.hangs": "true"}}),
+    );
+    assert_eq!(code, 201, "{body}");
+    c.running("stuck");
+    let (code, body) = c.workers[0]
+        .try_send("DELETE", "/connectors/stuck", None)
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    let (code, body) = create(
+        &c.workers[0],
+        &json!({"name": "after", "config": {"connector.class": "TestSource", "tasks.max": "1"}}),
+    );
+    assert_eq!(code, 201, "{body}");
+    c.running("after");
+    assert!(
+        log_has(
+            &c.workers[0],
+            &["Graceful stop of a task failed", "task=stuck-0"]
+        ),
+        "the stuck task was abandoned, and the log says which"
+    );
 }

@@ -42,6 +42,28 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     panic!("timed out after {timeout:?} waiting for {what}");
 }
 
+thread_local! {
+    static PANIC_MESSAGE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps each thread's panic message (after printing it as usual), so a fixture that dumps
+/// logs while unwinding can repeat it below them: CI shows the end of a failed test's output.
+pub fn remember_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(info.to_string()));
+            default(info);
+        }));
+    });
+}
+
+/// The message of the panic this thread is unwinding from, if [`remember_panics`] saw it.
+pub fn panic_message() -> Option<String> {
+    PANIC_MESSAGE.with(|m| m.borrow().clone())
+}
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
