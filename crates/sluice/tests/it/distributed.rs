@@ -1696,35 +1696,11 @@ fn a_worker_the_coordinator_forgets_keeps_its_work_while_it_rejoins() {
     );
 }
 
-/// With the eager protocol every rebalance revokes everything, so a worker the coordinator
-/// forgets stops its work and starts what it is assigned again.
-#[test]
-fn an_eager_worker_the_coordinator_forgets_stops_its_work_and_starts_it_again() {
+/// Evicts the follower of a cluster run with `extra`, and checks that it stopped its work
+/// and started what it was assigned again.
+fn evicted_follower_stops_its_work_and_starts_it_again(extra: &str) {
     let broker = Broker::start();
-    let (c, owner, before, after) = evict_the_follower(&broker, "connect.protocol=eager\n");
-    assert!(
-        log_has(
-            &c.workers[owner],
-            &["Lost the group membership: stopping all work"]
-        ),
-        "the owner stopped its work"
-    );
-    assert!(
-        after[0] + after[1] > before[0] + before[1],
-        "the owner's work started again: before {before:?}, after {after:?}"
-    );
-}
-
-/// With no lost-work delay (`scheduled.rebalance.max.delay.ms=0`) the leader may hand a
-/// forgotten worker's work to another at once, so the worker stops it before it rejoins, and
-/// rejoins only once its metadata says so: the work runs again (on one worker or the other)
-/// and the data keeps flowing. Joining with the metadata of before the stop would make the
-/// leader leave the stopped work with its old owner, and nobody would run it.
-#[test]
-fn a_worker_forgotten_with_no_lost_work_delay_stops_its_work_and_the_work_runs_again() {
-    let broker = Broker::start();
-    let (c, owner, before, after) =
-        evict_the_follower(&broker, "scheduled.rebalance.max.delay.ms=0\n");
+    let (c, owner, before, after) = evict_the_follower(&broker, extra);
     assert!(
         log_has(
             &c.workers[owner],
@@ -1736,6 +1712,23 @@ fn a_worker_forgotten_with_no_lost_work_delay_stops_its_work_and_the_work_runs_a
         after[0] + after[1] > before[0] + before[1],
         "the follower's work started again: before {before:?}, after {after:?}"
     );
+}
+
+/// With the eager protocol every rebalance revokes everything, so a worker the coordinator
+/// forgets stops its work and starts what it is assigned again.
+#[test]
+fn an_eager_worker_the_coordinator_forgets_stops_its_work_and_starts_it_again() {
+    evicted_follower_stops_its_work_and_starts_it_again("connect.protocol=eager\n");
+}
+
+/// With no lost-work delay (`scheduled.rebalance.max.delay.ms=0`) the leader may hand a
+/// forgotten worker's work to another at once, so the worker stops it before it rejoins, and
+/// rejoins only once its metadata says so: the work runs again (on one worker or the other)
+/// and the data keeps flowing. Joining with the metadata of before the stop would make the
+/// leader leave the stopped work with its old owner, and nobody would run it.
+#[test]
+fn a_worker_forgotten_with_no_lost_work_delay_stops_its_work_and_the_work_runs_again() {
+    evicted_follower_stops_its_work_and_starts_it_again("scheduled.rebalance.max.delay.ms=0\n");
 }
 
 /// A task whose `stop()` never returns is abandoned after `task.shutdown.graceful.timeout.ms`
