@@ -198,8 +198,11 @@ pub fn assign_incremental(memory: &LeaderMemory, input: &AssignInput) -> (Plan, 
 /// member's last assignment (a member that was not asked to rejoin keeps its old metadata),
 /// and trusting it would give the member's work to a second member. So when this leader
 /// planned the member's previous allocation, that plan counts, plus whatever the member
-/// reports that the plan gave no one else (work it still runs from before). A leader with no
-/// plan for a member takes its report.
+/// reports that the plan gave no other member of this generation (work it still runs from
+/// before). A leader with no plan for a member takes its report. A plan for a member that is
+/// not in this generation (departed, or back under a new member id) hides nobody's report:
+/// its worker may have run the work and another member too (one whose revocation never
+/// arrived), and only the reports can show that duplicate, so both are revoked.
 fn effective_allocations(memory: &LeaderMemory, input: &AssignInput) -> BTreeMap<String, Work> {
     input
         .members
@@ -212,7 +215,9 @@ fn effective_allocations(memory: &LeaderMemory, input: &AssignInput) -> BTreeMap
                 memory
                     .previous
                     .iter()
-                    .filter(|(other, _)| *other != m && !other.is_empty())
+                    .filter(|(other, _)| {
+                        *other != m && !other.is_empty() && input.members.contains_key(*other)
+                    })
                     .map(|(_, w)| w),
             );
             (m.clone(), planned.union(&reported.minus(&elsewhere)))
@@ -588,6 +593,34 @@ mod tests {
             }
         }
         assert_eq!(plan.delay_ms, 0);
+    }
+
+    #[test]
+    fn a_plan_of_a_member_gone_from_the_generation_hides_no_duplicate() {
+        // The leader planned connector "a" for m1. m1 came back as m3 (an eviction, or a
+        // leave and join) and still runs "a"; m2 runs it too: its revocation never arrived
+        // (its SyncGroup failed), and the leader's plan for m2 does not have it.
+        let cfg = configured(&[("a", 0)]);
+        let a = WorkId::Connector("a".into());
+        let mut mem = LeaderMemory::default();
+        let mut held = Work::default();
+        held.insert(a.clone());
+        mem.previous.insert("m1".into(), held.clone());
+        mem.previous.insert("m2".into(), Work::default());
+        let mut ms = BTreeMap::new();
+        ms.insert("m2".to_string(), held.clone());
+        ms.insert("m3".to_string(), held);
+        let input = AssignInput {
+            members: ms,
+            configured: cfg,
+            urls: BTreeMap::new(),
+            now_ms: 0,
+            max_delay_ms: 300_000,
+        };
+        let (plan, _) = assign_incremental(&mem, &input);
+        for m in ["m2", "m3"] {
+            assert!(plan.members[m].revoked.contains(&a), "{m}: {plan:?}");
+        }
     }
 
     #[test]
