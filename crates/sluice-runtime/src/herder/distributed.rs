@@ -1998,12 +1998,10 @@ impl Actor {
             }
         }
         let state = read_lock(&self.shared.config).clone();
-        if a.assigned
-            .tasks
-            .iter()
-            .any(|(c, _)| !self.running_connectors.contains_key(c))
-        {
-            // Tasks moving here resume from what their previous owner committed.
+        if !a.assigned.tasks.is_empty() {
+            // Tasks moving here resume from what their previous owner committed, also when
+            // this worker already runs their connector (Kafka's offset store reads the
+            // offsets topic to its end on every read).
             if let Err(e) = self.worker.offsets.refresh().await {
                 tracing::warn!(error = %e, "Could not read the offsets topic before starting tasks.");
             }

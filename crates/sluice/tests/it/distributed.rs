@@ -1763,3 +1763,83 @@ fn a_task_that_never_stops_does_not_hold_up_the_worker() {
         "the stuck task was abandoned, and the log says which"
     );
 }
+
+/// A source task that moves to a worker already running its connector resumes from the
+/// offsets its previous owner committed: that worker reads the offsets topic again before it
+/// starts the task (Kafka's offset store reads to the end on every read), or the task would
+/// read its input again from the start.
+#[test]
+fn a_task_moving_to_its_connectors_worker_resumes_from_committed_offsets() {
+    let broker = Broker::start();
+    let mut c = Cluster::start_with_test_plugins(&broker, 2);
+    let topic = unique("moving-task");
+    let source = c.path("source.txt");
+    std::fs::write(&source, (0..100).map(line).collect::<String>()).unwrap();
+    // The assignor gives a new connector to the worker with the fewest connectors and each
+    // task to the worker with the fewest tasks (ties: the lower member id). A filler with two
+    // tasks leaves the workers at one task each and one connector on one of them, so `src`
+    // goes to the other worker and its task, on the tie, to the one with the filler; deleting
+    // the filler leaves `src` and `src-0` on different workers.
+    let (code, body) = create(
+        &c.workers[0],
+        &json!({"name": "filler", "config": {"connector.class": "TestSource", "tasks.max": "2"}}),
+    );
+    assert_eq!(code, 201, "{body}");
+    c.running("filler");
+    assert_eq!(
+        create(&c.workers[0], &source_config("src", &source, &topic)).0,
+        201
+    );
+    c.running("src");
+    let (code, body) = c.workers[0]
+        .try_send("DELETE", "/connectors/filler", None)
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    wait_for(
+        "filler gone from every worker",
+        Duration::from_secs(60),
+        || {
+            c.alive().all(|w| {
+                w.get("/connectors/filler/status")
+                    .is_some_and(|(code, _)| code == 404)
+            })
+        },
+    );
+    let p = settled_placement(&c, &["src"]);
+    assert_ne!(
+        p["src"], p["src-0"],
+        "src and its task run on different workers: {p:?}"
+    );
+    let count = |recs: &[crate::harness::Consumed], i: usize| {
+        let want = line(i);
+        let want = want.trim_end();
+        recs.iter()
+            .filter(|r| {
+                String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).contains(want)
+            })
+            .count()
+    };
+    crate::harness::consume_until(&broker.bootstrap(), &topic, Duration::from_secs(60), |r| {
+        (0..100).all(|i| count(r, i) >= 1)
+    });
+    // Stop the task's worker gracefully (its offsets are committed); the task moves to the
+    // worker that runs `src`.
+    let task_worker = c.worker_index(&p["src-0"]).unwrap();
+    assert!(c.workers[task_worker].terminate().success());
+    c.workers[task_worker].rest_port = 0;
+    append(&source, &(100..200).map(line).collect::<String>());
+    let recs =
+        crate::harness::consume_until(&broker.bootstrap(), &topic, Duration::from_secs(90), |r| {
+            (0..200).all(|i| count(r, i) >= 1)
+        });
+    let repeated: Vec<usize> = (0..200).filter(|&i| count(&recs, i) > 1).collect();
+    assert!(
+        (0..200).all(|i| count(&recs, i) >= 1),
+        "every line reached the topic"
+    );
+    assert!(
+        repeated.is_empty(),
+        "the moved task resumed from its committed offset; lines read again: {} of 200",
+        repeated.len()
+    );
+}
