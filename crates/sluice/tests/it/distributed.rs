@@ -374,10 +374,9 @@ fn task_starts(c: &Cluster, connector: &str) -> usize {
         .count()
 }
 
-/// The generation of a worker's last assignment, if its last group event is that assignment
-/// (no JoinGroup or SyncGroup under way since).
-fn settled_generation(w: &Worker) -> Option<u64> {
-    let log = w.log_text();
+/// The generation of the last assignment in a worker's log text, if its last group event is
+/// that assignment (no JoinGroup or SyncGroup under way since).
+fn settled_generation_in(log: &str) -> Option<u64> {
     let last = log
         .lines()
         .rev()
@@ -390,7 +389,10 @@ fn settled_generation(w: &Worker) -> Option<u64> {
 
 /// Every live worker has the same generation's assignment and nothing under way.
 fn group_settled(c: &Cluster) -> bool {
-    let gens: Vec<Option<u64>> = c.alive().map(settled_generation).collect();
+    let gens: Vec<Option<u64>> = c
+        .alive()
+        .map(|w| settled_generation_in(&w.log_text()))
+        .collect();
     gens.first()
         .is_some_and(|g| g.is_some() && gens.iter().all(|x| x == g))
 }
@@ -1642,11 +1644,7 @@ fn evict_the_follower(broker: &Broker, extra: &str) -> (Cluster, usize, [usize; 
                 return true;
             }
             let since = removed_at_len.map_or(log.as_str(), |n| log.get(n..).unwrap_or(""));
-            let stable = since
-                .lines()
-                .rev()
-                .find(|l| l.contains("sluice_group::") || l.contains("Received an assignment."))
-                .is_some_and(|l| l.contains("Received an assignment."));
+            let stable = settled_generation_in(since).is_some();
             if stable {
                 if let Some(member) = member_id(&c.workers[owner]) {
                     let code = remove_member(broker, &c.group, &member);
