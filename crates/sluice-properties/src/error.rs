@@ -11,18 +11,6 @@ pub enum PropertiesError {
         source: std::io::Error,
     },
 
-    /// The file is not UTF-8. `offset` is the 0-based byte offset of the first bad byte.
-    #[error(
-        "properties file {} is not valid UTF-8: invalid byte at offset {offset} (line {line}); \
-         save it as UTF-8 or write the character as a \\uXXXX escape",
-        path.display()
-    )]
-    NotUtf8 {
-        path: PathBuf,
-        offset: usize,
-        line: usize,
-    },
-
     /// The text is readable but an escape in it is not. `path` is `None` for [`crate::parse`].
     #[error("{}line {line}: {problem}", Origin(path.as_deref()))]
     Syntax {
@@ -37,9 +25,7 @@ impl PropertiesError {
     pub fn line(&self) -> Option<usize> {
         match self {
             PropertiesError::Read { .. } => None,
-            PropertiesError::NotUtf8 { line, .. } | PropertiesError::Syntax { line, .. } => {
-                Some(*line)
-            }
+            PropertiesError::Syntax { line, .. } => Some(*line),
         }
     }
 }

@@ -141,33 +141,29 @@ pub fn parse(text: &str) -> Result<Properties, PropertiesError> {
     })
 }
 
-/// Reads and parses a UTF-8 properties file. Errors name the file (and the line or byte
-/// offset where that applies).
+/// Reads and parses a properties file. Errors name the file (and the line where that applies).
+///
+/// Java's `Properties.load(InputStream)`, which Kafka uses for worker and connector files, reads
+/// ISO-8859-1, while users (and Kafka's own seed files with Chinese comments) write UTF-8. A file
+/// that is valid UTF-8 is read as UTF-8; any other file is read as ISO-8859-1, as Java would, so
+/// a file with a Latin-1 byte (even in a comment) runs here as it runs on Kafka.
 pub fn load(path: &Path) -> Result<Properties, PropertiesError> {
     let bytes = std::fs::read(path).map_err(|source| PropertiesError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let offset = e.valid_up_to();
-        let before = &bytes[..offset];
-        // Count lines the way the reader does: \n, \r\n and a lone \r each end one.
-        let line = 1
-            + before.iter().filter(|&&b| b == b'\n').count()
-            + before
-                .windows(2)
-                .filter(|w| w[0] == b'\r' && w[1] != b'\n')
-                .count()
-            + usize::from(before.last() == Some(&b'\r'));
-        PropertiesError::NotUtf8 {
-            path: path.to_path_buf(),
-            offset,
-            line,
-        }
-    })?;
-    read::parse(text).map_err(|(line, problem)| PropertiesError::Syntax {
+    let text = decode(&bytes);
+    read::parse(&text).map_err(|(line, problem)| PropertiesError::Syntax {
         path: Some(path.to_path_buf()),
         line,
         problem,
     })
+}
+
+/// UTF-8 when the bytes are valid UTF-8, otherwise ISO-8859-1 (each byte is the code point).
+pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
 }
