@@ -436,6 +436,22 @@ static RULES: &[MappingDoc] = &[
 ///
 /// `java`: Java client configs with any prefix already stripped and precedence applied; `origin`
 /// names where they came from, for messages (e.g. "worker config key prefix 'producer.'").
+/// Whether `address` is what Java's `Utils.getHost`/`getPort` accept: it ends in `:<port>`
+/// after a host of letters, digits and `-%._:` (an IPv6 address may be in brackets); anything
+/// before the host, such as `PLAINTEXT://`, is ignored as Java's pattern ignores it.
+fn is_host_port(address: &str) -> bool {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return false;
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err()
+    {
+        return false;
+    }
+    let host = host.strip_suffix(']').unwrap_or(host);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-%._:".contains(c);
+    host.chars().next_back().is_some_and(allowed)
+}
+
 pub fn map_client_config(
     role: ClientRole,
     java: &BTreeMap<String, String>,
@@ -505,7 +521,11 @@ impl<'a> Mapper<'a> {
 
     /// Java's `ConfigException` wording.
     fn invalid(&mut self, key: &str, value: &str, allowed: &str) {
-        let shown = if is_secret(key) { "[hidden]" } else { value };
+        let shown = if is_secret(key) {
+            "[hidden]".into()
+        } else {
+            sluice_api::config::shown_value(value)
+        };
         let origin = self.origin;
         self.problem(
             key,
@@ -609,6 +629,14 @@ impl<'a> Mapper<'a> {
                     .collect();
                 if list.is_empty() {
                     self.invalid(key, value, "List of host:port must not be empty");
+                } else if let Some(bad) = list.iter().find(|a| !is_host_port(a)) {
+                    // Java's ClientUtils.parseAndValidateAddresses wording.
+                    let origin = self.origin;
+                    let shown: String = bad.chars().take(200).collect();
+                    self.problem(
+                        key,
+                        format!("Invalid url in bootstrap.servers: {shown} ({origin}); each entry must be host:port"),
+                    );
                 } else {
                     self.set("bootstrap.servers", list.join(","));
                 }

@@ -43,7 +43,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorMessage {
             error_code: self.status.as_u16(),
-            message: self.message,
+            message: sluice_runtime::secrets::redact(&self.message).into_owned(),
         };
         (self.status, Json(body)).into_response()
     }

@@ -11,19 +11,7 @@ use sluice_runtime::config::validate::validate_connector;
 use sluice_runtime::plugins::Plugins;
 
 /// What a secret value is shown as (Kafka's `Password.HIDDEN`).
-pub const HIDDEN: &str = "[hidden]";
-
-/// Key suffixes of secret client and converter settings (PASSWORD in Kafka's ConfigDefs).
-const SECRET_SUFFIXES: &[&str] = &[
-    "password",
-    "sasl.jaas.config",
-    "ssl.keystore.key",
-    "ssl.keystore.certificate.chain",
-    "ssl.truststore.certificates",
-    "basic.auth.user.info",
-    "bearer.auth.token",
-    "sasl.oauthbearer.client.secret",
-];
+pub const HIDDEN: &str = sluice_runtime::secrets::HIDDEN;
 
 /// Whether a value references a config provider (`${provider:path:key}` or `${path:key}`).
 pub fn is_provider_reference(value: &str) -> bool {
@@ -53,7 +41,7 @@ impl Masker {
 
     pub fn is_secret(&self, key: &str, value: &str) -> bool {
         self.password_keys.contains(key)
-            || SECRET_SUFFIXES.iter().any(|s| key.ends_with(s))
+            || sluice_runtime::secrets::is_secret_key(key)
             || is_provider_reference(value)
     }
 

@@ -176,7 +176,33 @@ pub fn router(state: AppState) -> Router {
         .route("/sluice/connectors/{name}/errors", get(connector_errors))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(json_payload_too_large))
         .with_state(state)
+}
+
+/// The largest request body the API reads (a connector config, an offsets list).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// A body over [`MAX_BODY_BYTES`] is refused by the body extractor with a plain-text 413;
+/// clients expect Kafka's JSON error body for every error.
+async fn json_payload_too_large(response: axum::response::Response) -> axum::response::Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("The request body is larger than the limit of {MAX_BODY_BYTES} bytes."),
+    )
+    .into_response()
 }
 
 type ApiResult<T> = Result<T, ApiError>;

@@ -209,3 +209,23 @@ fn query_parameters_repeat_and_decode() {
     );
     assert!(crate::routes::query_params(None).is_empty());
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_with_kafkas_error_body() {
+    let app = app();
+    let big = format!(
+        r#"{{"name":"big","config":{{"connector.class":"FileStreamSource","x":"{}"}}}}"#,
+        "a".repeat(crate::routes::MAX_BODY_BYTES)
+    );
+    let (status, body) = call(&app, "POST", "/connectors", &big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["error_code"], 413);
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the limit"),
+        "{body}"
+    );
+}

@@ -115,12 +115,8 @@ fn map(
     Ok(mapped)
 }
 
-/// The producer of a source task.
-pub fn producer(
-    worker: &WorkerConfig,
-    connector: &RawConfig,
-    name: &str,
-) -> Result<RdConfig, ConnectError> {
+/// The Java settings of a source task's producer, before mapping.
+fn producer_java(worker: &WorkerConfig, connector: &RawConfig) -> Result<RawConfig, ConnectError> {
     let mut java: RawConfig = BTreeMap::new();
     java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
     java.insert("acks".into(), "all".into());
@@ -129,6 +125,16 @@ pub fn producer(
     java.insert("enable.idempotence".into(), "false".into());
     java.extend(with_prefix(worker.raw(), "producer."));
     java.extend(overrides(worker, connector, "producer.override.")?);
+    Ok(java)
+}
+
+/// The producer of a source task.
+pub fn producer(
+    worker: &WorkerConfig,
+    connector: &RawConfig,
+    name: &str,
+) -> Result<RdConfig, ConnectError> {
+    let java = producer_java(worker, connector)?;
     Ok(map(
         worker,
         ClientRole::Producer,
@@ -138,12 +144,12 @@ pub fn producer(
     .rdkafka)
 }
 
-/// The consumer of a sink task, and its `max.poll.records`.
-pub fn consumer(
+/// The Java settings of a sink task's consumer, before mapping.
+fn consumer_java(
     worker: &WorkerConfig,
     connector: &RawConfig,
     name: &str,
-) -> Result<(RdConfig, Option<usize>), ConnectError> {
+) -> Result<RawConfig, ConnectError> {
     let mut java: RawConfig = BTreeMap::new();
     java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
     java.insert("group.id".into(), format!("connect-{name}"));
@@ -151,6 +157,16 @@ pub fn consumer(
     java.insert("auto.offset.reset".into(), "earliest".into());
     java.extend(with_prefix(worker.raw(), "consumer."));
     java.extend(overrides(worker, connector, "consumer.override.")?);
+    Ok(java)
+}
+
+/// The consumer of a sink task, and its `max.poll.records`.
+pub fn consumer(
+    worker: &WorkerConfig,
+    connector: &RawConfig,
+    name: &str,
+) -> Result<(RdConfig, Option<usize>), ConnectError> {
+    let java = consumer_java(worker, connector, name)?;
     let mapped = map(
         worker,
         ClientRole::Consumer,
@@ -179,27 +195,78 @@ pub fn admin(
     .rdkafka)
 }
 
-/// The worker's own admin client (cluster id, topic checks).
-pub fn worker_admin(worker: &WorkerConfig) -> Result<RdConfig, ConnectError> {
+/// The Java settings of the worker's own admin client, before mapping.
+fn worker_admin_java(worker: &WorkerConfig) -> RawConfig {
     let mut java = worker_client_keys(worker);
     java.insert("bootstrap.servers".into(), worker.bootstrap_servers());
     java.extend(with_prefix(worker.raw(), "admin."));
-    Ok(map(worker, ClientRole::Admin, &java, "worker config")?.rdkafka)
+    java
 }
 
-/// Checks every client config of the worker once at start-up, collecting every problem.
+/// The worker's own admin client (cluster id, topic checks).
+pub fn worker_admin(worker: &WorkerConfig) -> Result<RdConfig, ConnectError> {
+    Ok(map(
+        worker,
+        ClientRole::Admin,
+        &worker_admin_java(worker),
+        "worker config",
+    )?
+    .rdkafka)
+}
+
+/// Checks every client config of the worker, and its converters, once at start-up, collecting
+/// every problem.
+///
+/// A key that came from the worker file with a `producer.`/`consumer.`/`admin.` prefix is
+/// named with its prefix, as the user wrote it, and a problem the three clients share (an
+/// empty or malformed `bootstrap.servers`) is reported once.
 pub fn check_worker(worker: &WorkerConfig) -> Vec<String> {
     let empty = RawConfig::new();
-    let mut problems = Vec::new();
-    if let Err(e) = producer(worker, &empty, "(worker)") {
-        problems.push(e.to_string());
+    let clients = [
+        (
+            ClientRole::Producer,
+            "producer.",
+            producer_java(worker, &empty),
+        ),
+        (
+            ClientRole::Consumer,
+            "consumer.",
+            consumer_java(worker, &empty, "(worker)"),
+        ),
+        (ClientRole::Admin, "admin.", Ok(worker_admin_java(worker))),
+    ];
+    let mut problems: Vec<String> = Vec::new();
+    for (role, prefix, java) in clients {
+        let mut found = Vec::new();
+        match java.and_then(|mut java| {
+            let origin = apply_jaas_file(worker, &mut java, "worker config")?;
+            Ok((java, origin))
+        }) {
+            Err(e) => found.push(e.message().to_string()),
+            Ok((java, origin)) => {
+                if let Err(e) = map_client_config(role, &java, &origin) {
+                    for p in e.problems {
+                        let prefixed = format!("{prefix}{}", p.key);
+                        if worker.raw().contains_key(&prefixed) {
+                            found.push(p.message.replace(
+                                &format!("configuration {} ", p.key),
+                                &format!("configuration {prefixed} "),
+                            ));
+                        } else {
+                            found.push(p.message);
+                        }
+                    }
+                }
+            }
+        }
+        for f in found {
+            // A setting the three clients share (bootstrap.servers) is one problem.
+            if !problems.contains(&f) {
+                problems.push(f);
+            }
+        }
     }
-    if let Err(e) = consumer(worker, &empty, "(worker)") {
-        problems.push(e.to_string());
-    }
-    if let Err(e) = worker_admin(worker) {
-        problems.push(e.to_string());
-    }
+    problems.extend(crate::convert::check_worker_converters(worker.raw()));
     problems
 }
 
@@ -313,5 +380,59 @@ mod tests {
                 && e.contains("not a valid JAAS login configuration file"),
             "{e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod startup_checks {
+    use super::*;
+    use crate::config::worker::standalone_def;
+
+    fn check(pairs: &[(&str, &str)]) -> Vec<String> {
+        let mut raw: RawConfig = [
+            ("key.converter", "StringConverter"),
+            ("value.converter", "StringConverter"),
+            ("offset.storage.file.filename", "/tmp/x"),
+        ]
+        .iter()
+        .chain(pairs)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        raw.retain(|_, v| v != "<unset>");
+        check_worker(&WorkerConfig {
+            config: standalone_def().parse(&raw).unwrap(),
+        })
+    }
+
+    #[test]
+    fn a_prefixed_key_is_named_with_its_prefix() {
+        let p = check(&[("producer.linger.ms", "soon")]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("for configuration producer.linger.ms "),
+            "{}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn a_bad_bootstrap_servers_is_reported_once() {
+        let p = check(&[("bootstrap.servers", "not a host:port,,:::")]);
+        assert_eq!(
+            p,
+            vec!["Invalid url in bootstrap.servers: not a host:port (worker config); each entry must be host:port"]
+        );
+        let p = check(&[("bootstrap.servers", " , ")]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("must not be empty"), "{}", p[0]);
+        assert!(check(&[("bootstrap.servers", "PLAINTEXT://a:9092,[::1]:9093,b.c:1")]).is_empty());
+        assert_eq!(check(&[("bootstrap.servers", "a:99999")]).len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_worker_converter_is_a_start_up_problem() {
+        let p = check(&[("value.converter", "com.example.Nope")]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("configuration value.converter"), "{}", p[0]);
     }
 }

@@ -62,3 +62,80 @@ impl Converters {
         })
     }
 }
+
+/// Builds the worker's own converters once, so that an unknown class or a bad sub-config in the
+/// worker file stops the worker at start with one message (Kafka's `ConfigDef` refuses an
+/// unknown class when it parses the file), instead of failing every task later.
+pub fn check_worker_converters(worker: &RawConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    let keys = [
+        (KEY_CONVERTER, Some(ConverterRole::Key)),
+        (VALUE_CONVERTER, Some(ConverterRole::Value)),
+        (HEADER_CONVERTER, None),
+    ];
+    for (key, role) in keys {
+        let Some(class) = worker.get(key).map(|c| c.trim()) else {
+            // Missing required keys are the config definition's to report.
+            continue;
+        };
+        let sub = with_prefix(worker, &format!("{key}."));
+        let built = match role {
+            Some(role) => sluice_converters::new_converter(class, &sub, role).map(drop),
+            None => sluice_converters::new_header_converter(class, &sub).map(drop),
+        };
+        if let Err(e) = built {
+            problems.push(format!(
+                "Invalid value {} for configuration {key}: {}",
+                sluice_api::config::shown_value(class),
+                e.message()
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_worker_converters_are_checked_at_start() {
+        let ok = raw(&[
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter", "StringConverter"),
+        ]);
+        assert!(check_worker_converters(&ok).is_empty());
+        let bad = raw(&[
+            ("key.converter", "com.example.NoSuchConverter"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "maybe"),
+            ("header.converter", "Nope"),
+        ]);
+        let problems = check_worker_converters(&bad);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].starts_with("Invalid value com.example.NoSuchConverter for configuration key.converter: Failed to find any class that implements Converter"), "{}", problems[0]);
+        assert!(
+            problems[1].contains("value.converter") && problems[1].contains("maybe"),
+            "{}",
+            problems[1]
+        );
+        assert!(
+            problems[2].starts_with("Invalid value Nope for configuration header.converter:"),
+            "{}",
+            problems[2]
+        );
+    }
+}

@@ -15,7 +15,9 @@
 //! - [`storage`]: the config and status topics' record formats (distributed mode).
 //! - [`offsets`]: source offset storage (standalone file in Java's format).
 //! - [`errors`]: retries, `errors.tolerance`, the log reporter and the dead letter queue.
+//! - [`secrets`]: secret values remembered so that traces, logs and errors never show them.
 //! - [`signature`]: KIP-507 session keys and internal request signatures.
+//! - [`topic_creation`]: KIP-158, the topics a source task creates and with what settings.
 //! - [`status`], [`plugins`], [`convert`], [`chain`], [`clients`].
 //! - `testkit` (feature `testkit`): test-only connector plugins.
 
@@ -27,10 +29,12 @@ pub mod errors;
 pub mod herder;
 pub mod offsets;
 pub mod plugins;
+pub mod secrets;
 pub mod signature;
 pub mod status;
 pub mod storage;
 pub mod task;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod topic_creation;
 pub mod worker;

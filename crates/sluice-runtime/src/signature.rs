@@ -121,6 +121,9 @@ pub fn sign_request(
     ))
 }
 
+/// The largest `inter.worker.key.size` accepted, in bits.
+pub const MAX_KEY_BITS: i32 = 65_536;
+
 /// A new random key of `bits` bits (rounded up to whole bytes, as Java's `KeyGenerator`).
 pub fn generate_key(bits: u32) -> Result<Vec<u8>, CryptoError> {
     let mut key = vec![0u8; bits.div_ceil(8) as usize];
@@ -259,6 +262,12 @@ impl InterWorkerKeys {
                 return Err(format!(
                     "Unable to create key generator with algorithm {} and key size {bits}: Key length must be at least 40 bits (configuration {INTER_WORKER_KEY_SIZE})",
                     key_algorithm.name()
+                ))
+            }
+            // Keys are made in memory: a size from the config must not size an absurd one.
+            Some(bits) if bits > MAX_KEY_BITS => {
+                return Err(format!(
+                    "Invalid value {bits} for configuration {INTER_WORKER_KEY_SIZE}: Sluice generates keys of at most {MAX_KEY_BITS} bits"
                 ))
             }
             Some(bits) => bits as u32,

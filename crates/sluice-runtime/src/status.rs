@@ -255,6 +255,7 @@ impl StatusStore {
         state: State,
         trace: Option<String>,
     ) {
+        let trace = trace.map(|t| crate::secrets::redact(&t).into_owned());
         let mut map = self.write();
         let generation = map.get(name).map_or(0, |s| s.connector.generation + 1);
         let status = self.status(state, trace, generation);
@@ -283,6 +284,7 @@ impl StatusStore {
 
     /// Sets a task's state.
     pub fn put_task(&self, connector: &str, task: u32, state: State, trace: Option<String>) {
+        let trace = trace.map(|t| crate::secrets::redact(&t).into_owned());
         let mut map = self.write();
         if self.listener.is_some() && !map.contains_key(connector) {
             // Distributed mode runs tasks whose connector runs on another worker.

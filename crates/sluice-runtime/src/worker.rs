@@ -25,6 +25,7 @@ use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{State, StatusStore};
 use crate::task::{self, TargetState, TaskId, TaskSettings};
+use crate::topic_creation::TopicCreation;
 
 /// What every connector on this worker shares.
 #[derive(Clone, Debug)]
@@ -209,6 +210,10 @@ async fn stop_tasks(name: &str, tasks: Vec<RunningTask>, deadline: tokio::time::
     }
 }
 
+/// The most tasks one connector may run: `tasks.max` above it fails the connector (FAILED, with
+/// the reason) instead of sizing an allocation by a number from a REST body.
+pub const MAX_TASKS_PER_CONNECTOR: usize = 10_000;
+
 /// Asks a started connector for its task configs (`Worker.connectorTaskConfigs`): at most
 /// `tasks.max` unless `tasks.max.enforce=false`, with the framework keys added.
 async fn connector_task_configs(
@@ -222,10 +227,23 @@ async fn connector_task_configs(
         .and_then(|m| m.trim().parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
+    // A connector sizes its task list by tasks.max (FileStreamSink makes exactly that many):
+    // an absurd value must fail this connector, not abort the worker on the allocation.
+    if max_tasks > MAX_TASKS_PER_CONNECTOR {
+        return Err(ConnectError::config(format!(
+            "Invalid value {max_tasks} for configuration {TASKS_MAX}: this worker runs at most {MAX_TASKS_PER_CONNECTOR} tasks for one connector; lower {TASKS_MAX}"
+        )));
+    }
     let configs = connector.task_configs(max_tasks).await?;
     let enforce = config
         .get(TASKS_MAX_ENFORCE)
         .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+    if configs.len() > MAX_TASKS_PER_CONNECTOR {
+        return Err(ConnectError::fatal(format!(
+            "The connector {name} has generated {} tasks, more than the {MAX_TASKS_PER_CONNECTOR} tasks this worker runs for one connector.",
+            configs.len()
+        )));
+    }
     if enforce && configs.len() > max_tasks {
         return Err(ConnectError::fatal(format!(
             "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create. This behavior should be considered a bug and is no longer supported. You can either increase the value of tasks.max or set tasks.max.enforce to false.",
@@ -455,9 +473,11 @@ async fn checked(
 pub fn resolve_config(worker: &Worker, raw: &RawConfig) -> Result<RawConfig, ConnectError> {
     let providers = Providers::from_worker(worker.config.raw())
         .map_err(|e| ConnectError::config(providers::render(&e)))?;
-    providers
+    let resolved = providers
         .resolve(raw)
-        .map_err(|e| ConnectError::config(providers::render(&e)))
+        .map_err(|e| ConnectError::config(providers::render(&e)))?;
+    crate::secrets::remember_config(&resolved);
+    Ok(resolved)
 }
 
 /// Task configs a connector produced on this worker (distributed mode): the herder writes
@@ -679,19 +699,6 @@ fn spawn_task(
     RunningTask { cancel, handle }
 }
 
-/// Partitions and replication factor for topics a source creates: KIP-158's
-/// `topic.creation.default.*` when given, else one partition (Kafka's shipped
-/// `num.partitions`) and the broker's default replication factor.
-fn topic_creation_settings(config: &RawConfig) -> (i32, i32) {
-    let get = |k: &str| config.get(k).and_then(|v| v.trim().parse::<i32>().ok());
-    (
-        get("topic.creation.default.partitions")
-            .filter(|p| *p > 0)
-            .unwrap_or(1),
-        get("topic.creation.default.replication.factor").unwrap_or(-1),
-    )
-}
-
 /// Builds a task's driver future; configuration problems fail the task, not the worker.
 fn build_task(
     worker: &Worker,
@@ -714,7 +721,15 @@ fn build_task(
         match factory {
             TaskFactory::Source(new) => {
                 let spec = task::source::SourceTaskSpec {
-                    topic_settings: topic_creation_settings(&connector_config),
+                    topic_creation: TopicCreation::new(
+                        worker.config.topic_creation_enabled(),
+                        &connector_config,
+                    )
+                    .map_err(|e| {
+                        ConnectError::config(
+                            e.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("\n"),
+                        )
+                    })?,
                     producer: checked(
                         &id,
                         "producer",

@@ -291,14 +291,11 @@ pub async fn run(
     state
         .started
         .store(true, std::sync::atomic::Ordering::Release);
+    let max_connections = crate::rest_server::max_connections();
     for (l, port, sock) in bound {
         let app = sluice_rest::router(state.clone());
         tracing::info!(worker_id = %worker_id, "REST server listening at {}://{}:{port}/, advertising URL {url}", l.scheme, if l.host.is_empty() { "0.0.0.0" } else { &l.host });
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(sock, app).await {
-                tracing::error!(error = %e, "REST server stopped.");
-            }
-        });
+        tokio::spawn(crate::rest_server::serve(sock, app, max_connections));
     }
     tracing::info!(group = %group_id, worker_id = %worker_id, "Kafka Connect started (Sluice distributed worker).");
     wait_for_signal().await;

@@ -88,6 +88,26 @@ fn directives(l: &Levels) -> String {
     parts.join(",")
 }
 
+/// Standard error with every secret the worker has seen replaced by `[hidden]`
+/// (`sluice_runtime::secrets`): the fmt layer writes each event in one call, so a secret is
+/// never split across writes.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        match sluice_runtime::secrets::redact(&text) {
+            std::borrow::Cow::Borrowed(_) => std::io::stderr().write_all(buf)?,
+            std::borrow::Cow::Owned(hidden) => std::io::stderr().write_all(hidden.as_bytes())?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// Installs the global subscriber (stderr) and returns the level control.
 pub fn init() -> Logging {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
@@ -98,7 +118,7 @@ pub fn init() -> Logging {
         .with(layer)
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(|| RedactingStderr)
                 // Colours only on a terminal (and never with NO_COLOR set): a log file or a
                 // pipe gets plain text that grep and log shippers read as written.
                 .with_ansi(

@@ -10,6 +10,7 @@ mod files;
 mod listeners;
 mod logging;
 mod rest_security;
+mod rest_server;
 mod standalone;
 
 use std::path::PathBuf;

@@ -205,6 +205,7 @@ pub async fn run(
     state.loggers = Some(logging);
     let started = state.started.clone();
     let advertised_scheme = first.scheme.clone();
+    let max_connections = crate::rest_server::max_connections();
     for (l, port, sock) in bound {
         let mut app = sluice_rest::router(state.clone());
         if let Some(auth) = &basic_auth {
@@ -220,18 +221,10 @@ pub async fn run(
             (Some(acceptor), true) => {
                 let tls = rest_security::TlsListener::new(sock, acceptor.clone())
                     .with_context(|| format!("could not listen on https://{host}:{port}"))?;
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(tls, app).await {
-                        tracing::error!(error = %e, "REST server stopped.");
-                    }
-                });
+                tokio::spawn(crate::rest_server::serve(tls, app, max_connections));
             }
             _ => {
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(sock, app).await {
-                        tracing::error!(error = %e, "REST server stopped.");
-                    }
-                });
+                tokio::spawn(crate::rest_server::serve(sock, app, max_connections));
             }
         }
     }

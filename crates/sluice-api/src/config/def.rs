@@ -313,15 +313,16 @@ impl ConfigKey {
         }
     }
 
-    /// Parses a raw value to this key's type; the error is Kafka's message.
+    /// Parses a raw value to this key's type; the error is Kafka's message (a long value is
+    /// quoted only up to [`MAX_SHOWN_VALUE`] characters).
     pub fn parse(&self, raw: &str) -> Result<Parsed, String> {
         let invalid = |why: &str| {
             format!(
                 "Invalid value {} for configuration {}: {}",
                 if self.config_type == ConfigType::Password {
-                    "[hidden]"
+                    "[hidden]".into()
                 } else {
-                    raw
+                    shown_value(raw)
                 },
                 self.name,
                 why
@@ -599,5 +600,39 @@ mod tests {
             .unwrap();
         assert_eq!(tol.value.as_deref(), Some("none"));
         assert_eq!(tol.recommended_values, vec!["none", "all"]);
+    }
+}
+
+/// How many characters of a rejected value an error message quotes.
+pub const MAX_SHOWN_VALUE: usize = 200;
+
+/// A rejected value as error messages quote it: at most [`MAX_SHOWN_VALUE`] characters, with
+/// the length of the rest said.
+pub fn shown_value(raw: &str) -> std::borrow::Cow<'_, str> {
+    match raw.char_indices().nth(MAX_SHOWN_VALUE) {
+        None => std::borrow::Cow::Borrowed(raw),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}... ({} more characters)",
+            &raw[..cut],
+            raw[cut..].chars().count()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod shown_value_tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_short_values_kept() {
+        assert_eq!(shown_value("abc"), "abc");
+        let long = "x".repeat(MAX_SHOWN_VALUE + 5);
+        assert_eq!(
+            shown_value(&long),
+            format!("{}... (5 more characters)", "x".repeat(MAX_SHOWN_VALUE))
+        );
+        let key = ConfigKey::new("batch.size", ConfigType::Int);
+        let err = key.parse(&"9".repeat(10_000)).unwrap_err();
+        assert!(err.len() < 400, "{err}");
     }
 }

@@ -6,8 +6,8 @@ mod def;
 mod value;
 
 pub use def::{
-    parse_list, ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator, ValidatorFn,
-    Width,
+    parse_list, shown_value, ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator,
+    ValidatorFn, Width, MAX_SHOWN_VALUE,
 };
 pub use value::{with_prefix, Config, ConfigErrors, ConfigValue, Parsed};
 

@@ -193,7 +193,9 @@ impl Providers {
                 reference: whole.as_str().to_string(),
                 why,
             };
-            out.push_str(&provider.get(alias, path, var).map_err(fail)?);
+            let resolved = provider.get(alias, path, var).map_err(fail)?;
+            crate::secrets::remember(&resolved);
+            out.push_str(&resolved);
         }
         out.push_str(&value[last..]);
         Ok(out)

@@ -162,6 +162,10 @@ pub fn validate_connector(plugins: &Plugins, raw: &RawConfig) -> ValidationRepor
     }
     if kind == ConnectorKind::Sink {
         validate_sink_topics(&mut report, raw);
+    } else {
+        for (key, msg) in crate::topic_creation::validate(raw) {
+            report.add_error(&key, msg);
+        }
     }
     validate_transforms(&mut report, plugins, raw);
     validate_converters(&mut report, plugins, raw);

@@ -311,6 +311,12 @@ pub fn common_def() -> ConfigDef {
                 .doc("REST extensions. Sluice provides org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension (HTTP Basic authentication against the credentials file named by the KafkaConnect section of the JAAS login configuration); other classes are an error."),
         )
         .define(
+            ConfigKey::new(crate::config::providers::CONFIG_PROVIDERS, ConfigType::List)
+                .default_value("")
+                .importance(Importance::Low)
+                .doc("Comma-separated names of ConfigProvider classes, loaded and used in the order specified. Implementing the interface  ConfigProvider allows you to replace variable references in connector configurations, such as for externalized secrets. "),
+        )
+        .define(
             ConfigKey::new(SSL_CLIENT_AUTH, ConfigType::String)
                 .default_value("none")
                 .validator(Validator::OneOf(vec!["required", "requested", "none"]))
@@ -465,5 +471,26 @@ mod tests {
         ] {
             assert_eq!(jaas_file_from_jvm_opts(opts).as_deref(), expected, "{opts}");
         }
+    }
+}
+
+#[cfg(test)]
+mod known_keys {
+    use super::*;
+
+    #[test]
+    fn config_providers_is_a_known_worker_key() {
+        let raw: RawConfig = [
+            ("config.providers", "file"),
+            (
+                "config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+            ),
+            ("no.such.key", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(unknown_keys(&standalone_def(), &raw), vec!["no.such.key"]);
     }
 }

@@ -118,7 +118,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    // Connector configs hold passwords and JAAS configs: only the worker's user may read them.
+    // A leftover temp file would keep its old mode, so it goes first.
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(&tmp).map_err(err)?
+    };
     f.write_all(bytes).map_err(err)?;
     f.sync_all().map_err(err)?;
     drop(f);
@@ -134,6 +143,28 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut config = RawConfig::new();
+        config.insert(
+            "connection.password".into(),
+            "${file:/s.properties:pw}".into(),
+        );
+        save(&path, &[("a".into(), config, TargetState::Started)])
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("${file:/s.properties:pw}"), "{text}");
+    }
 
     #[tokio::test]
     async fn round_trip_and_missing_file() {

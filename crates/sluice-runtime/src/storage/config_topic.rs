@@ -277,19 +277,20 @@ impl ConfigState {
                 return;
             };
             let pending = self.pending.remove(name).unwrap_or_default();
-            let mut tasks = Vec::with_capacity(count as usize);
-            let mut complete = true;
-            for i in 0..count as u32 {
-                match pending.get(&i) {
-                    Some(c) => tasks.push(c.clone()),
-                    None => complete = false,
+            // The count comes from the topic: it sizes nothing before the task records it
+            // names have been read.
+            let tasks: Option<Vec<RawConfig>> = u32::try_from(count)
+                .ok()
+                .filter(|&n| n as usize <= pending.len())
+                .and_then(|n| (0..n).map(|i| pending.get(&i).cloned()).collect());
+            match tasks {
+                Some(tasks) => {
+                    self.inconsistent.remove(name);
+                    self.tasks.insert(name.to_string(), tasks);
                 }
-            }
-            if complete {
-                self.inconsistent.remove(name);
-                self.tasks.insert(name.to_string(), tasks);
-            } else {
-                self.inconsistent.insert(name.to_string());
+                None => {
+                    self.inconsistent.insert(name.to_string());
+                }
             }
             self.commit_offsets.insert(name.to_string(), offset);
         } else if key == SESSION_KEY {

@@ -302,7 +302,8 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
     let mut tick =
         tokio::time::interval(settings.offset_flush_interval.max(Duration::from_millis(1)));
     tick.tick().await;
-    let mut batch: Vec<SinkRecord> = Vec::with_capacity(max_poll_records);
+    // max.poll.records comes from the user: it bounds a batch, it does not size one up front.
+    let mut batch: Vec<SinkRecord> = Vec::with_capacity(max_poll_records.min(4096));
     // The topic recorded last as active (KIP-558), and the status store's topics epoch then.
     let mut last_topic: Option<(String, u64)> = None;
     let outcome: Result<(), ConnectError> = async {

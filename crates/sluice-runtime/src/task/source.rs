@@ -29,6 +29,7 @@ use crate::errors::source::{Processed, SourceErrors, SourcePipeline, SOURCE_TASK
 use crate::errors::{ErrorHandler, ErrorSettings, Failure, RecordContext, Stage};
 use crate::offsets::{codec, ConnectorOffsets, OffsetStore};
 use crate::status::{State, StatusStore};
+use crate::topic_creation::TopicCreation;
 
 /// Records handed to the producer and not yet acknowledged, at most.
 pub const MAX_IN_FLIGHT: usize = 50_000;
@@ -36,8 +37,8 @@ pub const MAX_IN_FLIGHT: usize = 50_000;
 /// Everything a source task driver needs.
 pub struct SourceTaskSpec {
     pub id: TaskId,
-    /// Partitions and replication factor for topics this task creates.
-    pub topic_settings: (i32, i32),
+    /// Which missing topics this task creates, and how (KIP-158).
+    pub topic_creation: TopicCreation,
     pub task: Box<dyn SourceTask>,
     pub task_config: RawConfig,
     pub converters: Converters,
@@ -286,8 +287,8 @@ struct Topics {
     /// The topic of the last record sent, and the status store's topics epoch then.
     last_topic: Option<(String, u64)>,
     cancel: CancellationToken,
-    /// Partitions and replication factor of topics this task creates.
-    topic_settings: (i32, i32),
+    /// Which missing topics this task creates, and how (KIP-158).
+    creation: TopicCreation,
     status: StatusStore,
 }
 
@@ -354,6 +355,10 @@ impl Topics {
     }
 
     async fn try_ensure(&mut self, topic: &str) -> Result<(), ConnectError> {
+        let Some(new) = self.creation.new_topic(topic) else {
+            tracing::info!(task = %self.id, topic, "topic.creation.enable=false: not creating topics; the topic must exist.");
+            return Ok(());
+        };
         if self.admin.is_none() {
             let name = format!("connector-adminclient-{}", self.id);
             self.admin = Some(Admin::new(&name, &self.admin_settings)?);
@@ -361,24 +366,34 @@ impl Topics {
         let Some(admin) = self.admin.as_ref() else {
             return Ok(());
         };
-        if !admin.topic_exists(topic).await? {
-            let (partitions, replication) = self.topic_settings;
-            match admin
-                .create_topic(topic, partitions, replication, &[])
-                .await
-            {
-                Ok(true) => {
-                    tracing::info!(task = %self.id, topic, partitions, replication, "Created topic (replication -1 = broker default).")
+        if admin.topic_exists(topic).await? {
+            return Ok(());
+        }
+        let configs: Vec<(&str, &str)> = new
+            .configs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match admin
+            .create_topic(topic, new.partitions, new.replication_factor, &configs)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(task = %self.id, topic, partitions = new.partitions, replication_factor = new.replication_factor, "Created topic (-1 = the broker's default).")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let e = ConnectError::from(e);
+                if e.kind() == sluice_api::ErrorKind::Retriable {
+                    return Err(e);
                 }
-                Ok(false) => {}
-                Err(e) if replication == -1 => {
-                    // Brokers before KIP-464 refuse -1: ask for one replica.
-                    tracing::debug!(task = %self.id, topic, error = %e, "Topic creation with the broker's default replication failed, retrying with replication factor 1.");
-                    if admin.create_topic(topic, partitions, 1, &[]).await? {
-                        tracing::info!(task = %self.id, topic, partitions, "Created topic with replication factor 1.");
-                    }
-                }
-                Err(e) => return Err(e.into()),
+                return Err(ConnectError::fatal(format!(
+                    "Task failed to create new topic {topic} (partitions {}, replication factor {}, configs {:?}): {}. Ensure that the task is authorized to create topics or that the topic exists and restart the task",
+                    new.partitions,
+                    new.replication_factor,
+                    new.configs,
+                    e.message()
+                )));
             }
         }
         Ok(())
@@ -582,7 +597,7 @@ impl Driver {
 pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     let SourceTaskSpec {
         id,
-        topic_settings,
+        topic_creation,
         mut task,
         task_config,
         converters,
@@ -652,7 +667,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             known_topics: HashSet::new(),
             last_topic: None,
             cancel: cancel.clone(),
-            topic_settings,
+            creation: topic_creation,
             status: status.clone(),
         },
         cancel: cancel.clone(),

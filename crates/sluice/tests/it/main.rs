@@ -6,6 +6,7 @@
 
 mod distributed;
 mod errors;
+mod hardening;
 mod harness;
 mod rest;
 mod security;
