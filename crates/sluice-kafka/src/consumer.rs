@@ -218,7 +218,9 @@ impl Consumer {
         }
         let e = KafkaError::new(format!("Consumer {} failed to fetch", self.name), e);
         if e.is_retriable() {
-            tracing::warn!(client = %self.name, error = %e, "Transient consumer error; still polling.");
+            if let Some(held) = crate::context::throttle(&self.name, "transient fetch error") {
+                tracing::warn!(client = %self.name, error = %e, "Transient consumer error; still polling.{}", crate::context::repeated(held));
+            }
             Ok(())
         } else {
             Err(e)
