@@ -11,6 +11,7 @@
 #   BENCH_REPEAT       runs per side and scenario, best reported (default 1)
 #   BENCH_PORT         broker port (default 19392)
 #   BENCH_MICRO=0      skip the criterion micro-benchmarks
+#   BENCH_SCALE=0      skip the scale scenario (BENCH_SCALE_CONNECTORS, BENCH_SCALE_TASKS)
 #   BENCH_WORK         scratch directory (default /tmp/sluice-bench)
 #
 # It installs and starts the dev broker (scripts/broker.sh, in-memory storage), builds the
@@ -70,6 +71,19 @@ ticks=$(cpu_ticks)
   echo
   echo "CPU time the hypervisor took from this VM during the runs above (steal, /proc/stat): $(steal_since "$ticks")%."
 } >>"$WORK/results.md"
+
+# Scale (issue 15): 1,000 connectors on one worker, 1,000 tasks on a three-worker cluster.
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+  echo "Scale: ${BENCH_SCALE_CONNECTORS:-1000} connectors on one worker, ${BENCH_SCALE_TASKS:-1000} tasks on three workers..." >&2
+  {
+    echo
+    echo "Scale (scripts/bench-scale.py, its own broker):"
+    echo
+    python3 scripts/bench-scale.py --sluice "$TARGET/release/sluice" \
+      --tansu "$(scripts/broker.sh path)" --work "$WORK/scale" \
+      --connectors "${BENCH_SCALE_CONNECTORS:-1000}" --tasks "${BENCH_SCALE_TASKS:-1000}"
+  } >>"$WORK/results.md"
+fi
 
 if [ "${BENCH_MICRO:-1}" != 0 ]; then
   echo "Micro-benchmarks (criterion, one thread: records/s per core)..." >&2

@@ -459,13 +459,48 @@ async fn checked(
     settings: sluice_kafka::RdConfig,
 ) -> Result<sluice_kafka::RdConfig, ConnectError> {
     use sluice_kafka::admin::{probe_cluster, ClusterProbe};
+    // Tasks of one worker mostly share their settings: one successful probe a minute serves
+    // them all (a thousand tasks starting at once would otherwise open a thousand clients).
+    // The key leaves out what names the client rather than how it connects.
+    let key: Vec<(&String, &String)> = settings
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "client.id" | "group.id"))
+        .collect();
+    let key = format!("{key:?}");
+    if recently_connected(&key, false) {
+        return Ok(settings);
+    }
     let name = format!("connector-{role}-{id}-check");
     match probe_cluster(&name, &settings, Duration::from_secs(3)).await {
         ClusterProbe::Rejected(msg) => Err(ConnectError::config(format!(
             "The {role} of task {id} cannot connect to Kafka: {msg}"
         ))),
-        ClusterProbe::Connected(_) | ClusterProbe::Unreachable => Ok(settings),
+        ClusterProbe::Connected(_) => {
+            recently_connected(&key, true);
+            Ok(settings)
+        }
+        ClusterProbe::Unreachable => Ok(settings),
     }
+}
+
+/// Whether client settings (a key made from them) connected within the last minute;
+/// `record` notes that they just did.
+fn recently_connected(key: &str, record: bool) -> bool {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CONNECTED: Mutex<Option<HashMap<String, std::time::Instant>>> = Mutex::new(None);
+    let Ok(mut map) = CONNECTED.lock() else {
+        return false;
+    };
+    let map = map.get_or_insert_with(HashMap::new);
+    let now = std::time::Instant::now();
+    if record {
+        map.retain(|_, at| now.duration_since(*at) < Duration::from_secs(60));
+        map.insert(key.to_string(), now);
+        return true;
+    }
+    map.get(key)
+        .is_some_and(|at| now.duration_since(*at) < Duration::from_secs(60))
 }
 
 /// Resolves a connector config's `${provider:path:key}` references with the worker's

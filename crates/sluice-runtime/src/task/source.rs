@@ -351,6 +351,9 @@ impl Topics {
             }
         }
         self.known_topics.insert(topic.to_string());
+        // The admin client is needed again only for a topic not seen yet: its threads and
+        // connections go until then (a worker runs hundreds of source tasks).
+        self.admin = None;
         Ok(())
     }
 

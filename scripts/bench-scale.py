@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Scale scenario of scripts/bench.sh: many connectors on one worker, many tasks on a cluster.
+
+  bench-scale.py --sluice BIN --tansu BIN [--connectors 1000] [--tasks 1000] [--work DIR]
+
+One worker: N/2 FileStreamSource + N/2 FileStreamSink connectors created over REST, then the
+worker is restarted so that all N start together from its connectors file. Reported: time from
+process start to every connector and task RUNNING, idle RSS, threads, per connector.
+
+Cluster: three distributed workers, TASKS tasks (FileStreamSink connectors of 50 tasks each).
+Reported: time until every task runs after the start, after one worker is killed (kill -9;
+its work moves after scheduled.rebalance.max.delay.ms, set to 0 here) and after a fourth joins.
+
+Prints a Markdown table; standard library only. Every wait has a deadline.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, deadline=60):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port} after {deadline}s")
+
+
+def call(port, method, path, body=None, timeout=60):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        text = r.read()
+        return json.loads(text) if text else None
+
+
+def all_running(port, expect_connectors, expect_tasks):
+    try:
+        st = call(port, "GET", "/connectors?expand=status", timeout=30)
+    except Exception:
+        return False
+    if len(st) < expect_connectors:
+        return False
+    tasks = 0
+    for c in st.values():
+        s = c["status"]
+        if s["connector"]["state"] != "RUNNING":
+            return False
+        for t in s["tasks"]:
+            if t["state"] != "RUNNING":
+                return False
+            tasks += 1
+    return tasks >= expect_tasks
+
+
+def wait_all_running(port, connectors, tasks, deadline=600):
+    start = time.time()
+    while time.time() - start < deadline:
+        if all_running(port, connectors, tasks):
+            return time.time() - start
+        time.sleep(0.1)
+    raise SystemExit(f"not all {connectors} connectors / {tasks} tasks RUNNING after {deadline}s")
+
+
+def rss_threads(pid):
+    rss = threads = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            if line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    return rss, threads
+
+
+def tansu(binary, port, log):
+    p = subprocess.Popen(
+        [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+         "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
+         "--storage-engine", f"memory://scale-{port}/"],
+        stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    wait_port(port)
+    return p
+
+
+def one_worker(args, bootstrap):
+    work = os.path.join(args.work, "standalone")
+    os.makedirs(work, exist_ok=True)
+    worker = os.path.join(work, "worker.properties")
+    with open(worker, "w") as f:
+        f.write(f"""bootstrap.servers={bootstrap}
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+offset.storage.file.filename={work}/offsets
+offset.flush.interval.ms=10000
+""")
+    port = free_port()
+    cmd = [args.sluice, "standalone", "--listeners", f"http://127.0.0.1:{port}", worker]
+    env = dict(os.environ, RUST_LOG="warn")
+    p = subprocess.Popen(cmd, stderr=open(os.path.join(work, "w1.log"), "w"), env=env)
+    wait_port(port)
+    half = args.connectors // 2
+    for i in range(half):
+        path = os.path.join(work, f"in-{i}.txt")
+        with open(path, "w") as f:
+            f.write(f"line {i}\n")
+        call(port, "POST", "/connectors", {"name": f"src-{i}", "config": {
+            "connector.class": "FileStreamSource", "file": path, "topic": f"scale-{i}"}})
+        call(port, "POST", "/connectors", {"name": f"sink-{i}", "config": {
+            "connector.class": "FileStreamSink", "topics": f"scale-{i}",
+            "file": os.path.join(work, f"out-{i}.txt")}})
+    wait_all_running(port, 2 * half, 2 * half)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=120)
+
+    # Every connector starts together from the connectors file.
+    port = free_port()
+    cmd = [args.sluice, "standalone", "--listeners", f"http://127.0.0.1:{port}", worker]
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stderr=open(os.path.join(work, "w2.log"), "w"), env=env)
+    wait_port(port)
+    wait_all_running(port, 2 * half, 2 * half)
+    started = time.time() - t0
+    # Idle: let start-up allocations settle, then read.
+    time.sleep(5)
+    rss, threads = rss_threads(p.pid)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=300)
+    n = 2 * half
+    return {
+        "connectors": n,
+        "start_to_all_running_s": round(started, 2),
+        "idle_rss_mib": round(rss / 1024, 1),
+        "rss_per_connector_kib": round(rss / n, 1),
+        "threads": threads,
+        "threads_per_connector": round(threads / n, 2),
+    }
+
+
+def cluster(args, bootstrap):
+    work = os.path.join(args.work, "cluster")
+    os.makedirs(work, exist_ok=True)
+    group = f"scale-{os.getpid()}"
+    worker = os.path.join(work, "worker.properties")
+    with open(worker, "w") as f:
+        f.write(f"""bootstrap.servers={bootstrap}
+group.id={group}
+config.storage.topic={group}-configs
+offset.storage.topic={group}-offsets
+status.storage.topic={group}-status
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+scheduled.rebalance.max.delay.ms=0
+""")
+    env = dict(os.environ, RUST_LOG="warn")
+    workers = []
+
+    def spawn(i):
+        port = free_port()
+        p = subprocess.Popen([args.sluice, "distributed", "--listeners", f"http://127.0.0.1:{port}", worker],
+                             stderr=open(os.path.join(work, f"w{i}.log"), "w"), env=env)
+        wait_port(port)
+        workers.append((p, port))
+        return port
+
+    ports = [spawn(i) for i in range(3)]
+    per = 50
+    connectors = max(1, args.tasks // per)
+    t0 = time.time()
+    for i in range(connectors):
+        call(ports[0], "POST", "/connectors", {"name": f"c-{i}", "config": {
+            "connector.class": "FileStreamSink", "topics": f"cl-{i}", "tasks.max": str(per),
+            "file": os.path.join(work, f"out-{i}.txt")}}, timeout=120)
+    wait_all_running(ports[1], connectors, connectors * per)
+    start = time.time() - t0
+
+    victim, _ = workers.pop(0)
+    t0 = time.time()
+    victim.kill()
+    victim.wait()
+    wait_all_running(workers[0][1], connectors, connectors * per)
+    after_kill = time.time() - t0
+
+    t0 = time.time()
+    spawn(3)
+    # All running again, and the newcomer runs a share of the tasks.
+    newcomer = f"127.0.0.1:{workers[-1][1]}"
+    end = time.time() + 600
+    while time.time() < end:
+        if all_running(workers[0][1], connectors, connectors * per):
+            st = call(workers[0][1], "GET", "/connectors?expand=status")
+            if any(t["worker_id"] == newcomer for c in st.values() for t in c["status"]["tasks"]):
+                break
+        time.sleep(0.1)
+    else:
+        raise SystemExit("the fourth worker was given no task within 600 s")
+    after_join = time.time() - t0
+    for p, _ in workers:
+        p.send_signal(signal.SIGTERM)
+    for p, _ in workers:
+        p.wait(timeout=300)
+    return {
+        "tasks": connectors * per,
+        "start_to_all_running_s": round(start, 2),
+        "after_kill9_all_running_s": round(after_kill, 2),
+        "after_join_rebalanced_s": round(after_join, 2),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sluice", required=True)
+    ap.add_argument("--tansu", required=True)
+    ap.add_argument("--connectors", type=int, default=1000)
+    ap.add_argument("--tasks", type=int, default=1000)
+    ap.add_argument("--work", default="/tmp/sluice-bench-scale")
+    ap.add_argument("--skip-cluster", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    port = free_port()
+    broker = tansu(args.tansu, port, os.path.join(args.work, "tansu.log"))
+    try:
+        single = one_worker(args, f"127.0.0.1:{port}")
+        print("| One worker | value |\n|---|---:|")
+        for k, v in single.items():
+            print(f"| {k} | {v} |")
+        sys.stdout.flush()
+        if not args.skip_cluster:
+            multi = cluster(args, f"127.0.0.1:{port}")
+            print("\n| Three-worker cluster | value |\n|---|---:|")
+            for k, v in multi.items():
+                print(f"| {k} | {v} |")
+    finally:
+        broker.terminate()
+        broker.wait()
+
+
+if __name__ == "__main__":
+    main()
