@@ -93,7 +93,8 @@ async fn every_listed_route_is_served() {
             .replace("{name}", "c")
             .replace("{task}", "0")
             .replace("{plugin}", "FileStreamSource")
-            .replace("{logger}", "root");
+            .replace("{logger}", "root")
+            .replace("{asset}", "app.js");
         let (status, body) = call(&app, &method.to_uppercase(), &concrete, "{}").await;
         assert_ne!(
             status,

@@ -15,6 +15,7 @@
 //! - [`storage`]: the config and status topics' record formats (distributed mode).
 //! - [`offsets`]: source offset storage (standalone file in Java's format).
 //! - [`errors`]: retries, `errors.tolerance`, the log reporter and the dead letter queue.
+//! - [`inspect`]: the record tap and the transform preview (the console's live views).
 //! - [`signature`]: KIP-507 session keys and internal request signatures.
 //! - [`status`], [`plugins`], [`convert`], [`chain`], [`clients`].
 //! - `testkit` (feature `testkit`): test-only connector plugins.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod herder;
+pub mod inspect;
 pub mod offsets;
 pub mod plugins;
 pub mod signature;
