@@ -454,6 +454,86 @@ mod tests {
         assert_eq!(bytes_json(None, &secrets), Json_::Null);
     }
 
+    async fn get(app: &axum::Router, path: &str, etag: Option<&str>) -> Response {
+        use tower::ServiceExt as _;
+        let mut req = axum::http::Request::get(path);
+        if let Some(t) = etag {
+            req = req.header(header::IF_NONE_MATCH, t);
+        }
+        app.clone()
+            .oneshot(req.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_console_is_served_with_types_validators_and_a_strict_policy() {
+        let app = crate::tests::app();
+        let r = get(&app, "/ui", None).await;
+        assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(r.headers()[header::LOCATION], "/ui/");
+        for (path, ty) in [
+            ("/ui/", "text/html; charset=utf-8"),
+            ("/ui/app.js", "text/javascript; charset=utf-8"),
+            ("/ui/style.css", "text/css; charset=utf-8"),
+            ("/ui/favicon.svg", "image/svg+xml"),
+        ] {
+            let r = get(&app, path, None).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            assert_eq!(r.headers()[header::CONTENT_TYPE], ty, "{path}");
+            assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
+            assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert!(r.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'"));
+            let tag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+            let again = get(&app, path, Some(&tag)).await;
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        }
+        let (status, body) = crate::tests::call(&app, "GET", "/ui/secrets.txt", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("No console file secrets.txt"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn tap_and_preview_answer_like_every_connector_route() {
+        let app = crate::tests::app();
+        let (status, body) = crate::tests::call(&app, "GET", "/sluice/connectors/x/tap", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            r#"{"error_code":404,"message":"Connector x not found"}"#
+        );
+        let (status, body) =
+            crate::tests::call(&app, "GET", "/sluice/connectors/x/tap?limit=0", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            body.contains("Invalid limit 0: a whole number from 1 to 500"),
+            "{body}"
+        );
+        let (status, body) =
+            crate::tests::call(&app, "GET", "/sluice/connectors/x/tap?after=-1", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = crate::tests::call(
+            &app,
+            "POST",
+            "/sluice/connectors/x/transform-preview",
+            r#"{"value": 1}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let (status, body) = crate::tests::call(
+            &app,
+            "POST",
+            "/sluice/connectors/x/transform-preview",
+            r#"{"valeu": 1}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("unknown field `valeu`"), "{body}");
+    }
+
     #[test]
     fn etags_differ_by_content() {
         assert_ne!(etag(b"a"), etag(b"b"));

@@ -1,6 +1,6 @@
 // Create and edit: a form generated from the plugin's config definition, live validation
 // through config/validate (errors at the field), raw JSON and .properties editors, file upload.
-import { get, put, post, enc } from './api.js';
+import { api, get, put, post, enc } from './api.js';
 import { esc, toast, pollUntil, go, onLeave } from './app.js';
 
 /** Java .properties (the subset connector files use: comments, key=value / key: value, continuations, escapes). */
@@ -50,8 +50,10 @@ export async function connectorForm(main, editName) {
   const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const editing = editName !== null;
   let config = {};
+  let original = {};
   if (editing) {
     config = await get(`/connectors/${enc(editName)}/config`);
+    original = { ...config };
   }
   const plugins = (await get('/connector-plugins')).filter((p) => p.type === 'source' || p.type === 'sink');
   let plugin = config['connector.class'] ?? params.get('plugin') ?? '';
@@ -79,6 +81,7 @@ export async function connectorForm(main, editName) {
       <div id="general-errors" role="alert"></div>
       <div class="row sticky">
         <button type="submit" class="primary">${editing ? 'Save config' : 'Create connector'}</button>
+        ${editing ? '<button type="button" id="save-patch" title="PATCH /connectors/{name}/config with the keys you changed or removed">Save changed keys only</button>' : ''}
         <button type="button" id="validate">Validate</button>
         <span id="vstate" class="muted" aria-live="polite"></span>
       </div>
@@ -274,6 +277,23 @@ export async function connectorForm(main, editName) {
     toast(`Loaded ${Object.keys(config).length} keys from ${file.name}.`);
     await loadPlugin(config['connector.class'] ?? plugin);
     validate();
+  });
+
+  main.querySelector('#save-patch')?.addEventListener('click', async () => {
+    let c;
+    try { c = readEditor(); } catch (e) { toast(`Cannot read the config: ${e.message}`, 'error'); return; }
+    const changes = {};
+    for (const [k, v] of Object.entries(c)) if (original[k] !== v) changes[k] = v;
+    for (const k of Object.keys(original)) if (!(k in c)) changes[k] = null;
+    if (Object.keys(changes).length === 0) { toast('Nothing changed.'); return; }
+    try {
+      await api('PATCH', `/connectors/${enc(editName)}/config`, changes);
+      toast(`Saved ${Object.keys(changes).length} changed key(s) of ${editName}.`);
+      go(`#/connectors/${enc(editName)}/status`);
+    } catch (e) {
+      main.querySelector('#general-errors').innerHTML = `<p class="error">${esc(e.message)}</p>`;
+      toast(`Refused by the worker: ${e.message}`, 'error');
+    }
   });
 
   main.querySelector('#cform').addEventListener('submit', async (ev) => {

@@ -196,7 +196,9 @@ export async function connectorPage(main, name, tab) {
         <button data-act="delete" class="danger">Delete</button>
       </div>
     </div>
-    <p class="muted">${esc(info.type)} · <span title="${esc(info.config['connector.class'])}">${esc(info.config['connector.class'])}</span></p>
+    <p class="muted">${esc(info.type)} · <span title="${esc(info.config['connector.class'])}">${esc(info.config['connector.class'])}</span>
+      ${info.config['errors.tolerance'] ? ` · errors.tolerance=${esc(info.config['errors.tolerance'])}` : ''}
+      ${info.config['errors.deadletterqueue.topic.name'] ? ` · dead letter queue: <span class="mono">${esc(info.config['errors.deadletterqueue.topic.name'])}</span>` : ''}</p>
     <div id="act-status" class="act-status" role="status" aria-live="polite"></div>
     <nav class="tabs" aria-label="Connector sections">
       ${TABS.map(([t, label]) => `<a href="${base}/${t}" ${t === tab ? 'aria-current="page"' : ''}>${label}</a>`).join('')}
@@ -350,7 +352,7 @@ async function renderTopics(section, name) {
     <p>${topics.length} active topic(s) since the last reset (KIP-558).</p>
     ${topics.length ? `<details ${many ? '' : 'open'}><summary>${many ? `Show all ${topics.length} topics` : 'Topics'}</summary><ul class="topics">${topics.map((t) => `<li class="mono">${esc(t)}</li>`).join('')}</ul></details>` : ''}
     <button id="reset-topics">Reset active topics</button>
-    <p class="muted">Kafka allows a reset only while the connector is stopped.</p>`;
+    <p class="muted">A reset forgets the list; topics the tasks use again reappear. The worker may refuse it (topic.tracking.allow.reset=false).</p>`;
   section.querySelector('#reset-topics').addEventListener('click', async () => {
     try {
       await put(`/connectors/${enc(name)}/topics/reset`);
