@@ -43,10 +43,17 @@ export function badge(state) {
 /** A readable title from a Java-style trace: the first line, without the exception class path. */
 export function traceTitle(trace) {
   if (!trace) return '';
-  const first = trace.split('\n').find((l) => l.trim()) ?? '';
-  const m = first.match(/^(?:[\w$]+\.)+([\w$]+(?:Exception|Error))(?::\s*(.*))?$/);
-  if (m) return m[2] ? `${m[1]}: ${m[2]}` : m[1];
-  return first.length > 240 ? `${first.slice(0, 240)}…` : first;
+  const short = (line) => {
+    const m = line.trim().match(/^(?:[\w$]+\.)+([\w$]+(?:Exception|Error))(?::\s*(.*))?$/);
+    const t = m ? (m[2] ? `${m[1]}: ${m[2]}` : m[1]) : line.trim();
+    return t.length > 240 ? `${t.slice(0, 240)}…` : t;
+  };
+  const lines = trace.split('\n');
+  const first = short(lines.find((l) => l.trim()) ?? '');
+  // The root cause says what actually went wrong; the first line where it surfaced.
+  const causes = lines.filter((l) => l.startsWith('Caused by: '));
+  if (!causes.length) return first;
+  return `${first} — caused by ${short(causes[causes.length - 1].slice('Caused by: '.length))}`;
 }
 
 export function shortClass(cls) {
