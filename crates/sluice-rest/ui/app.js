@@ -84,6 +84,13 @@ export async function attempt(label, fn) {
   }
 }
 
+/** Marks `main` as showing a new page; the returned function tells whether it still does (late answers of a left page must not write into the next one). */
+export function claim(main) {
+  const token = {};
+  main.sluicePage = token;
+  return () => main.sluicePage === token;
+}
+
 // Timers and fetch loops of the page being left stop with it.
 let cleanups = [];
 export function onLeave(fn) { cleanups.push(fn); }

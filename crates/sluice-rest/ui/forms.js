@@ -1,7 +1,7 @@
 // Create and edit: a form generated from the plugin's config definition, live validation
 // through config/validate (errors at the field), raw JSON and .properties editors, file upload.
 import { api, get, put, post, enc } from './api.js';
-import { esc, toast, pollUntil, go, onLeave } from './app.js';
+import { esc, toast, pollUntil, go, onLeave, claim } from './app.js';
 
 /** Java .properties (the subset connector files use: comments, key=value / key: value, continuations, escapes). */
 export function parseProperties(text) {
@@ -47,6 +47,7 @@ function inputFor(def, value, id) {
 }
 
 export async function connectorForm(main, editName) {
+  const alive = claim(main);
   const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const editing = editName !== null;
   let config = {};
@@ -61,6 +62,7 @@ export async function connectorForm(main, editName) {
   let mode = 'form';
   let lastReport = null;
 
+  if (!alive()) return;
   main.innerHTML = `
     <p class="crumbs"><a href="#/">Connectors</a> › ${editing ? `<a href="#/connectors/${esc(enc(editName))}">${esc(editName)}</a> › edit` : 'new'}</p>
     <h1>${editing ? `Edit ${esc(editName)}` : 'New connector'}</h1>
@@ -190,6 +192,7 @@ export async function connectorForm(main, editName) {
   };
 
   function showReport(report) {
+    if (!alive()) return;
     const general = [];
     editor.querySelectorAll('.field-error').forEach((e) => { e.textContent = ''; });
     editor.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
@@ -237,11 +240,12 @@ export async function connectorForm(main, editName) {
       // Slow plugins may take long: no short timeout here.
       const report = await put(`/connector-plugins/${enc(cls)}/config/validate`, { ...c, 'connector.class': cls });
       if (mine !== seq) return null;
+      if (!alive()) return report;
       lastReport = report;
       showReport(report);
       return report;
     } catch (e) {
-      if (mine === seq) { main.querySelector('#vstate').textContent = `Validation failed: ${e.message}`; main.querySelector('#vstate').className = 'error'; }
+      if (mine === seq && alive()) { main.querySelector('#vstate').textContent = `Validation failed: ${e.message}`; main.querySelector('#vstate').className = 'error'; }
       return null;
     }
   };

@@ -1,6 +1,6 @@
 // Overview, connector page, plugins and worker pages.
 import { get, put, post, del, patch, enc, ApiError } from './api.js';
-import { esc, toast, health, HEALTH_RANK, badge, traceTitle, shortClass, pollUntil, attempt, onLeave, go } from './app.js';
+import { esc, toast, health, HEALTH_RANK, badge, traceTitle, shortClass, pollUntil, onLeave, go, claim } from './app.js';
 import { connectorCharts } from './metrics.js';
 
 // ---------------------------------------------------------------- overview
@@ -21,17 +21,18 @@ async function loadAll() {
 }
 
 export async function overview(main) {
+  const alive = claim(main);
   main.innerHTML = `
     <div class="titlebar"><h1>Connectors</h1><a class="button primary" href="#/new">New connector</a></div>
     <div id="counts" class="counts" aria-live="polite"></div>
     <form id="filters" class="filters" role="search">
-      <label>Name or class <input id="f-q" type="search" value="${esc(overviewState.q)}" placeholder="filter…"></label>
-      <label>State <select id="f-state">
+      <div class="filter"><label for="f-q">Name or class</label><input id="f-q" type="search" value="${esc(overviewState.q)}" placeholder="filter…"></div>
+      <div class="filter"><label for="f-state">State</label><select id="f-state">
         ${['', 'FAILED', 'DEGRADED', 'RUNNING', 'PAUSED', 'STOPPED', 'UNASSIGNED', 'RESTARTING'].map((s) => `<option value="${s}" ${overviewState.state === s ? 'selected' : ''}>${s || 'any'}</option>`).join('')}
-      </select></label>
-      <label>Type <select id="f-type">
+      </select></div>
+      <div class="filter"><label for="f-type">Type</label><select id="f-type">
         ${['', 'source', 'sink'].map((s) => `<option value="${s}" ${overviewState.type === s ? 'selected' : ''}>${s || 'any'}</option>`).join('')}
-      </select></label>
+      </select></div>
       <label class="check"><input id="f-auto" type="checkbox" ${overviewState.auto ? 'checked' : ''}> refresh every 5 s</label>
     </form>
     <div class="bulk" role="toolbar" aria-label="Actions on the selected connectors">
@@ -46,6 +47,7 @@ export async function overview(main) {
     <div id="list"><p class="muted">Loading…</p></div>`;
   let rows = [];
   const render = () => {
+    if (!alive()) return;
     const q = overviewState.q.toLowerCase();
     const shown = rows
       .filter((r) => !q || r.name.toLowerCase().includes(q) || r.cls.toLowerCase().includes(q))
@@ -86,7 +88,7 @@ export async function overview(main) {
             <td>${badge(r.health)}${r.health !== st?.connector?.state ? ` <span class="muted">connector ${esc(st?.connector?.state ?? '?')}</span>` : ''}</td>
             <td>${esc(r.type)}</td>
             <td title="${esc(r.cls)}">${esc(shortClass(r.cls))}</td>
-            <td class="tasks">${(st?.tasks ?? []).map((t) => `<span class="chip s-${esc(t.state)}" title="task ${t.id} on ${esc(t.worker_id)}">${t.id}: ${esc(t.state)}</span>`).join(' ') || '<span class="muted">none</span>'}</td>
+            <td class="tasks">${(st?.tasks ?? []).map((t) => `<span class="chip s-${esc(t.state)}" title="task ${t.id} on ${esc(t.worker_id)}">${t.id}: ${esc(t.state)}</span>${t.worker_id && t.worker_id !== st.connector.worker_id ? ` <span class="mono muted">on ${esc(t.worker_id)}</span>` : ''}`).join(' ') || '<span class="muted">none</span>'}</td>
             <td class="mono">${esc(st?.connector?.worker_id ?? '')}</td>
           </tr>`;
         }).join('')}</tbody>
@@ -101,7 +103,7 @@ export async function overview(main) {
       rows = await loadAll();
       render();
     } catch (e) {
-      main.querySelector('#list').innerHTML = `<p class="error" role="alert">Cannot list connectors: ${esc(e.message)}</p>`;
+      if (alive()) main.querySelector('#list').innerHTML = `<p class="error" role="alert">Cannot list connectors: ${esc(e.message)}</p>`;
     }
   };
   main.querySelector('#list').addEventListener('change', (ev) => {
@@ -127,12 +129,15 @@ export async function overview(main) {
     else toast(`${action}: requested for ${names.length} connector(s); waiting for their states…`);
     if (action === 'delete') names.forEach((n) => overviewState.selected.delete(n));
     await refresh();
+    if (!alive()) return;
     // States settle visibly: keep refreshing until every selected connector shows its new state.
     const want = ACTIONS[action].settled;
     const ok = await pollUntil(async () => {
       await refresh();
-      return names.every((n) => want(rows.find((r) => r.name === n)));
+      // A page left meanwhile stops polling.
+      return !alive() || names.every((n) => want(rows.find((r) => r.name === n)));
     }, { timeoutMs: 30000, everyMs: 1000 });
+    if (!alive()) return;
     if (!failed.length) toast(ok ? `${action}: done for ${names.length} connector(s).` : `${action}: not every connector reached its new state after 30 s; see the list.`, ok ? 'info' : 'error');
   });
   await refresh();
@@ -156,6 +161,7 @@ const ACTIONS = {
 const TABS = [['status', 'Status'], ['config', 'Config'], ['topics', 'Topics'], ['offsets', 'Offsets'], ['tap', 'Live records'], ['preview', 'Transform preview'], ['metrics', 'Metrics']];
 
 export async function connectorPage(main, name, tab) {
+  const alive = claim(main);
   const base = `#/connectors/${enc(name)}`;
   let info;
   try {
@@ -173,9 +179,10 @@ export async function connectorPage(main, name, tab) {
     }, { timeoutMs: 5000, everyMs: 300 });
     if (!info) throw missing;
   } catch (e) {
-    main.innerHTML = `<h1>${esc(name)}</h1><p class="error" role="alert">${esc(e.message)}</p><p><a href="#/">Back to the connectors</a></p>`;
+    if (alive()) main.innerHTML = `<h1>${esc(name)}</h1><p class="error" role="alert">${esc(e.message)}</p><p><a href="#/">Back to the connectors</a></p>`;
     return;
   }
+  if (!alive()) return;
   main.innerHTML = `
     <p class="crumbs"><a href="#/">Connectors</a> › ${esc(name)}</p>
     <div class="titlebar">
@@ -235,7 +242,14 @@ export async function connectorPage(main, name, tab) {
     return ok;
   };
   const every = (state) => ({ describe: state, check: (s) => s.connector.state === state && s.tasks.every((t) => t.state === state) });
-  const rerender = () => connectorPage(main, name, tab);
+  // Re-renders the page, keeping what the last action said.
+  const rerender = async () => {
+    if (!alive()) return;
+    const [cls, text] = [actStatus.className, actStatus.textContent];
+    await connectorPage(main, name, tab);
+    const a = main.querySelector('#act-status');
+    if (a) { a.className = cls; a.textContent = text; }
+  };
 
   main.querySelector('.actions').addEventListener('click', async (ev) => {
     const act = ev.target.dataset?.act;
@@ -256,10 +270,10 @@ export async function connectorPage(main, name, tab) {
         await del(`/connectors/${enc(name)}`);
         await settle('Delete', { describe: 'deletion', gone: true, check: () => false });
         toast(`Connector ${name} deleted.`);
-        go('#/');
+        if (alive()) go('#/');
         return;
       }
-      if (tab !== 'status') rerender();
+      if (tab === 'offsets' || tab === 'topics' || tab === 'config') await rerender();
     } catch (e) {
       actStatus.className = 'act-status error';
       actStatus.setAttribute('role', 'alert');
