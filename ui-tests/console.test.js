@@ -301,6 +301,20 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 600000 }, asyn
       await screenshot(page, 'overview-after-delete');
     });
 
+    await t.test('a .properties file fills the form, and the .properties tab shows it back', async () => {
+      await page.getByRole('link', { name: 'New connector' }).first().click();
+      const text = `# a connector file as connect-standalone takes it\nname=uploaded\nconnector.class=FileStreamSource\nfile=${FILE}\ntopic=${TOPIC}-up\ntasks.max=1\n`;
+      await page.getByLabel('Load a file (.json or .properties)').setInputFiles({ name: 'uploaded.properties', mimeType: 'text/plain', buffer: Buffer.from(text) });
+      await until('the form to be filled', async () => (await page.locator('[data-key="topic"]').inputValue()) === `${TOPIC}-up`);
+      assert.equal(await page.locator('#f-name').inputValue(), 'uploaded');
+      assert.equal(await page.locator('[data-key="file"]').inputValue(), FILE);
+      await until('the uploaded config to validate', async () => (await page.locator('#vstate').textContent()) === 'valid');
+      await page.getByRole('tab', { name: '.properties' }).click();
+      const back = await page.locator('#raw').inputValue();
+      assert.match(back, new RegExp(`^topic=${TOPIC}-up$`, 'm'));
+      assert.match(back, /^tasks\.max=1$/m);
+    });
+
     await t.test('500 connectors load in one call and render fast', { skip: MODE !== 'standalone' && 'standalone only (fast to create)' }, async () => {
       // Paused from the start: nothing runs, the list is what is measured.
       const names = Array.from({ length: 500 }, (_, i) => `scale-${String(i).padStart(3, '0')}`);
