@@ -171,7 +171,8 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 600000 }, asyn
     await t.test('pause and resume settle visibly', async () => {
       await page.getByRole('button', { name: 'Pause', exact: true }).click();
       await page.locator('#act-status').getByText('PAUSED reached').waitFor({ timeout: STEP_MS });
-      assert.equal((await rest('GET', `/connectors/${NAME}/status`)).body.tasks[0].state, 'PAUSED');
+      // Another worker learns the state from the status topic a moment later.
+      await until('the API to report PAUSED', async () => (await rest('GET', `/connectors/${NAME}/status`)).body.tasks[0].state === 'PAUSED');
       await page.getByRole('button', { name: 'Resume', exact: true }).click();
       await page.locator('#act-status').getByText('RUNNING reached').waitFor({ timeout: STEP_MS });
     });
@@ -196,8 +197,7 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 600000 }, asyn
       await page.locator('#offsets-edit').fill(JSON.stringify({ offsets: [{ partition, offset: { position: 0 } }] }, null, 2));
       await page.getByRole('button', { name: 'Alter offsets', exact: true }).click();
       await page.locator('#offsets-msg').getByText('altered successfully').waitFor({ timeout: STEP_MS });
-      const after = await rest('GET', `/connectors/${NAME}/offsets`);
-      assert.equal(after.body.offsets[0].offset.position, 0);
+      await until('the API to serve the altered offset', async () => (await rest('GET', `/connectors/${NAME}/offsets`)).body.offsets[0].offset.position === 0);
       await screenshot(page, 'offsets');
       await page.getByRole('button', { name: 'Resume', exact: true }).click();
       await page.locator('#act-status').getByText('RUNNING reached').waitFor({ timeout: STEP_MS });
@@ -236,8 +236,7 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 600000 }, asyn
       assert.ok(title.length > 0 && !title.includes('\n'), `a one-line error title: ${title}`);
       await task0.getByText('Full trace').click();
       const trace = await task0.locator('pre.trace').textContent();
-      const apiTrace = (await rest('GET', `/connectors/${NAME}/status`)).body.tasks[0].trace;
-      assert.equal(trace, apiTrace);
+      await until('the API to serve the same trace', async () => (await rest('GET', `/connectors/${NAME}/status`)).body.tasks[0].trace === trace);
       await screenshot(page, 'failed-trace');
 
       await page.getByRole('link', { name: 'Transform preview' }).click();
@@ -271,6 +270,10 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 600000 }, asyn
         const worker = (await first.locator('td.mono').textContent()).trim();
         assert.ok(URLS.some((u) => u.endsWith(worker)), `worker column ${worker}`);
       }
+      await page.getByLabel('Sort by', { exact: true }).selectOption('name');
+      assert.ok((await page.locator('table.grid tbody tr').first().textContent()).includes(`console-bulk-${MODE}-a`), 'sorted by name');
+      await page.getByLabel('Sort by', { exact: true }).selectOption('attention');
+      assert.ok((await page.locator('table.grid tbody tr').first().textContent()).includes(NAME), 'attention first again');
       await page.locator('#counts').getByText('failed').first().waitFor();
       await screenshot(page, 'overview-failure-first');
       await page.getByLabel('State', { exact: true }).selectOption('PAUSED');

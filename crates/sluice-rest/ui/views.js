@@ -5,7 +5,16 @@ import { connectorCharts } from './metrics.js';
 
 // ---------------------------------------------------------------- overview
 
-const overviewState = { q: '', state: '', type: '', auto: true, selected: new Set() };
+const overviewState = { q: '', state: '', type: '', sort: 'attention', auto: true, selected: new Set() };
+
+/** Orders of the list: what needs attention first (the default), or by a column. */
+const SORTS = {
+  attention: ['attention first', (a, b) => (HEALTH_RANK[a.health] ?? 4) - (HEALTH_RANK[b.health] ?? 4) || a.name.localeCompare(b.name)],
+  name: ['name', (a, b) => a.name.localeCompare(b.name)],
+  type: ['type', (a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name)],
+  class: ['class', (a, b) => shortClass(a.cls).localeCompare(shortClass(b.cls)) || a.name.localeCompare(b.name)],
+  worker: ['worker', (a, b) => (a.status?.connector?.worker_id ?? '').localeCompare(b.status?.connector?.worker_id ?? '') || a.name.localeCompare(b.name)],
+};
 
 /** The connectors with status and info in one call (scales to hundreds of connectors). */
 async function loadAll() {
@@ -33,6 +42,9 @@ export async function overview(main) {
       <div class="filter"><label for="f-type">Type</label><select id="f-type">
         ${['', 'source', 'sink'].map((s) => `<option value="${s}" ${overviewState.type === s ? 'selected' : ''}>${s || 'any'}</option>`).join('')}
       </select></div>
+      <div class="filter"><label for="f-sort">Sort by</label><select id="f-sort">
+        ${Object.entries(SORTS).map(([k, [label]]) => `<option value="${k}" ${overviewState.sort === k ? 'selected' : ''}>${label}</option>`).join('')}
+      </select></div>
       <label class="check"><input id="f-auto" type="checkbox" ${overviewState.auto ? 'checked' : ''}> refresh every 5 s</label>
     </form>
     <div class="bulk" role="toolbar" aria-label="Actions on the selected connectors">
@@ -53,7 +65,7 @@ export async function overview(main) {
       .filter((r) => !q || r.name.toLowerCase().includes(q) || r.cls.toLowerCase().includes(q))
       .filter((r) => !overviewState.state || r.health === overviewState.state || r.status?.connector?.state === overviewState.state)
       .filter((r) => !overviewState.type || r.type === overviewState.type)
-      .sort((a, b) => (HEALTH_RANK[a.health] ?? 4) - (HEALTH_RANK[b.health] ?? 4) || a.name.localeCompare(b.name));
+      .sort((SORTS[overviewState.sort] ?? SORTS.attention)[1]);
     const tasks = rows.flatMap((r) => r.status?.tasks ?? []);
     const count = (s) => rows.filter((r) => r.health === s).length;
     main.querySelector('#counts').innerHTML = `
@@ -116,6 +128,7 @@ export async function overview(main) {
   main.querySelector('#f-q').addEventListener('input', (e) => { overviewState.q = e.target.value; render(); });
   main.querySelector('#f-state').addEventListener('change', (e) => { overviewState.state = e.target.value; render(); });
   main.querySelector('#f-type').addEventListener('change', (e) => { overviewState.type = e.target.value; render(); });
+  main.querySelector('#f-sort').addEventListener('change', (e) => { overviewState.sort = e.target.value; render(); });
   main.querySelector('#f-auto').addEventListener('change', (e) => { overviewState.auto = e.target.checked; });
   main.querySelector('.bulk').addEventListener('click', async (ev) => {
     const action = ev.target.dataset?.bulk;
