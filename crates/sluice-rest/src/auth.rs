@@ -35,6 +35,9 @@ impl std::fmt::Debug for BasicAuth {
 /// The 401 message Kafka's `JaasBasicAuthFilter` answers with.
 pub const UNAUTHORIZED_MESSAGE: &str = "User cannot access the resource.";
 
+/// The challenge sent with a 401.
+pub const WWW_AUTHENTICATE: &str = "Basic realm=\"Kafka Connect\", charset=\"UTF-8\"";
+
 impl BasicAuth {
     pub fn new(users: BTreeMap<String, String>) -> Self {
         BasicAuth {
@@ -82,7 +85,13 @@ async fn require(State(auth): State<BasicAuth>, request: Request, next: Next) ->
         next.run(request).await
     } else {
         tracing::debug!(path = %request.uri().path(), "REST request rejected: missing or wrong credentials.");
-        ApiError::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE).into_response()
+        // The challenge (RFC 7235) lets a browser ask for credentials once and send them with
+        // every request of the console at `/ui/`; API clients ignore it.
+        (
+            [(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE)],
+            ApiError::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE),
+        )
+            .into_response()
     }
 }
 

@@ -13,10 +13,13 @@
 //!   to the leader (KIP-507).
 //! - `entities`: the JSON shapes (`ConnectorStateInfo`, `ConfigInfos`, `ErrorMessage`, ...).
 //! - `mask`: secrets shown as `[hidden]` in every response.
+//! - `console`: the web console at `/ui/` (embedded files from `ui/`) and the Sluice-only
+//!   record tap and transform preview behind it.
 //! - [`auth`]: HTTP Basic authentication over every route (Kafka's `BasicAuthSecurityRestExtension`).
 //! - `error`: `ConnectError` → `{"error_code": N, "message": "..."}`.
 
 pub mod auth;
+mod console;
 mod entities;
 mod error;
 mod forward;

@@ -115,6 +115,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/loggers/{logger}"),
     ("put", "/admin/loggers/{logger}"),
     ("get", "/sluice/connectors/{name}/errors"),
+    ("get", "/sluice/connectors/{name}/tap"),
+    ("post", "/sluice/connectors/{name}/transform-preview"),
+    ("get", "/ui"),
+    ("get", "/ui/"),
+    ("get", "/ui/{asset}"),
 ];
 
 /// Internal (inter-worker) routes: served, but hidden from the OpenAPI document as Kafka
@@ -174,6 +179,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/loggers", get(list_loggers))
         .route("/admin/loggers/{logger}", get(get_logger).put(set_logger))
         .route("/sluice/connectors/{name}/errors", get(connector_errors))
+        .route("/sluice/connectors/{name}/tap", get(crate::console::tap))
+        .route(
+            "/sluice/connectors/{name}/transform-preview",
+            axum::routing::post(crate::console::transform_preview),
+        )
+        .route("/ui", get(crate::console::ui_redirect))
+        .route("/ui/", get(crate::console::ui_index))
+        .route("/ui/{asset}", get(crate::console::ui_asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

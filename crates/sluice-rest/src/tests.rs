@@ -15,7 +15,7 @@ use tower::ServiceExt;
 
 use crate::{router, AppState, LoggerControl, LoggerEntry, INTERNAL_ROUTES, OPENAPI, ROUTES};
 
-fn app() -> axum::Router {
+pub(crate) fn app() -> axum::Router {
     let mut raw = RawConfig::new();
     raw.insert("bootstrap.servers".into(), "127.0.0.1:1".into());
     raw.insert("key.converter".into(), "StringConverter".into());
@@ -49,7 +49,12 @@ impl LoggerControl for NoLoggers {
     }
 }
 
-async fn call(app: &axum::Router, method: &str, path: &str, body: &str) -> (StatusCode, String) {
+pub(crate) async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, String) {
     let req = Request::builder()
         .method(method)
         .uri(path)
@@ -93,7 +98,8 @@ async fn every_listed_route_is_served() {
             .replace("{name}", "c")
             .replace("{task}", "0")
             .replace("{plugin}", "FileStreamSource")
-            .replace("{logger}", "root");
+            .replace("{logger}", "root")
+            .replace("{asset}", "app.js");
         let (status, body) = call(&app, &method.to_uppercase(), &concrete, "{}").await;
         assert_ne!(
             status,

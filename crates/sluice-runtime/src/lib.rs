@@ -16,6 +16,7 @@
 //! - [`offsets`]: source offset storage (standalone file in Java's format).
 //! - [`errors`]: retries, `errors.tolerance`, the log reporter and the dead letter queue.
 //! - [`secrets`]: secret values remembered so that traces, logs and errors never show them.
+//! - [`inspect`]: the record tap and the transform preview (the console's live views).
 //! - [`signature`]: KIP-507 session keys and internal request signatures.
 //! - [`topic_creation`]: KIP-158, the topics a source task creates and with what settings.
 //! - [`status`], [`plugins`], [`convert`], [`chain`], [`clients`].
@@ -27,6 +28,7 @@ pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod herder;
+pub mod inspect;
 pub mod offsets;
 pub mod plugins;
 pub mod secrets;

@@ -86,6 +86,8 @@ pub struct StatusStore {
     /// `topic.tracking.enable`; tracking is a no-op when false.
     tracking: bool,
     topic_listener: Option<tokio::sync::mpsc::UnboundedSender<TopicUse>>,
+    /// Record taps of the connectors on this worker (the console's live view).
+    taps: crate::inspect::Taps,
 }
 
 impl StatusStore {
@@ -98,6 +100,7 @@ impl StatusStore {
             tracking: true,
             listener: None,
             topic_listener: None,
+            taps: crate::inspect::Taps::default(),
         }
     }
 
@@ -232,6 +235,11 @@ impl StatusStore {
 
     pub fn worker_id(&self) -> &str {
         &self.worker_id
+    }
+
+    /// The record taps of this worker's connectors ([`crate::inspect`]).
+    pub fn taps(&self) -> &crate::inspect::Taps {
+        &self.taps
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, ConnectorStatus>> {

@@ -136,6 +136,10 @@ impl Herder {
     pub fn worker_id(&self) -> &str {
         delegate!(self, h => h.worker().status.worker_id())
     }
+    /// This worker's statuses, active topics and record taps.
+    pub fn status_store(&self) -> &crate::status::StatusStore {
+        delegate!(self, h => &h.worker().status)
+    }
     /// The worker's own configuration, as given.
     pub fn worker_config(&self) -> &RawConfig {
         delegate!(self, h => h.worker().config.raw())

@@ -306,6 +306,8 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
     let mut batch: Vec<SinkRecord> = Vec::with_capacity(max_poll_records.min(4096));
     // The topic recorded last as active (KIP-558), and the status store's topics epoch then.
     let mut last_topic: Option<(String, u64)> = None;
+    // The console's record tap: one atomic load per batch while nobody looks.
+    let tap = status.taps().slot(&id.connector);
     let outcome: Result<(), ConnectError> = async {
         let initial = *target.borrow();
         d.set_paused(initial != TargetState::Started).await?;
@@ -344,6 +346,11 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
                 .await;
             // Assignment changes seen during the receive come before the records' put.
             d.handle_rebalances().await?;
+            if tap.active() {
+                for r in &batch {
+                    tap.offer_connect(id.task, &r.record, r.kafka_offset);
+                }
+            }
             if !batch.is_empty() && !d.put(&batch, &cancel).await? {
                 return Ok(());
             }

@@ -305,6 +305,8 @@ struct Driver {
     offsets: Arc<OffsetStore>,
     submitted: Submitted,
     headers_buf: Vec<(String, Option<Vec<u8>>)>,
+    /// The console's record tap: one atomic load per record while nobody looks.
+    tap: Arc<crate::inspect::TapSlot>,
 }
 
 impl Topics {
@@ -547,7 +549,22 @@ impl Driver {
             };
             loop {
                 match self.producer.send(&out, seq) {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        if self.tap.active() {
+                            self.tap.offer(crate::inspect::TapInput {
+                                task: self.id.task,
+                                form: crate::inspect::TapForm::Serialized,
+                                topic: out.topic,
+                                partition: out.partition,
+                                offset: None,
+                                timestamp: out.timestamp,
+                                key: out.key,
+                                value: out.value,
+                                headers: out.headers,
+                            });
+                        }
+                        break;
+                    }
                     Err(SendError::QueueFull) => {
                         // Wait for the broker to take some records, then try again.
                         self.deliveries.recv_many(&mut self.reports).await;
@@ -679,6 +696,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         offsets,
         submitted: Submitted::default(),
         headers_buf: Vec::new(),
+        tap: status.taps().slot(&id.connector),
     };
     let mut tick = tokio::time::interval(
         settings

@@ -727,7 +727,7 @@ fn rest_security() -> &'static RestSecurity {
 }
 
 /// A copy of `worker` with HTTPS and Basic auth keys, and how to launch and reach it.
-fn secure_rest(worker: &Path) -> (PathBuf, Launch) {
+pub fn secure_rest(worker: &Path) -> (PathBuf, Launch) {
     let sec = rest_security();
     let mut text = std::fs::read_to_string(worker).expect("worker file");
     text.push_str(&format!(
