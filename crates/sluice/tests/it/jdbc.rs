@@ -499,7 +499,7 @@ fn sink_all_types_round_trip_on_mariadb() {
         db.count_if_exists("types") == 2
     });
     let rows = db.rows(
-        "SELECT id, i8, i16, i32, i64, f32, f64, flag, s, lower(hex(b)), trim(trailing '0' from dec), day, \
+        "SELECT id, i8, i16, i32, i64, f32, f64, flag, s, lower(hex(b)), trim(trailing '0' from `dec`), day, \
          TIME_FORMAT(tod, '%H:%i:%s.%f'), DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f') FROM types ORDER BY id",
     );
     let mut expected: Vec<Option<String>> =
@@ -834,7 +834,7 @@ fn e2e_pg_table(db: &PgDb, rows: usize) {
 }
 
 const PG_ITEMS: &str = "SELECT id::text, name, price::text, \
-    ((extract(epoch from created) * 1000000)::bigint)::text, flag::int::text FROM items ORDER BY id";
+    ((extract(epoch from created) * 1000000)::bigint)::text, flag::int::text FROM items ORDER BY items.id";
 const MARIA_ITEMS: &str = "SELECT id, name, price, \
     TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', created), flag FROM items ORDER BY id";
 
@@ -965,5 +965,65 @@ fn source_records_on_the_topic_are_confluents() {
         recs[0].key.is_none(),
         "Confluent's source records have no key"
     );
-    let _ = consume_until;
+}
+
+// ---------------------------------------------------------------------------------------
+// SQLite: a pipeline with no database server (the demo's setup).
+
+#[test]
+fn sqlite_to_kafka_to_sqlite_without_a_server() {
+    let s = Setup::new();
+    let src_db = s.path("source.db");
+    let dst_db = s.path("target.db");
+    {
+        let c = rusqlite::Connection::open(&src_db).expect("sqlite");
+        c.execute_batch(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, score REAL);
+             INSERT INTO notes (body, score) VALUES ('first', 1.5), ('second', NULL), ('第三', 3.25);",
+        )
+        .expect("sqlite setup");
+    }
+    let src_url = format!("jdbc:sqlite:{}", src_db.display());
+    let dst_url = format!("jdbc:sqlite:{}", dst_db.display());
+    let src = s.connector(
+        "lite-src",
+        &[
+            ("connector.class", "JdbcSourceConnector"),
+            ("connection.url", &src_url),
+            ("mode", "incrementing"),
+            ("incrementing.column.name", "id"),
+            ("validate.non.null", "false"),
+            ("topic.prefix", "lite-"),
+            ("poll.interval.ms", "200"),
+        ],
+    );
+    let sink = s.connector(
+        "lite-sink",
+        &[
+            ("connector.class", "JdbcSinkConnector"),
+            ("connection.url", &dst_url),
+            ("topics", "lite-notes"),
+            ("table.name.format", "notes"),
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+        ],
+    );
+    let _w = s.start(&[&src, &sink], "worker.log");
+    let rows = |path: &Path| -> Vec<(i64, String, Option<f64>)> {
+        let Ok(c) = rusqlite::Connection::open(path) else {
+            return Vec::new();
+        };
+        let Ok(mut st) = c.prepare("SELECT id, body, score FROM notes ORDER BY id") else {
+            return Vec::new();
+        };
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .unwrap_or_default()
+    };
+    wait_for("the notes in the target", Duration::from_secs(60), || {
+        rows(&dst_db).len() == 3
+    });
+    assert_eq!(rows(&dst_db), rows(&src_db));
 }
