@@ -1027,3 +1027,63 @@ fn sqlite_to_kafka_to_sqlite_without_a_server() {
     });
     assert_eq!(rows(&dst_db), rows(&src_db));
 }
+
+/// Rows of the reverse end-to-end test.
+const REVERSE_ROWS: usize = 20_000;
+
+#[test]
+fn mariadb_to_kafka_to_postgres_equal_row_for_row() {
+    let pg = PgDb::create();
+    let maria = MariaDb::create();
+    maria.execute(
+        "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, \
+         price DECIMAL(12,2), created DATETIME(3) NOT NULL, flag TINYINT(1))",
+    );
+    maria.execute(&format!(
+        "INSERT INTO items (name, price, created, flag) \
+         SELECT CONCAT('item ', seq), seq * 1.25, \
+         TIMESTAMP '2026-01-01 00:00:00' + INTERVAL (seq * 1001000) MICROSECOND, seq % 2 = 0 \
+         FROM seq_1_to_{REVERSE_ROWS}"
+    ));
+    let s = Setup::new();
+    let pg_url = pg.url();
+    let maria_url = maria.url();
+    let src = s.connector(
+        "maria-src",
+        &[
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+            ),
+            ("connection.url", &maria_url),
+            ("mode", "incrementing"),
+            ("table.whitelist", "items"),
+            ("poll.interval.ms", "500"),
+        ],
+    );
+    let sink = s.connector(
+        "pg-sink",
+        &[
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSinkConnector",
+            ),
+            ("connection.url", &pg_url),
+            ("topics", "items"),
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let _w = s.start(&[&src, &sink], "worker.log");
+    wait_for("every row in PostgreSQL", Duration::from_secs(600), || {
+        pg.count_if_exists("items") == REVERSE_ROWS
+    });
+    eprintln!(
+        "{REVERSE_ROWS} rows MariaDB -> Kafka -> PostgreSQL in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(pg.rows(PG_ITEMS), maria.rows(MARIA_ITEMS));
+}
