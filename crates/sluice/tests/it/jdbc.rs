@@ -1087,3 +1087,114 @@ fn mariadb_to_kafka_to_postgres_equal_row_for_row() {
     );
     assert_eq!(pg.rows(PG_ITEMS), maria.rows(MARIA_ITEMS));
 }
+
+#[test]
+fn source_query_mode_uses_the_query_partition_and_the_prefix_as_topic() {
+    let db = MariaDb::create();
+    db.execute(
+        "CREATE TABLE q_t (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, hidden TEXT)",
+    );
+    db.execute("INSERT INTO q_t (name, hidden) VALUES ('a', 'x'), ('b', 'y')");
+    let s = Setup::new();
+    let url = db.url();
+    let c = s.connector(
+        "query",
+        &[
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+            ),
+            ("connection.url", &url),
+            ("mode", "incrementing"),
+            ("incrementing.column.name", "id"),
+            ("query", "SELECT id, name FROM q_t"),
+            ("topic.prefix", "q-topic"),
+            ("poll.interval.ms", "200"),
+        ],
+    );
+    let w = s.start(&[&c], "worker.log");
+    wait_running(&w, "query");
+    let bs = s.broker.bootstrap();
+    let first = values(&consume(&bs, "q-topic", 2, Duration::from_secs(60)));
+    assert_eq!(
+        first[0]["schema"],
+        json!({"type":"struct","fields":[
+            {"type":"int32","optional":false,"field":"id"},
+            {"type":"string","optional":false,"field":"name"}],"optional":false})
+    );
+    db.execute("INSERT INTO q_t (name) VALUES ('c')");
+    let all = payloads(&consume(&bs, "q-topic", 3, Duration::from_secs(60)));
+    assert_eq!(names(&all), ["a", "b", "c"]);
+    wait_for(
+        "the query offset to be stored",
+        Duration::from_secs(30),
+        || {
+            let bytes = std::fs::read(s.path("offsets")).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            text.contains(r#"["query",{"query":"query"}]"#)
+                && text.contains(r#"{"incrementing":3}"#)
+        },
+    );
+}
+
+#[test]
+fn sink_value_the_column_refuses_goes_to_the_dlq_after_the_retries() {
+    let db = MariaDb::create();
+    db.execute("CREATE TABLE short_t (id BIGINT PRIMARY KEY, name VARCHAR(5))");
+    let s = Setup::new();
+    let bs = s.broker.bootstrap();
+    produce_records(
+        &bs,
+        "short_t",
+        &[
+            Rec {
+                value: Some(simple_value(1, "ok", None)),
+                ..Rec::default()
+            },
+            Rec {
+                value: Some(simple_value(2, "much too long", None)),
+                ..Rec::default()
+            },
+            Rec {
+                value: Some(simple_value(3, "fine", None)),
+                ..Rec::default()
+            },
+        ],
+    );
+    let url = db.url();
+    let c = sink_connector(
+        &s,
+        "short",
+        "short_t",
+        &url,
+        &[
+            ("auto.create", "false"),
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("max.retries", "1"),
+            ("retry.backoff.ms", "100"),
+            ("errors.tolerance", "all"),
+            ("errors.deadletterqueue.topic.name", "dlq"),
+            ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ("errors.deadletterqueue.context.headers.enable", "true"),
+        ],
+    );
+    let w = s.start(&[&c], "worker.log");
+    wait_for("2 good rows", Duration::from_secs(60), || {
+        db.count("short_t") == 2
+    });
+    let dlq = consume(&bs, "dlq", 1, Duration::from_secs(60));
+    assert_eq!(dlq.len(), 1);
+    let v: Json = serde_json::from_slice(dlq[0].value.as_ref().expect("value")).expect("json");
+    assert_eq!(v["payload"]["id"], 2);
+    let msg = dlq[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "__connect.errors.exception.message")
+        .and_then(|(_, v)| v.clone())
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .unwrap_or_default();
+    assert!(msg.contains("name") && msg.contains("short_t"), "{msg}");
+    assert_eq!(w.task_state("short", 0).as_deref(), Some("RUNNING"));
+}
