@@ -274,12 +274,13 @@ fn source_timestamp_delay_holds_rows_back() {
     assert_eq!(names(&payloads(&late)), ["x"]);
 }
 
-#[test]
-fn source_picks_up_a_new_table() {
-    let db = PgDb::create();
-    db.execute("CREATE TABLE first_t (id SERIAL PRIMARY KEY, name TEXT NOT NULL); INSERT INTO first_t (name) VALUES ('one')");
+/// A table created while the connector runs appears on its topic without a restart.
+fn picks_up_a_new_table(url: &str, exec: &dyn Fn(&str), serial: &str) {
+    exec(&format!(
+        "CREATE TABLE first_t (id {serial} PRIMARY KEY, name TEXT NOT NULL)"
+    ));
+    exec("INSERT INTO first_t (name) VALUES ('one')");
     let s = Setup::new();
-    let url = db.url();
     let c = s.connector(
         "discover",
         &[
@@ -287,7 +288,7 @@ fn source_picks_up_a_new_table() {
                 "connector.class",
                 "io.confluent.connect.jdbc.JdbcSourceConnector",
             ),
-            ("connection.url", &url),
+            ("connection.url", url),
             ("mode", "incrementing"),
             ("topic.prefix", "n-"),
             ("poll.interval.ms", "200"),
@@ -307,7 +308,10 @@ fn source_picks_up_a_new_table() {
         ))),
         ["one"]
     );
-    db.execute("CREATE TABLE second_t (id SERIAL PRIMARY KEY, name TEXT NOT NULL); INSERT INTO second_t (name) VALUES ('two')");
+    exec(&format!(
+        "CREATE TABLE second_t (id {serial} PRIMARY KEY, name TEXT NOT NULL)"
+    ));
+    exec("INSERT INTO second_t (name) VALUES ('two')");
     let got = payloads(&consume(&bs, "n-second_t", 1, Duration::from_secs(60)));
     assert_eq!(names(&got), ["two"]);
     // Two tables over two tasks.
@@ -315,6 +319,18 @@ fn source_picks_up_a_new_table() {
         w.status("discover")
             .is_some_and(|st| st["tasks"].as_array().is_some_and(|t| t.len() == 2))
     });
+}
+
+#[test]
+fn source_picks_up_a_new_table_on_postgres() {
+    let db = PgDb::create();
+    picks_up_a_new_table(&db.url(), &|sql| db.execute(sql), "SERIAL");
+}
+
+#[test]
+fn source_picks_up_a_new_table_on_mariadb() {
+    let db = MariaDb::create();
+    picks_up_a_new_table(&db.url(), &|sql| db.execute(sql), "INT AUTO_INCREMENT");
 }
 
 // ---------------------------------------------------------------------------------------
