@@ -1080,7 +1080,22 @@ impl SourceTask for JdbcSourceTask {
             }
             let result = self.run_query(index).await;
             self.queriers[index].next_due = Instant::now() + interval;
-            result?;
+            match result {
+                Ok(()) => {}
+                // An outage: Confluent's querier retries (`query.retry.attempts=-1`), and
+                // nothing was emitted, so the next query starts from the same offset.
+                Err(e) if e.kind() == sluice_api::ErrorKind::Retriable => {
+                    tracing::warn!(
+                        "JDBC source query failed; retrying in {} ms: {e}",
+                        interval.as_millis()
+                    );
+                    if let Some(db) = self.db.take() {
+                        db.close().await;
+                    }
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(e),
+            }
             if self.pending.is_empty() {
                 return Ok(Vec::new());
             }
