@@ -1263,6 +1263,47 @@ mod tests {
     }
 
     #[test]
+    fn key_errors_name_table_and_field() {
+        let s = settings(&[("pk.mode", "record_key"), ("pk.fields", "order_id")]);
+        let t = TableId::new(None, Some("public".into()), "orders");
+        let key = SchemaBuilder::structure()
+            .field("id", schemas::int32())
+            .unwrap()
+            .build();
+        let e = Fields::extract(&s, &t, Some(&key), Some(&value_schema())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Data);
+        assert!(
+            e.to_string().contains("public.orders") && e.to_string().contains("order_id"),
+            "{e}"
+        );
+        let e = Fields::extract(&s, &t, None, Some(&value_schema())).unwrap_err();
+        assert!(
+            e.to_string().contains("record key schema is missing"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn values_by_schema() {
+        let t = TableId::new(None, None, "t");
+        let dec = logical::decimal(2);
+        assert_eq!(
+            to_sql(&t, "price", &dec, &Value::Bytes(vec![0x30, 0x39])).unwrap(),
+            SqlValue::Decimal("123.45".into())
+        );
+        let ts = logical::timestamp_builder().build();
+        assert_eq!(
+            to_sql(&t, "ts", &ts, &Value::Int64(1_785_501_296_789)).unwrap(),
+            SqlValue::Timestamp(1_785_501_296_789_000)
+        );
+        let e = to_sql(&t, "id", &schemas::int32(), &Value::Null).unwrap_err();
+        assert!(
+            e.to_string().contains("id") && e.to_string().contains("t"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn config_errors() {
         let mut raw = RawConfig::new();
         raw.insert("connection.url".into(), "jdbc:postgresql://h/db".into());
