@@ -697,7 +697,7 @@ impl ToSql for Param<'_> {
             Type::UUID => {
                 let t = self.text(ty)?;
                 let hex: String = t.chars().filter(|c| *c != '-').collect();
-                if hex.len() != 32 {
+                if hex.len() != 32 || !hex.is_ascii() {
                     return Err(self.mismatch(ty));
                 }
                 for i in 0..16 {

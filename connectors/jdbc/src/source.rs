@@ -558,7 +558,10 @@ impl JdbcSourceTask {
                 Mode::Bulk => OffsetMap::new(),
                 Mode::Incrementing | Mode::TimestampIncrementing => {
                     if let Some(idx) = inc_idx {
-                        q.offset.incrementing = Some(incrementing_value(&row[idx], q)?);
+                        q.offset.incrementing = Some(incrementing_value(
+                            row.get(idx).unwrap_or(&SqlValue::Null),
+                            q,
+                        )?);
                     }
                     if s.mode == Mode::TimestampIncrementing {
                         if let Some(ts) = row_ts(row) {
