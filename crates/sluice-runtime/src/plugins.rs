@@ -45,7 +45,11 @@ impl Plugins {
     /// The built-in plugins.
     pub fn builtin() -> Self {
         Plugins {
-            connectors: sluice_connector_file::plugins(),
+            connectors: [
+                sluice_connector_file::plugins(),
+                sluice_connector_jdbc::plugins(),
+            ]
+            .concat(),
             converters: sluice_converters::converter_plugins(),
             transforms: sluice_transforms::transform_plugins(),
             predicates: sluice_transforms::predicate_plugins(),
@@ -100,5 +104,31 @@ mod tests {
             Some("org.apache.kafka.connect.file.FileStreamSinkConnector")
         );
         assert!(p.connector("NoSuchConnector").is_none());
+    }
+
+    #[test]
+    fn jdbc_connectors_by_class_and_alias() {
+        let p = Plugins::builtin();
+        for (name, class) in [
+            (
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+            ),
+            (
+                "JdbcSourceConnector",
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+            ),
+            (
+                "JdbcSource",
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+            ),
+            (
+                "io.confluent.connect.jdbc.JdbcSinkConnector",
+                "io.confluent.connect.jdbc.JdbcSinkConnector",
+            ),
+            ("JdbcSink", "io.confluent.connect.jdbc.JdbcSinkConnector"),
+        ] {
+            assert_eq!(p.connector(name).map(|c| c.class), Some(class), "{name}");
+        }
     }
 }

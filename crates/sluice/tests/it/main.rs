@@ -9,6 +9,8 @@ mod distributed;
 mod errors;
 mod hardening;
 mod harness;
+mod jdbc;
 mod rest;
 mod security;
+mod services;
 mod standalone;
