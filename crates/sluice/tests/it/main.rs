@@ -10,3 +10,4 @@ mod harness;
 mod rest;
 mod security;
 mod standalone;
+mod tdengine;
