@@ -333,8 +333,6 @@ struct Executor {
     partition: Arc<OffsetMap>,
     /// The offset of the last row that can be committed safely (epoch ns).
     offset: Option<i64>,
-    /// The offset when the current query started (restored after a failed query).
-    committed: Option<i64>,
     schema: Option<(TableSchema, Option<SchemaRef>)>,
     /// Rows fetched and not yet returned: (timestamp ns, row).
     buffer: VecDeque<(i64, Vec<serde_json::Value>)>,
@@ -489,7 +487,6 @@ impl TDengineSourceTask {
         };
         let e = &mut self.executors[i];
         e.schema = Some((schema, value_schema));
-        e.committed = e.offset;
         e.latest_end = latest_end;
         e.buffer = rows.into();
         Ok(())
@@ -517,7 +514,6 @@ impl SourceTask for TDengineSourceTask {
                     topic: s.topic_for(t).into(),
                     partition: Arc::new(partition),
                     offset,
-                    committed: offset,
                     schema: None,
                     buffer: VecDeque::new(),
                     last_update: 0,
@@ -550,8 +546,9 @@ impl SourceTask for TDengineSourceTask {
                 tokio::time::sleep(Duration::from_millis(next - now)).await;
             }
             if let Err(err) = self.query(i).await {
+                // Nothing of the failed query was returned, so the position stays (Java
+                // rewinds to its previous poll's offset and publishes a row again).
                 let e = &mut self.executors[i];
-                e.offset = e.committed;
                 e.last_update = now_ms();
                 match err {
                     TdError::Auth(m) => return Err(ConnectError::config(m)),
