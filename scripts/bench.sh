@@ -11,6 +11,7 @@
 #   BENCH_REPEAT       runs per side and scenario, best reported (default 1)
 #   BENCH_PORT         broker port (default 19392)
 #   BENCH_MICRO=0      skip the criterion micro-benchmarks
+#   BENCH_TDENGINE_POINTS  points of the TDengine sink benchmark (default 1000000; 0 skips it)
 #   BENCH_WORK         scratch directory (default /tmp/sluice-bench)
 #
 # It installs and starts the dev broker (scripts/broker.sh, in-memory storage), builds the
@@ -70,6 +71,17 @@ ticks=$(cpu_ticks)
   echo
   echo "CPU time the hypervisor took from this VM during the runs above (steal, /proc/stat): $(steal_since "$ticks")%."
 } >>"$WORK/results.md"
+
+# The TDengine sink against a raw HTTP client posting the same batches, both into the TDengine
+# test server (Sluice's overhead, not TDengine's speed; see docs/connectors/tdengine.md).
+if [ "${BENCH_TDENGINE_POINTS:-1000000}" != 0 ]; then
+  "$TARGET/release/sluice-bench" tdengine-sink \
+    --sluice "$TARGET/release/sluice" \
+    --bootstrap "127.0.0.1:$PORT" \
+    --work "$WORK" \
+    --points "${BENCH_TDENGINE_POINTS:-1000000}" \
+    --out-md "$WORK/results.md"
+fi
 
 if [ "${BENCH_MICRO:-1}" != 0 ]; then
   echo "Micro-benchmarks (criterion, one thread: records/s per core)..." >&2
