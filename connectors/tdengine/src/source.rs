@@ -188,6 +188,17 @@ fn check_read_method(c: &sluice_api::config::Config) -> Result<()> {
     Ok(())
 }
 
+/// Whether `db` exists (`information_schema.ins_databases`).
+pub async fn database_exists(client: &Client, db: &str) -> std::result::Result<bool, TdError> {
+    let rows = client
+        .sql(
+            None,
+            &format!("select name from information_schema.ins_databases where name = '{db}'"),
+        )
+        .await?;
+    Ok(!rows.data.is_empty())
+}
+
 /// The super tables and normal tables of `db` (`MonitorThread.isTableChange`).
 pub async fn list_tables(
     client: &Client,
@@ -251,11 +262,37 @@ impl Connector for TDengineSourceConnector {
         let parsed = config::parse(&config_def(), config)?;
         check_read_method(&parsed)?;
         let s = Settings::from(&parsed)?;
+        if s.database.is_empty() {
+            return Err(ConnectError::config(
+                "connection.database is empty: the TDengine source needs the database to read",
+            ));
+        }
         let client = s.client()?;
         // `connection.attempts` tries, `connection.backoff.ms` apart.
         let mut attempt = 0;
         let first = loop {
             attempt += 1;
+            match database_exists(&client, &s.database).await {
+                Ok(false) => {
+                    return Err(ConnectError::config(format!(
+                        "connection.database '{}' does not exist in TDengine at {}",
+                        s.database, s.base
+                    )))
+                }
+                Ok(true) => {}
+                Err(TdError::Unreachable(m)) if attempt < s.attempts => {
+                    tracing::warn!(attempt, error = %m, "TDengine is unreachable; trying again");
+                    tokio::time::sleep(Duration::from_millis(s.backoff_ms)).await;
+                    continue;
+                }
+                Err(TdError::Auth(m)) => return Err(ConnectError::config(m)),
+                Err(e) => {
+                    return Err(ConnectError::fatal(format!(
+                        "Could not read database '{}' (connection.database) at {}: {e}",
+                        s.database, s.base
+                    )))
+                }
+            }
             match list_tables(&client, &s.database).await {
                 Ok(t) => break t,
                 Err(TdError::Unreachable(m)) if attempt < s.attempts => {

@@ -366,3 +366,63 @@ async fn source_outage_resumes_from_the_same_offset() {
     let text = again[0].record.value.as_str().unwrap();
     assert!(text.contains("current=12.0f32"), "{text}");
 }
+
+/// Bad input at source start: an unknown or empty database, bad credentials, an unreachable
+/// taosAdapter; each a clear error naming the key, never the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn source_connector_start_errors() {
+    use sluice_api::connector::{Connector, ConnectorContext};
+    struct Nop;
+    impl ConnectorContext for Nop {
+        fn request_task_reconfiguration(&self) {}
+        fn raise_error(&self, _: ConnectError) {}
+    }
+    let mut td = TestServer::start(0).unwrap();
+    seed(&td);
+    let start = |db: &str, pw: &str, port: u16| {
+        let cfg = raw(&[
+            ("connection.url", format!("jdbc:TAOS-RS://127.0.0.1:{port}")),
+            ("connection.database", db.to_string()),
+            ("connection.password", pw.to_string()),
+            ("connection.attempts", "2".to_string()),
+            ("connection.backoff.ms", "10".to_string()),
+            ("topic.prefix", "td".to_string()),
+            ("read.method", "query".to_string()),
+        ]);
+        async move {
+            let mut c = source::TDengineSourceConnector::default();
+            let r = c.start(&cfg, Arc::new(Nop)).await;
+            let tasks = if r.is_ok() {
+                c.task_configs(3).await.unwrap()
+            } else {
+                Vec::new()
+            };
+            let _ = c.stop().await;
+            (r, tasks)
+        }
+    };
+    let (ok, tasks) = start("test", "taosdata", td.port).await;
+    ok.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["tables"], "meters");
+
+    let e = start("nope", "taosdata", td.port).await.0.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.to_string()
+            .starts_with("connection.database 'nope' does not exist"),
+        "{e}"
+    );
+    let e = start("", "taosdata", td.port).await.0.unwrap_err();
+    assert!(
+        e.to_string().starts_with("connection.database is empty"),
+        "{e}"
+    );
+    let e = start("test", "wrong-pw-123", td.port).await.0.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(!e.to_string().contains("wrong-pw-123"), "{e}");
+    let port = td.port;
+    td.kill();
+    let e = start("test", "taosdata", port).await.0.unwrap_err();
+    assert!(e.to_string().contains("unreachable"), "{e}");
+}
