@@ -12,6 +12,7 @@
 #   BENCH_PORT         broker port (default 19392)
 #   BENCH_MICRO=0      skip the criterion micro-benchmarks
 #   BENCH_SCALE=0      skip the scale scenario (BENCH_SCALE_CONNECTORS, BENCH_SCALE_TASKS)
+#   BENCH_TDENGINE_POINTS  points of the TDengine sink benchmark (default 1000000; 0 skips it)
 #   BENCH_WORK         scratch directory (default /tmp/sluice-bench)
 #
 # It installs and starts the dev broker (scripts/broker.sh, in-memory storage), builds the
@@ -83,6 +84,17 @@ if [ "${BENCH_SCALE:-1}" != 0 ]; then
       --tansu "$(scripts/broker.sh path)" --work "$WORK/scale" \
       --connectors "${BENCH_SCALE_CONNECTORS:-1000}" --tasks "${BENCH_SCALE_TASKS:-1000}"
   } >>"$WORK/results.md"
+fi
+
+# The TDengine sink against a raw HTTP client posting the same batches, both into the TDengine
+# test server (Sluice's overhead, not TDengine's speed; see docs/connectors/tdengine.md).
+if [ "${BENCH_TDENGINE_POINTS:-1000000}" != 0 ]; then
+  "$TARGET/release/sluice-bench" tdengine-sink \
+    --sluice "$TARGET/release/sluice" \
+    --bootstrap "127.0.0.1:$PORT" \
+    --work "$WORK" \
+    --points "${BENCH_TDENGINE_POINTS:-1000000}" \
+    --out-md "$WORK/results.md"
 fi
 
 if [ "${BENCH_MICRO:-1}" != 0 ]; then

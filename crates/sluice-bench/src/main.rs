@@ -6,6 +6,7 @@
 //!   rdkafka"): a baseline behind Sluice's own wrappers would hide their cost. They use exactly
 //!   the librdkafka settings Sluice derives from the same worker file (`sluice_runtime::clients`),
 //!   so batching, acks and in-flight limits are the same on both sides.
+//! - `tdengine-sink` benchmarks the TDengine sink against a raw HTTP client (`tdengine.rs`).
 //! - `run` is the orchestrator: it runs every scenario side by side on one broker and prints the
 //!   table.
 //!
@@ -14,6 +15,7 @@
 mod baseline;
 mod orchestrate;
 mod procfs;
+mod tdengine;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -75,6 +77,19 @@ enum Cmd {
     },
     /// Runs every scenario and prints the table.
     Run(orchestrate::Args),
+    /// The TDengine sink benchmark: Sluice against a raw client posting the same batches.
+    TdengineSink(tdengine::Args),
+    /// The raw TDengine client of `tdengine-sink` (run as a child process).
+    TdengineRaw {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        batch: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -114,6 +129,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Run(args) => orchestrate::run(args),
+        Cmd::TdengineSink(args) => tdengine::run(args),
+        Cmd::TdengineRaw {
+            url,
+            db,
+            file,
+            batch,
+        } => tdengine::raw(&url, &db, &file, batch),
     }
 }
 

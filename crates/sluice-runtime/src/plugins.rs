@@ -48,6 +48,7 @@ impl Plugins {
             connectors: [
                 sluice_connector_file::plugins(),
                 sluice_connector_jdbc::plugins(),
+                sluice_connector_tdengine::plugins(),
             ]
             .concat(),
             converters: sluice_converters::converter_plugins(),

@@ -14,3 +14,4 @@ mod rest;
 mod security;
 mod services;
 mod standalone;
+mod tdengine;
