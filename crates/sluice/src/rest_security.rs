@@ -213,6 +213,101 @@ fn trusted_certs(rd: &BTreeMap<String, String>) -> Result<Vec<X509>, String> {
     X509::stack_from_pem(&pem).map_err(|e| format!("cannot read the truststore: {e}"))
 }
 
+/// The client a worker uses for requests to other workers of its cluster (forwarding to the
+/// leader, a follower's task configs), as Kafka's `RestClient` sets it up
+/// (`SSLUtils.createClientSideSslContextFactory`): with `https` listeners it trusts the
+/// truststore of the same settings as the HTTPS listener (the `listeners.https.` keys, or the
+/// plain `ssl.*` keys when none is given; the system's roots when no truststore is named),
+/// presents the keystore's certificate to a server that asks for one
+/// (`ssl.client.auth=required`), and checks the server's host name unless
+/// `ssl.endpoint.identification.algorithm` is empty. Every problem is reported.
+pub fn rest_client(raw: &RawConfig, https: bool) -> Result<reqwest::Client, Vec<String>> {
+    let builder = reqwest::Client::builder().use_native_tls();
+    if !https {
+        return builder
+            .build()
+            .map_err(|e| vec![format!("cannot set up the REST client: {e}")]);
+    }
+    let (ssl, origin) = https_settings(raw);
+    let origin = origin.replace("REST HTTPS listener", "REST client to other workers");
+    let mut java: BTreeMap<String, String> = ssl
+        .iter()
+        .filter(|(k, _)| STORE_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    java.insert("security.protocol".into(), "SSL".into());
+    let mapped = map_client_config(ClientRole::Admin, &java, &origin).map_err(|e| {
+        e.problems
+            .into_iter()
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+    })?;
+    let rd = mapped.rdkafka;
+    let one = |m: String| vec![m];
+    let mut builder = builder;
+    let cas = trusted_certs(&rd).map_err(|e| one(format!("{e} ({origin})")))?;
+    if !cas.is_empty() {
+        // A named truststore replaces the default roots, as in Java.
+        builder = builder.tls_built_in_root_certs(false);
+        for c in &cas {
+            let pem = c
+                .to_pem()
+                .map_err(|e| one(ssl_err("cannot use a truststore certificate", &origin, e)))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                one(format!(
+                    "cannot use a truststore certificate ({origin}): {e}"
+                ))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Ok((key, chain)) = server_identity(&rd, &origin) {
+        if let Some((leaf, rest)) = chain.split_first() {
+            let mut cas = openssl::stack::Stack::new()
+                .map_err(|e| one(ssl_err("cannot set up the client identity", &origin, e)))?;
+            for c in rest {
+                cas.push(c.clone()).map_err(|e| {
+                    one(ssl_err(
+                        "cannot use the keystore's certificate chain",
+                        &origin,
+                        e,
+                    ))
+                })?;
+            }
+            // A throwaway PKCS12 bundle is how native-tls takes a key and its chain.
+            let der = Pkcs12::builder()
+                .name("sluice-rest-client")
+                .pkey(&key)
+                .cert(leaf)
+                .ca(cas)
+                .build2("")
+                .and_then(|p| p.to_der())
+                .map_err(|e| {
+                    one(ssl_err(
+                        "cannot use the keystore as a client identity",
+                        &origin,
+                        e,
+                    ))
+                })?;
+            let identity = reqwest::Identity::from_pkcs12_der(&der, "").map_err(|e| {
+                one(format!(
+                    "cannot use the keystore as a client identity ({origin}): {e}"
+                ))
+            })?;
+            builder = builder.identity(identity);
+        }
+    }
+    let endpoint = ssl
+        .get("ssl.endpoint.identification.algorithm")
+        .map_or("https", |v| v.trim());
+    if endpoint.is_empty() {
+        builder = builder.danger_accept_invalid_hostnames(true);
+    }
+    builder
+        .build()
+        .map_err(|e| one(format!("cannot set up the REST client ({origin}): {e}")))
+}
+
 /// Accepts TCP connections and completes TLS handshakes off the accept loop, so a slow client
 /// cannot hold up others.
 pub struct TlsListener {

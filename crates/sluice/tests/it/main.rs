@@ -4,6 +4,7 @@
 // Test code: a failed unwrap is a failed test. Harness items serve tests still to come.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+mod cluster_rest;
 mod distributed;
 mod errors;
 mod harness;
