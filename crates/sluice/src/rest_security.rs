@@ -599,4 +599,173 @@ mod tests {
             );
         }
     }
+
+    /// A CA, and a PKCS12 keystore with a certificate it signed for `san`.
+    fn pki(d: &Path, name: &str, san: &str) {
+        if !d.join("ca.pem").exists() {
+            run(
+                d,
+                "openssl",
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=test CA",
+                ],
+            );
+        }
+        std::fs::write(
+            d.join(format!("{name}.ext")),
+            format!("subjectAltName={san}\n"),
+        )
+        .unwrap();
+        let f = |ext: &str| format!("{name}.{ext}");
+        run(
+            d,
+            "openssl",
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &f("key"),
+                "-out",
+                &f("csr"),
+                "-subj",
+                "/CN=worker",
+            ],
+        );
+        run(
+            d,
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &f("csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &f("pem"),
+                "-days",
+                "2",
+                "-extfile",
+                &f("ext"),
+            ],
+        );
+        run(
+            d,
+            "openssl",
+            &[
+                "pkcs12",
+                "-export",
+                "-in",
+                &f("pem"),
+                "-inkey",
+                &f("key"),
+                "-out",
+                &f("p12"),
+                "-passout",
+                "pass:ks-pw",
+            ],
+        );
+    }
+
+    fn worker_keys(d: &Path, keystore: &str, extra: &[(&str, &str)]) -> RawConfig {
+        let mut c = raw(&[
+            ("listeners.https.ssl.keystore.type", "PKCS12".into()),
+            (
+                "listeners.https.ssl.keystore.location",
+                d.join(format!("{keystore}.p12")).display().to_string(),
+            ),
+            ("listeners.https.ssl.keystore.password", "ks-pw".into()),
+            ("listeners.https.ssl.truststore.type", "PEM".into()),
+            (
+                "listeners.https.ssl.truststore.location",
+                d.join("ca.pem").display().to_string(),
+            ),
+        ]);
+        for (k, v) in extra {
+            c.insert(k.to_string(), v.to_string());
+        }
+        c
+    }
+
+    /// Serves `GET /` over HTTPS with the acceptor of `server`; the port.
+    async fn serve(server: &RawConfig) -> u16 {
+        let acceptor = https_acceptor(server).unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let tls = TlsListener::new(tcp, acceptor).unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(async move { axum::serve(tls, app).await });
+        port
+    }
+
+    async fn get(client: &reqwest::Client, port: u16) -> Result<String, String> {
+        let r = client
+            .get(format!("https://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        r.text().await.map_err(|e| format!("{e:?}"))
+    }
+
+    #[tokio::test]
+    async fn the_client_to_other_workers_trusts_the_truststore_and_presents_the_keystore() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        pki(d, "a", "IP:127.0.0.1,DNS:localhost");
+        pki(d, "b", "DNS:elsewhere.example");
+        // A worker that requires client certificates, answered by another worker's client.
+        let required = [("listeners.https.ssl.client.auth", "required")];
+        let port = serve(&worker_keys(d, "a", &required)).await;
+        let client = rest_client(&worker_keys(d, "a", &[]), true).unwrap();
+        assert_eq!(get(&client, port).await.unwrap(), "ok");
+        // Without a keystore there is no certificate to present: refused.
+        let mut no_keystore = worker_keys(d, "a", &[]);
+        no_keystore.retain(|k, _| !k.contains("keystore"));
+        let bare = rest_client(&no_keystore, true).unwrap();
+        assert!(get(&bare, port).await.is_err());
+        // Without the truststore the worker's certificate is not trusted.
+        let mut no_truststore = worker_keys(d, "a", &[]);
+        no_truststore.retain(|k, _| !k.contains("truststore"));
+        let untrusting = rest_client(&no_truststore, true).unwrap();
+        assert!(get(&untrusting, port).await.is_err());
+        // A certificate for another host name is refused, unless the identification is off.
+        let port = serve(&worker_keys(d, "b", &[])).await;
+        assert!(get(&client, port).await.is_err());
+        let lenient = rest_client(
+            &worker_keys(
+                d,
+                "a",
+                &[("listeners.https.ssl.endpoint.identification.algorithm", "")],
+            ),
+            true,
+        )
+        .unwrap();
+        assert_eq!(get(&lenient, port).await.unwrap(), "ok");
+        // Problems name the key's origin and never a password.
+        let mut wrong = worker_keys(d, "a", &[]);
+        wrong.insert(
+            "listeners.https.ssl.truststore.location".into(),
+            d.join("missing.pem").display().to_string(),
+        );
+        let errs = rest_client(&wrong, true).err().unwrap().join("\n");
+        assert!(errs.contains("missing.pem"), "{errs}");
+        assert!(!errs.contains("ks-pw"), "{errs}");
+    }
 }
