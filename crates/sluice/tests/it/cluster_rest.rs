@@ -251,14 +251,17 @@ fn a_connector_config_change_restarts_tasks_whose_configs_stay_the_same() {
     let broker = Broker::start();
     let c = Cluster::start(&broker, 2);
     let topic = unique("plain-json");
-    // JSON without the schema envelope: the workers' JsonConverter (schemas.enable=true)
-    // cannot read it, so the sink task fails.
+    // JSON without the schema envelope: a JsonConverter with schemas.enable=true (its
+    // default) cannot read it, so the sink task fails.
     let values: Vec<Vec<u8>> = (0..3)
         .map(|i| format!(r#"{{"n":{i}}}"#).into_bytes())
         .collect();
     produce(&broker.bootstrap(), &topic, &values);
     let sink = c.path("sink.txt");
-    let cfg = sink_config("snk", &sink, &topic);
+    let mut cfg = sink_config("snk", &sink, &topic);
+    // As in Kafka, a converter's sub-configs in a connector config apply with the converter
+    // named there too.
+    cfg["config"]["value.converter"] = json!("org.apache.kafka.connect.json.JsonConverter");
     assert_eq!(create(&c.workers[0], &cfg).0, 201);
     wait_for(
         "the sink task FAILED on every worker",
@@ -319,10 +322,12 @@ fn a_change_that_cannot_complete_times_out_naming_what_the_worker_is_doing() {
     eprintln!("answered {} after {took:?}: {}", r.status, r.text);
     assert_eq!(r.status, 500, "{}", r.text);
     let message = r.json["message"].as_str().unwrap_or("");
+    // The worker is busy with the write, or already with the group's reaction to the lost
+    // broker: either way the answer says what, and since when.
     assert!(
-        message.starts_with(
-            "Request timed out. The worker is currently writing the config of connector stuck to the config topic, which began at "
-        ) && message.ends_with("The request was to write the config of connector stuck."),
+        message.starts_with("Request timed out. The worker is currently ")
+            && message.contains(", which began at 20")
+            && message.ends_with(". The request was to write the config of connector stuck."),
         "{message}"
     );
     assert!(took < Duration::from_secs(20), "answered after {took:?}");
@@ -379,10 +384,9 @@ fn a_gracefully_stopped_sink_leaves_its_consumer_group_at_once() {
     let topic = unique("leave");
     produce(&broker.bootstrap(), &topic, &[b"x".to_vec()]);
     let sink = c.path("sink.txt");
-    assert_eq!(
-        create(&c.workers[0], &sink_config("snk", &sink, &topic)).0,
-        201
-    );
+    let mut cfg = sink_config("snk", &sink, &topic);
+    cfg["config"]["value.converter"] = json!("org.apache.kafka.connect.storage.StringConverter");
+    assert_eq!(create(&c.workers[0], &cfg).0, 201);
     c.running("snk");
     wait_for("the record in the sink", Duration::from_secs(60), || {
         std::fs::read_to_string(&sink)
@@ -401,5 +405,46 @@ fn a_gracefully_stopped_sink_leaves_its_consumer_group_at_once() {
     assert!(
         members.is_empty(),
         "the stopped worker's sink consumer is still a member: {members:?}"
+    );
+}
+
+#[test]
+fn sink_consumers_stopped_while_their_group_rebalances_leave_it() {
+    let broker = Broker::start();
+    let extra = "\nconsumer.session.timeout.ms=45000\n";
+    let mut c = Cluster::start_with_extra(&broker, 1, Launch::default(), extra);
+    let topic = unique("leave-rebalancing");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut settings = std::collections::BTreeMap::new();
+            settings.insert("bootstrap.servers".to_string(), broker.bootstrap());
+            let admin = sluice_kafka::admin::Admin::new("it-admin", &settings).unwrap();
+            admin.create_topic(&topic, 2, 1, &[]).await.unwrap();
+        });
+    let sink = c.path("sink.txt");
+    let mut cfg = sink_config("snk", &sink, &topic);
+    cfg["config"]["tasks.max"] = json!("2");
+    assert_eq!(create(&c.workers[0], &cfg).0, 201);
+    // Both tasks' consumers join the group one after the other: stop the worker while the
+    // second join (and the first member's rejoin) is under way.
+    wait_for("both sink tasks started", Duration::from_secs(60), || {
+        c.workers[0]
+            .log_text()
+            .matches("Sink task finished initialization and start.")
+            .count()
+            >= 2
+    });
+    let group = "connect-snk";
+    let before = group_members(&broker.bootstrap(), group);
+    let status = c.workers[0].terminate();
+    assert!(status.success(), "{status:?}");
+    let members = group_members(&broker.bootstrap(), group);
+    eprintln!("members before the stop: {before:?}; after: {members:?}");
+    assert!(
+        members.is_empty(),
+        "the stopped worker's sink consumers are still members: {members:?}"
     );
 }
