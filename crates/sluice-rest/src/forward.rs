@@ -162,3 +162,52 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    async fn relayed(status: u16, content_type: Option<&str>, body: &str) -> Response {
+        let mut b = axum::http::Response::builder().status(status);
+        if let Some(t) = content_type {
+            b = b.header("content-type", t);
+        }
+        relay(reqwest::Response::from(b.body(body.to_string()).unwrap())).await
+    }
+
+    async fn parts(r: Response) -> (StatusCode, Option<String>, String) {
+        let status = r.status();
+        let ct = r
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, ct, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_204_is_relayed_bare_and_other_answers_keep_their_type() {
+        // What a client library saw from a follower: 204 with an empty JSON body.
+        assert_eq!(
+            parts(relayed(204, Some("application/json"), "").await).await,
+            (StatusCode::NO_CONTENT, None, String::new())
+        );
+        assert_eq!(
+            parts(relayed(202, Some("application/json"), r#"{"name":"c"}"#).await).await,
+            (
+                StatusCode::ACCEPTED,
+                Some("application/json".into()),
+                r#"{"name":"c"}"#.into()
+            )
+        );
+        assert_eq!(
+            parts(relayed(409, None, r#"{"error_code":409}"#).await).await,
+            (
+                StatusCode::CONFLICT,
+                Some("application/json".into()),
+                r#"{"error_code":409}"#.into()
+            )
+        );
+    }
+}

@@ -149,10 +149,6 @@ fn a_secured_cluster_needs_credentials_on_every_worker_and_forwards_over_tls() {
         owners.iter().any(|o| *o != c.workers[lead].worker_id()),
         "a follower owns a connector: {owners:?}"
     );
-    assert!(
-        count_in_logs(&c, "Sent the connector's task configs to the leader.") >= 1,
-        "a follower delivered task configs over the internal endpoint"
-    );
 
     // Restarts through a follower: the leader's 204 is relayed as 204, no body, no type.
     let (status, ctype, text) = answer(
@@ -224,18 +220,68 @@ fn a_secured_cluster_needs_credentials_on_every_worker_and_forwards_over_tls() {
         r.assert_error(403, "Internal request contained invalid signature.");
     }
 
-    // A config change and a delete through a follower.
+    // A config change through a follower, of a connector a follower owns now: the owner
+    // computes the task configs again and sends them to the leader's internal endpoint (over
+    // TLS, without credentials, signed). tansu may hand leadership to another worker at a
+    // rebalance, so the leader and the owners are read again here.
+    let lead = leader(&c);
+    let owners: Vec<String> = names
+        .iter()
+        .map(|n| {
+            c.running(n)["connector"]["worker_id"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let (i, owned) = names
+        .iter()
+        .enumerate()
+        .find(|(i, _)| owners[*i] != c.workers[lead].worker_id())
+        .unwrap();
+    let owner = c.worker_index(&owners[i]).unwrap();
+    let sent = "Sent the connector's task configs to the leader.";
+    let wrote = "Wrote task configs.";
+    let delivered =
+        |w: &Worker| w.log_text().matches(sent).count() + w.log_text().matches(wrote).count();
+    let delivered_before = delivered(&c.workers[owner]);
     let mut changed =
-        source_config("src-0", &c.path("in-0.txt"), &unique("secured"))["config"].clone();
+        source_config(owned, &c.path(&format!("in-{i}.txt")), &unique("secured"))["config"].clone();
     changed["batch.size"] = json!("10");
     let (status, ctype, text) = answer(
         &c.workers[follower],
         "PUT",
-        "/connectors/src-0/config",
+        &format!("/connectors/{owned}/config"),
         Some(&changed.to_string()),
     );
     assert_eq!(status, 200, "{text}");
     assert_eq!(ctype.as_deref(), Some("application/json"));
+    wait_for(
+        "the owner to deliver the new task configs",
+        Duration::from_secs(60),
+        || delivered(&c.workers[owner]) > delivered_before,
+    );
+    wait_for(
+        "the new task configs everywhere",
+        Duration::from_secs(60),
+        || {
+            c.workers.iter().all(|w| {
+                w.get(&format!("/connectors/{owned}/tasks"))
+                    .is_some_and(|(_, t)| t[0]["config"]["batch.size"] == "10")
+            })
+        },
+    );
+    // Followers used the internal endpoint (at the creations or at this change).
+    assert!(
+        count_in_logs(&c, sent) >= 1,
+        "no follower sent task configs"
+    );
+    c.running(owned);
+    assert_eq!(
+        count_in_logs(&c, "Internal request contained invalid signature"),
+        0
+    );
+    // A delete through a follower: the leader's 204, relayed bare.
     let (status, ctype, text) = answer(&c.workers[follower], "DELETE", "/connectors/src-1", None);
     assert_eq!((status, ctype.as_deref(), text.as_str()), (204, None, ""));
     wait_for("src-1 gone everywhere", Duration::from_secs(30), || {
