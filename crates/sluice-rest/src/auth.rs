@@ -1,7 +1,12 @@
 //! HTTP Basic authentication for the whole REST API: what Kafka's
 //! `BasicAuthSecurityRestExtension` does with a `PropertyFileLoginModule` credentials file
 //! (`user=password` lines). When enabled, every endpoint requires valid credentials; anything
-//! else gets 401 with Kafka's `ErrorMessage` JSON.
+//! else gets 401 with Kafka's `ErrorMessage` JSON. The one exception is Kafka's: the internal
+//! inter-worker request `POST /connectors/{name}/tasks` (`JaasBasicAuthFilter`'s
+//! `INTERNAL_REQUEST_MATCHERS`), which a worker sends without the user's credentials and the
+//! herder checks by its KIP-507 signature instead. (Kafka also exempts
+//! `PUT /connectors/{name}/fence`, the exactly-once fencing request, which Sluice does not
+//! serve: it stays behind authentication like any unknown route.)
 //!
 //! This module only checks requests against a credentials map; reading the JAAS file and the
 //! credentials file is the binary's job. Passwords are never logged.
@@ -76,7 +81,48 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Kafka's `JaasBasicAuthFilter.isInternalRequest` for the routes Sluice serves: `POST` on
+/// the decoded path `/?connectors/([^/]+)/tasks/?`.
+pub fn is_internal_request(method: &axum::http::Method, path: &str) -> bool {
+    if method != axum::http::Method::POST {
+        return false;
+    }
+    let decoded = percent_decode(path);
+    let p = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let p = p.strip_suffix('/').unwrap_or(p);
+    let Some(rest) = p.strip_prefix("connectors/") else {
+        return false;
+    };
+    rest.strip_suffix("/tasks")
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// `%XX` decoding of a URI path (what JAX-RS `UriInfo.getPath()` gives); invalid escapes and
+/// non-UTF-8 results are kept as they are.
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| path.to_string())
+}
+
 async fn require(State(auth): State<BasicAuth>, request: Request, next: Next) -> Response {
+    if is_internal_request(request.method(), request.uri().path()) {
+        tracing::trace!("Skipping authentication for internal request");
+        return next.run(request).await;
+    }
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -156,6 +202,60 @@ mod tests {
         assert_eq!(
             status(Some(&basic("alice:s3cret:x")), "/").await,
             (StatusCode::OK, "ok".to_string())
+        );
+    }
+
+    #[test]
+    fn only_kafkas_internal_request_is_exempt() {
+        use axum::http::Method;
+        for path in [
+            "/connectors/c/tasks",
+            "/connectors/c/tasks/",
+            "/connectors/my%20c/tasks",
+            "/connectors/%E4%B8%AD/tasks",
+        ] {
+            assert!(is_internal_request(&Method::POST, path), "{path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/connectors/c/tasks"),
+            (Method::PUT, "/connectors/c/tasks"),
+            (Method::POST, "/connectors/c/tasks/0/restart"),
+            (Method::POST, "/connectors/c/restart"),
+            (Method::POST, "/connectors"),
+            (Method::POST, "/connectors//tasks"),
+            (Method::POST, "/connectors/a/b/tasks"),
+            // A name with an encoded slash decodes to two segments, as in Kafka.
+            (Method::POST, "/connectors/a%2Fb/tasks"),
+            (Method::POST, "/x/connectors/c/tasks"),
+            (Method::PUT, "/connectors/c/fence"),
+        ] {
+            assert!(!is_internal_request(&method, path), "{method} {path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_internal_request_passes_without_credentials() {
+        use axum::routing::post;
+        let users = BTreeMap::from([("alice".to_string(), "pw".to_string())]);
+        let app = require_basic_auth(
+            Router::new()
+                .route("/connectors/{name}/tasks", post(|| async { "internal" }))
+                .route("/connectors/{name}/restart", post(|| async { "restart" })),
+            BasicAuth::new(users),
+        );
+        let send = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                app.oneshot(axum::http::Request::post(path).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(send("/connectors/c/tasks").await, StatusCode::OK);
+        assert_eq!(
+            send("/connectors/c/restart").await,
+            StatusCode::UNAUTHORIZED
         );
     }
 }

@@ -23,6 +23,14 @@ impl HttpLeaderClient {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Over a given client: the worker's REST client, which speaks TLS with the
+    /// `listeners.https.` settings when the cluster serves HTTPS (Kafka's `RestClient`). The
+    /// request carries no `Authorization` header, as in Kafka: Basic authentication exempts
+    /// it, and the leader checks its signature instead.
+    pub fn with_client(client: reqwest::Client) -> Self {
+        HttpLeaderClient { client }
+    }
 }
 
 /// The request body: a JSON array of task-config maps (`List<Map<String, String>>`).
@@ -56,11 +64,9 @@ impl LeaderClient for HttpLeaderClient {
                 .header(SIGNATURE_ALGORITHM_HEADER, algorithm)
                 .header(SIGNATURE_HEADER, sig);
         }
-        let resp = req
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| LeaderError::Transport(format!("{url}: {e}")))?;
+        let resp = req.body(body).send().await.map_err(|e| {
+            LeaderError::Transport(format!("{url}: {}", crate::forward::error_chain(&e)))
+        })?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {
             return Ok(());

@@ -23,7 +23,7 @@ use crate::entities::{
     ServerInfo, TaskInfo, TaskState, WorkerStatus,
 };
 use crate::error::ApiError;
-use crate::forward::{forward_or_none, forward_or_none_with, forward_to};
+use crate::forward::{forward_or_none, forward_to, Forwarded};
 use crate::mask::Masker;
 
 /// A logger's level as `/admin/loggers` reports it.
@@ -60,6 +60,10 @@ pub struct AppState {
     pub started: Arc<AtomicBool>,
     /// How long `/health` waits for the herder (Kafka: 10 s).
     pub health_timeout: Duration,
+    /// The client for requests to other workers (forwarding to the leader or to a task's
+    /// worker): with HTTPS listeners, TLS set up from the worker's `listeners.https.`
+    /// settings, as Kafka's `RestClient`.
+    pub rest_client: reqwest::Client,
 }
 
 impl AppState {
@@ -72,6 +76,7 @@ impl AppState {
             loggers: None,
             started: Arc::new(AtomicBool::new(false)),
             health_timeout: Duration::from_secs(10),
+            rest_client: reqwest::Client::new(),
         }
     }
 }
@@ -488,7 +493,14 @@ async fn create_connector(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let fwd = forward_or_none(&s, q.as_deref(), Method::POST, "/connectors", Some(&bytes));
+    let fwd = forward_or_none(
+        &s,
+        Forwarded::user(&headers),
+        q.as_deref(),
+        Method::POST,
+        "/connectors",
+        Some(&bytes),
+    );
     if let Some(r) = fwd.await {
         return Ok(r);
     }
@@ -535,8 +547,17 @@ async fn put_connector_config(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let path = format!("/connectors/{name}/config");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PUT, &path, Some(&bytes)).await {
+    let path = format!("/connectors/{}/config", encode_path_segment(&name));
+    if let Some(r) = forward_or_none(
+        &s,
+        Forwarded::user(&headers),
+        q.as_deref(),
+        Method::PUT,
+        &path,
+        Some(&bytes),
+    )
+    .await
+    {
         return Ok(r);
     }
     let map: Map<String, Json_> = body(&bytes)?;
@@ -565,10 +586,20 @@ async fn patch_connector_config(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let path = format!("/connectors/{name}/config");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PATCH, &path, Some(&bytes)).await {
+    let path = format!("/connectors/{}/config", encode_path_segment(&name));
+    if let Some(r) = forward_or_none(
+        &s,
+        Forwarded::user(&headers),
+        q.as_deref(),
+        Method::PATCH,
+        &path,
+        Some(&bytes),
+    )
+    .await
+    {
         return Ok(r);
     }
     let map: Map<String, Json_> = body(&bytes)?;
@@ -610,10 +641,12 @@ async fn restart_connector(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     // Distributed mode: the leader writes the restart request.
-    let path = format!("/connectors/{name}/restart");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::POST, &path, None).await {
+    let path = format!("/connectors/{}/restart", encode_path_segment(&name));
+    let how = Forwarded::user(&headers);
+    if let Some(r) = forward_or_none(&s, how, q.as_deref(), Method::POST, &path, None).await {
         return Ok(r);
     }
     let params = query_params(q.as_deref());
@@ -651,10 +684,12 @@ async fn stop_connector(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     // Only the leader stops a connector in distributed mode (it writes the empty task list).
-    let path = format!("/connectors/{name}/stop");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PUT, &path, None).await {
+    let path = format!("/connectors/{}/stop", encode_path_segment(&name));
+    let how = Forwarded::user(&headers);
+    if let Some(r) = forward_or_none(&s, how, q.as_deref(), Method::PUT, &path, None).await {
         return Ok(r);
     }
     s.herder
@@ -667,9 +702,11 @@ async fn delete_connector(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let path = format!("/connectors/{name}");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::DELETE, &path, None).await {
+    let path = format!("/connectors/{}", encode_path_segment(&name));
+    let how = Forwarded::user(&headers);
+    if let Some(r) = forward_or_none(&s, how, q.as_deref(), Method::DELETE, &path, None).await {
         return Ok(r);
     }
     s.herder.delete_connector(&name).await?;
@@ -731,8 +768,11 @@ async fn put_task_configs(
     .filter_map(|(n, v)| v.map(|v| (n, v.to_string())))
     .collect();
     let path = format!("/connectors/{}/tasks", encode_path_segment(&name));
-    if let Some(r) =
-        forward_or_none_with(&s, q.as_deref(), Method::POST, &path, Some(&bytes), &signed).await
+    let how = Forwarded {
+        incoming: &headers,
+        extra: &signed,
+    };
+    if let Some(r) = forward_or_none(&s, how, q.as_deref(), Method::POST, &path, Some(&bytes)).await
     {
         return Ok(r);
     }
@@ -775,12 +815,17 @@ async fn restart_task(
     State(s): State<AppState>,
     Path((name, task)): Path<(String, String)>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = parse_task(&task)?;
     // Distributed mode: the worker that runs the task restarts it (Kafka forwards there too).
     if let Some(url) = s.herder.task_restart_target(&name, id)? {
-        let path = format!("/connectors/{name}/tasks/{task}/restart");
-        return Ok(forward_to(&url, q.as_deref(), Method::POST, &path, None).await);
+        let path = format!(
+            "/connectors/{}/tasks/{task}/restart",
+            encode_path_segment(&name)
+        );
+        let how = Forwarded::user(&headers);
+        return Ok(forward_to(&s, how, &url, q.as_deref(), Method::POST, &path, None).await);
     }
     s.herder.restart_task(&name, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -840,11 +885,21 @@ async fn alter_offsets(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
     // Distributed mode: only the leader modifies offsets.
-    let path = format!("/connectors/{name}/offsets");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::PATCH, &path, Some(&bytes)).await {
+    let path = format!("/connectors/{}/offsets", encode_path_segment(&name));
+    if let Some(r) = forward_or_none(
+        &s,
+        Forwarded::user(&headers),
+        q.as_deref(),
+        Method::PATCH,
+        &path,
+        Some(&bytes),
+    )
+    .await
+    {
         return Ok(r);
     }
     let req: ConnectorOffsets = body(&bytes)?;
@@ -882,9 +937,11 @@ async fn reset_offsets(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let path = format!("/connectors/{name}/offsets");
-    if let Some(r) = forward_or_none(&s, q.as_deref(), Method::DELETE, &path, None).await {
+    let path = format!("/connectors/{}/offsets", encode_path_segment(&name));
+    let how = Forwarded::user(&headers);
+    if let Some(r) = forward_or_none(&s, how, q.as_deref(), Method::DELETE, &path, None).await {
         return Ok(r);
     }
     let handled = s.herder.modify_offsets(&name, None).await?;

@@ -21,7 +21,10 @@ use sluice_runtime::status::StatusStore;
 use sluice_runtime::worker::Worker;
 
 use crate::listeners;
-use crate::standalone::{plugins, problems_error, spawn_cluster_id_lookup, wait_for_signal};
+use crate::rest_security;
+use crate::standalone::{
+    plugins, problems_error, request_timeout, spawn_cluster_id_lookup, wait_for_signal,
+};
 
 /// One internal topic to create.
 struct Internal<'a> {
@@ -123,6 +126,11 @@ pub async fn run(
         None => Vec::new(),
     };
     let mut keys = InterWorkerKeys::default();
+    // REST security as in standalone mode (HTTPS listeners, Basic authentication), plus the
+    // client this worker uses to reach the others.
+    let mut acceptor = None;
+    let mut basic_auth = None;
+    let mut rest_client = None;
     if let Some(w) = &worker_config {
         for p in clients::check_worker(w) {
             problems.push(format!("{}: {p}", worker_file.display()));
@@ -131,8 +139,33 @@ pub async fn run(
             Ok(k) => keys = k,
             Err(e) => problems.push(format!("{}: {e}", worker_file.display())),
         }
+        let https = listeners.iter().any(|l| l.is_https());
+        if https {
+            match rest_security::https_acceptor(w.raw()) {
+                Ok(a) => acceptor = Some(a),
+                Err(errs) => {
+                    for e in errs {
+                        problems.push(format!("{}: {e}", worker_file.display()));
+                    }
+                }
+            }
+        }
+        match rest_security::rest_client(w.raw(), https) {
+            Ok(c) => rest_client = Some(c),
+            Err(errs) => {
+                for e in errs {
+                    problems.push(format!("{}: {e}", worker_file.display()));
+                }
+            }
+        }
+        match rest_security::basic_auth(w) {
+            Ok(a) => basic_auth = a,
+            Err(e) => problems.push(format!("{}: {e}", worker_file.display())),
+        }
     }
-    let Some(wc) = worker_config.filter(|_| problems.is_empty()) else {
+    let (Some(wc), Some(rest_client)) =
+        (worker_config.filter(|_| problems.is_empty()), rest_client)
+    else {
         return Err(problems_error(problems));
     };
     for key in wk::unknown_keys(&def, wc.raw()) {
@@ -267,7 +300,10 @@ pub async fn run(
             protocol,
             max_delay_ms: wc.int_or(wk::MAX_DELAY_MS, 300_000),
             keys,
-            leader_client: Arc::new(sluice_rest::HttpLeaderClient::new()),
+            leader_client: Arc::new(sluice_rest::HttpLeaderClient::with_client(
+                rest_client.clone(),
+            )),
+            request_timeout: request_timeout(),
         },
         InternalLogs {
             config: config_log,
@@ -288,14 +324,32 @@ pub async fn run(
     );
     state.cluster_id = cluster_id;
     state.loggers = Some(logging);
+    state.rest_client = rest_client;
     state
         .started
         .store(true, std::sync::atomic::Ordering::Release);
     let max_connections = crate::rest_server::max_connections();
     for (l, port, sock) in bound {
-        let app = sluice_rest::router(state.clone());
-        tracing::info!(worker_id = %worker_id, "REST server listening at {}://{}:{port}/, advertising URL {url}", l.scheme, if l.host.is_empty() { "0.0.0.0" } else { &l.host });
-        tokio::spawn(crate::rest_server::serve(sock, app, max_connections));
+        let mut app = sluice_rest::router(state.clone());
+        if let Some(auth) = &basic_auth {
+            app = sluice_rest::auth::require_basic_auth(app, auth.clone());
+        }
+        let host = if l.host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            l.host.clone()
+        };
+        tracing::info!(worker_id = %worker_id, basic_auth = basic_auth.is_some(), "REST server listening at {}://{host}:{port}/, advertising URL {url}", l.scheme);
+        match (&acceptor, l.is_https()) {
+            (Some(acceptor), true) => {
+                let tls = rest_security::TlsListener::new(sock, acceptor.clone())
+                    .with_context(|| format!("could not listen on https://{host}:{port}"))?;
+                tokio::spawn(crate::rest_server::serve(tls, app, max_connections));
+            }
+            _ => {
+                tokio::spawn(crate::rest_server::serve(sock, app, max_connections));
+            }
+        }
     }
     tracing::info!(group = %group_id, worker_id = %worker_id, "Kafka Connect started (Sluice distributed worker).");
     wait_for_signal().await;

@@ -213,6 +213,101 @@ fn trusted_certs(rd: &BTreeMap<String, String>) -> Result<Vec<X509>, String> {
     X509::stack_from_pem(&pem).map_err(|e| format!("cannot read the truststore: {e}"))
 }
 
+/// The client a worker uses for requests to other workers of its cluster (forwarding to the
+/// leader, a follower's task configs), as Kafka's `RestClient` sets it up
+/// (`SSLUtils.createClientSideSslContextFactory`): with `https` listeners it trusts the
+/// truststore of the same settings as the HTTPS listener (the `listeners.https.` keys, or the
+/// plain `ssl.*` keys when none is given; the system's roots when no truststore is named),
+/// presents the keystore's certificate to a server that asks for one
+/// (`ssl.client.auth=required`), and checks the server's host name unless
+/// `ssl.endpoint.identification.algorithm` is empty. Every problem is reported.
+pub fn rest_client(raw: &RawConfig, https: bool) -> Result<reqwest::Client, Vec<String>> {
+    let builder = reqwest::Client::builder().use_native_tls();
+    if !https {
+        return builder
+            .build()
+            .map_err(|e| vec![format!("cannot set up the REST client: {e}")]);
+    }
+    let (ssl, origin) = https_settings(raw);
+    let origin = origin.replace("REST HTTPS listener", "REST client to other workers");
+    let mut java: BTreeMap<String, String> = ssl
+        .iter()
+        .filter(|(k, _)| STORE_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    java.insert("security.protocol".into(), "SSL".into());
+    let mapped = map_client_config(ClientRole::Admin, &java, &origin).map_err(|e| {
+        e.problems
+            .into_iter()
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+    })?;
+    let rd = mapped.rdkafka;
+    let one = |m: String| vec![m];
+    let mut builder = builder;
+    let cas = trusted_certs(&rd).map_err(|e| one(format!("{e} ({origin})")))?;
+    if !cas.is_empty() {
+        // A named truststore replaces the default roots, as in Java.
+        builder = builder.tls_built_in_root_certs(false);
+        for c in &cas {
+            let pem = c
+                .to_pem()
+                .map_err(|e| one(ssl_err("cannot use a truststore certificate", &origin, e)))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                one(format!(
+                    "cannot use a truststore certificate ({origin}): {e}"
+                ))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Ok((key, chain)) = server_identity(&rd, &origin) {
+        if let Some((leaf, rest)) = chain.split_first() {
+            let mut cas = openssl::stack::Stack::new()
+                .map_err(|e| one(ssl_err("cannot set up the client identity", &origin, e)))?;
+            for c in rest {
+                cas.push(c.clone()).map_err(|e| {
+                    one(ssl_err(
+                        "cannot use the keystore's certificate chain",
+                        &origin,
+                        e,
+                    ))
+                })?;
+            }
+            // A throwaway PKCS12 bundle is how native-tls takes a key and its chain.
+            let der = Pkcs12::builder()
+                .name("sluice-rest-client")
+                .pkey(&key)
+                .cert(leaf)
+                .ca(cas)
+                .build2("")
+                .and_then(|p| p.to_der())
+                .map_err(|e| {
+                    one(ssl_err(
+                        "cannot use the keystore as a client identity",
+                        &origin,
+                        e,
+                    ))
+                })?;
+            let identity = reqwest::Identity::from_pkcs12_der(&der, "").map_err(|e| {
+                one(format!(
+                    "cannot use the keystore as a client identity ({origin}): {e}"
+                ))
+            })?;
+            builder = builder.identity(identity);
+        }
+    }
+    let endpoint = ssl
+        .get("ssl.endpoint.identification.algorithm")
+        .map_or("https", |v| v.trim());
+    if endpoint.is_empty() {
+        builder = builder.danger_accept_invalid_hostnames(true);
+    }
+    builder
+        .build()
+        .map_err(|e| one(format!("cannot set up the REST client ({origin}): {e}")))
+}
+
 /// Accepts TCP connections and completes TLS handshakes off the accept loop, so a slow client
 /// cannot hold up others.
 pub struct TlsListener {
@@ -503,5 +598,174 @@ mod tests {
                 "{all}"
             );
         }
+    }
+
+    /// A CA, and a PKCS12 keystore with a certificate it signed for `san`.
+    fn pki(d: &Path, name: &str, san: &str) {
+        if !d.join("ca.pem").exists() {
+            run(
+                d,
+                "openssl",
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=test CA",
+                ],
+            );
+        }
+        std::fs::write(
+            d.join(format!("{name}.ext")),
+            format!("subjectAltName={san}\n"),
+        )
+        .unwrap();
+        let f = |ext: &str| format!("{name}.{ext}");
+        run(
+            d,
+            "openssl",
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &f("key"),
+                "-out",
+                &f("csr"),
+                "-subj",
+                "/CN=worker",
+            ],
+        );
+        run(
+            d,
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &f("csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &f("pem"),
+                "-days",
+                "2",
+                "-extfile",
+                &f("ext"),
+            ],
+        );
+        run(
+            d,
+            "openssl",
+            &[
+                "pkcs12",
+                "-export",
+                "-in",
+                &f("pem"),
+                "-inkey",
+                &f("key"),
+                "-out",
+                &f("p12"),
+                "-passout",
+                "pass:ks-pw",
+            ],
+        );
+    }
+
+    fn worker_keys(d: &Path, keystore: &str, extra: &[(&str, &str)]) -> RawConfig {
+        let mut c = raw(&[
+            ("listeners.https.ssl.keystore.type", "PKCS12".into()),
+            (
+                "listeners.https.ssl.keystore.location",
+                d.join(format!("{keystore}.p12")).display().to_string(),
+            ),
+            ("listeners.https.ssl.keystore.password", "ks-pw".into()),
+            ("listeners.https.ssl.truststore.type", "PEM".into()),
+            (
+                "listeners.https.ssl.truststore.location",
+                d.join("ca.pem").display().to_string(),
+            ),
+        ]);
+        for (k, v) in extra {
+            c.insert(k.to_string(), v.to_string());
+        }
+        c
+    }
+
+    /// Serves `GET /` over HTTPS with the acceptor of `server`; the port.
+    async fn serve(server: &RawConfig) -> u16 {
+        let acceptor = https_acceptor(server).unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let tls = TlsListener::new(tcp, acceptor).unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(async move { axum::serve(tls, app).await });
+        port
+    }
+
+    async fn get(client: &reqwest::Client, port: u16) -> Result<String, String> {
+        let r = client
+            .get(format!("https://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        r.text().await.map_err(|e| format!("{e:?}"))
+    }
+
+    #[tokio::test]
+    async fn the_client_to_other_workers_trusts_the_truststore_and_presents_the_keystore() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        pki(d, "a", "IP:127.0.0.1,DNS:localhost");
+        pki(d, "b", "DNS:elsewhere.example");
+        // A worker that requires client certificates, answered by another worker's client.
+        let required = [("listeners.https.ssl.client.auth", "required")];
+        let port = serve(&worker_keys(d, "a", &required)).await;
+        let client = rest_client(&worker_keys(d, "a", &[]), true).unwrap();
+        assert_eq!(get(&client, port).await.unwrap(), "ok");
+        // Without a keystore there is no certificate to present: refused.
+        let mut no_keystore = worker_keys(d, "a", &[]);
+        no_keystore.retain(|k, _| !k.contains("keystore"));
+        let bare = rest_client(&no_keystore, true).unwrap();
+        assert!(get(&bare, port).await.is_err());
+        // Without the truststore the worker's certificate is not trusted.
+        let mut no_truststore = worker_keys(d, "a", &[]);
+        no_truststore.retain(|k, _| !k.contains("truststore"));
+        let untrusting = rest_client(&no_truststore, true).unwrap();
+        assert!(get(&untrusting, port).await.is_err());
+        // A certificate for another host name is refused, unless the identification is off.
+        let port = serve(&worker_keys(d, "b", &[])).await;
+        assert!(get(&client, port).await.is_err());
+        let lenient = rest_client(
+            &worker_keys(
+                d,
+                "a",
+                &[("listeners.https.ssl.endpoint.identification.algorithm", "")],
+            ),
+            true,
+        )
+        .unwrap();
+        assert_eq!(get(&lenient, port).await.unwrap(), "ok");
+        // Problems name the key's origin and never a password.
+        let mut wrong = worker_keys(d, "a", &[]);
+        wrong.insert(
+            "listeners.https.ssl.truststore.location".into(),
+            d.join("missing.pem").display().to_string(),
+        );
+        let errs = rest_client(&wrong, true).err().unwrap().join("\n");
+        assert!(errs.contains("missing.pem"), "{errs}");
+        assert!(!errs.contains("ks-pw"), "{errs}");
     }
 }

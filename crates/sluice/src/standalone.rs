@@ -48,7 +48,7 @@ pub(crate) fn plugins() -> Plugins {
 }
 
 /// Kafka's 90 s unless `SLUICE_REST_REQUEST_TIMEOUT_MS` says otherwise (used by tests).
-fn request_timeout() -> Duration {
+pub(crate) fn request_timeout() -> Duration {
     std::env::var("SLUICE_REST_REQUEST_TIMEOUT_MS")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())

@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use super::{offsets, ConnectorEntry, ConnectorInfo, Offsets, RestartRequest};
 use crate::config::connector::{CONNECTOR_CLASS, NAME};
 use crate::config::validate::{validate_connector, ValidationReport};
-use crate::herder::standalone::invalid_config_error;
+use crate::herder::standalone::{format_instant, invalid_config_error};
 use crate::plugins::Plugins;
 use crate::signature::{self, CryptoError, InterWorkerKeys, MacAlgorithm, SignatureError};
 use crate::status::{ConnectorStatus, State, Status, StatusChange, StatusStore, TopicUse};
@@ -60,6 +60,9 @@ pub struct DistributedSettings {
     pub keys: InterWorkerKeys,
     /// How a follower sends task configs to the leader.
     pub leader_client: Arc<dyn LeaderClient>,
+    /// How long a request waits for the herder (Kafka's REST request timeout, 90 s); a
+    /// timeout names what the herder was doing.
+    pub request_timeout: Duration,
 }
 
 /// Why the leader did not take task configs sent to it.
@@ -142,6 +145,57 @@ enum Request {
     },
 }
 
+impl Request {
+    /// What the request asks, for timeout messages ("The request was ...").
+    fn describe(&self) -> String {
+        match self {
+            Request::PutConfig { name, .. } => format!("to write the config of connector {name}"),
+            Request::Delete { name, .. } => format!("to delete connector {name}"),
+            Request::SetTarget { name, target, .. } => {
+                format!(
+                    "to set the target state of connector {name} to {}",
+                    target.name()
+                )
+            }
+            Request::PatchConfig { name, .. } => format!("to patch the config of connector {name}"),
+            Request::Restart { name, .. } => format!("to restart connector {name}"),
+            Request::RestartTask { name, task, .. } => format!("to restart task {name}-{task}"),
+            Request::ModifyOffsets { name, .. } => {
+                format!("to modify the offsets of connector {name}")
+            }
+            Request::PutTaskConfigs { name, .. } => {
+                format!("to write the task configs of connector {name}")
+            }
+            Request::Shutdown { .. } => "to shut down".to_string(),
+        }
+    }
+
+    /// What the actor is doing while it handles the request (the worker "is currently ...").
+    fn stage(&self) -> String {
+        match self {
+            Request::PutConfig { name, .. } => {
+                format!("writing the config of connector {name} to the config topic")
+            }
+            Request::Delete { name, .. } => format!("deleting connector {name}"),
+            Request::SetTarget { name, .. } => {
+                format!("writing the target state of connector {name}")
+            }
+            Request::PatchConfig { name, .. } => format!("patching the config of connector {name}"),
+            Request::Restart { name, .. } => {
+                format!("writing a restart request for connector {name}")
+            }
+            Request::RestartTask { name, task, .. } => format!("restarting task {name}-{task}"),
+            Request::ModifyOffsets { name, .. } => {
+                format!("modifying the offsets of connector {name}")
+            }
+            Request::PutTaskConfigs { name, .. } => {
+                format!("writing the task configs of connector {name}")
+            }
+            Request::Shutdown { .. } => "stopping every connector and task to shut down".into(),
+        }
+    }
+}
+
 /// A status as the status topic says, with its writer's generation.
 #[derive(Clone, Debug)]
 struct TopicStatus {
@@ -164,6 +218,8 @@ struct Shared {
     /// The group's Connect protocol version: internal requests are signed from 2
     /// (`sessioned`) on.
     protocol_version: AtomicI16,
+    /// What the actor is doing and since when, for timeout messages.
+    stage: std::sync::Mutex<Option<(String, std::time::SystemTime)>>,
 }
 
 /// A cloneable handle to the distributed herder.
@@ -176,6 +232,7 @@ pub struct DistributedHerder {
     url: String,
     status_log: KafkaBasedLog,
     keys: InterWorkerKeys,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -210,6 +267,7 @@ impl DistributedHerder {
         let (tx, rx) = mpsc::channel(64);
         let url = settings.url.clone();
         let keys = settings.keys.clone();
+        let request_timeout = settings.request_timeout;
         let status_log = logs.status.clone();
         let shared = Arc::new(Shared::default());
         shared.generation.store(-1, Ordering::Relaxed);
@@ -267,6 +325,7 @@ impl DistributedHerder {
             url,
             status_log,
             keys,
+            request_timeout,
         }
     }
 
@@ -315,10 +374,39 @@ impl DistributedHerder {
         &self.worker
     }
 
+    /// Sends a request to the actor and waits for its answer at most the request timeout,
+    /// then answers what the actor is doing (Kafka's `HerderRequestHandler.completeRequest`
+    /// with its `StagedTimeoutException`).
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ConnectError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let request = make(reply);
+        let what = request.describe();
+        let exchange = async {
+            self.tx.send(request).await.map_err(|_| gone())?;
+            rx.await.map_err(|_| gone())?
+        };
+        match tokio::time::timeout(self.request_timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(self.timed_out(&what)),
+        }
+    }
+
+    fn timed_out(&self, waited_for: &str) -> ConnectError {
+        let stage = self
+            .shared
+            .stage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match stage {
+            Some((description, started)) => ConnectError::fatal(format!(
+                "Request timed out. The worker is currently {description}, which began at {}. The request was {waited_for}.",
+                format_instant(started)
+            )),
+            None => ConnectError::fatal(format!(
+                "Request timed out. The request was {waited_for}."
+            )),
+        }
     }
 
     /// The leader's REST URL, once known.
@@ -864,6 +952,9 @@ struct RunningTask {
     handle: JoinHandle<()>,
     target: watch::Sender<TargetState>,
     config: RawConfig,
+    /// The connector's task-config generation the task started with: a newer commit restarts
+    /// it even when its own config is the same.
+    generation: u64,
     /// `<connector>-<task>`, for logs.
     id: String,
 }
@@ -925,6 +1016,12 @@ fn configured_work(state: &ConfigState) -> Work {
 }
 
 impl Actor {
+    /// Records what the actor is doing (`None`: waiting), for timeout messages.
+    fn stage(&self, description: Option<String>) {
+        *self.shared.stage.lock().unwrap_or_else(|p| p.into_inner()) =
+            description.map(|d| (d, std::time::SystemTime::now()));
+    }
+
     fn current_work(&self) -> Work {
         let mut w = Work::default();
         w.connectors.extend(self.running_connectors.keys().cloned());
@@ -991,18 +1088,25 @@ impl Actor {
             tokio::select! {
                 req = requests.recv() => match req {
                     Some(Request::Shutdown { reply }) => {
+                        self.stage(Some("stopping every connector and task to shut down".into()));
                         self.shutdown().await;
                         let _ = reply.send(());
                         return;
                     }
-                    Some(req) => self.handle(req).await,
+                    Some(req) => {
+                        self.stage(Some(req.stage()));
+                        self.handle(req).await;
+                    }
                     None => {
                         self.shutdown().await;
                         return;
                     }
                 },
                 ev = events.recv() => match ev {
-                    Some(ev) => self.on_group_event(ev).await,
+                    Some(ev) => {
+                        self.stage(Some("handling a group membership event (a rebalance)".into()));
+                        self.on_group_event(ev).await;
+                    }
                     None => {
                         tracing::error!("The group member stopped; this worker no longer takes part in the cluster.");
                         return;
@@ -1019,6 +1123,7 @@ impl Actor {
                 }
                 records = self.config_rx.recv() => match records {
                     Some(records) => {
+                        self.stage(Some("applying records read from the config topic".into()));
                         self.apply_records(records).await;
                         self.maybe_rebalance();
                         self.update_metadata();
@@ -1026,8 +1131,12 @@ impl Actor {
                     None => return,
                 },
                 Some(g) = self.generated_rx.recv() => self.on_generated(g),
-                _ = tick.tick() => self.on_tick().await,
+                _ = tick.tick() => {
+                    self.stage(Some("checking the session key and the statuses".into()));
+                    self.on_tick().await;
+                }
             }
+            self.stage(None);
             if std::mem::take(&mut self.rejoin_pending) && !self.stopping {
                 self.update_metadata();
                 self.group.rejoin();
@@ -1576,7 +1685,9 @@ impl Actor {
         for ((name, id), r) in &self.running_tasks {
             let new_config = state.tasks.get(name).and_then(|t| t.get(*id as usize));
             match new_config {
-                Some(c) if *c != r.config => restart_tasks.push((name.clone(), *id)),
+                Some(c) if *c != r.config || state.task_generation(name) != r.generation => {
+                    restart_tasks.push((name.clone(), *id))
+                }
                 Some(_) => {
                     r.target.send_if_modified(|t| {
                         let new = state.target(name);
@@ -1692,6 +1803,7 @@ impl Actor {
                 handle,
                 target: target_tx,
                 config: task_config,
+                generation: state.task_generation(name),
                 id: format!("{name}-{id}"),
             },
         );

@@ -160,6 +160,15 @@ pub struct ConfigState {
     pub commit_offsets: BTreeMap<String, i64>,
     /// The latest session key (KIP-507).
     pub session_key: Option<SessionKey>,
+    /// The connector config each connector's latest complete task-config commit was made
+    /// under (Kafka's `ClusterConfigState.appliedConnectorConfig`): when the connector config
+    /// changed since, the task configs are written again even if they are the same, so the
+    /// tasks restart with what they run with (converters, `errors.*`, transforms, overrides).
+    pub applied: BTreeMap<String, RawConfig>,
+    /// How many complete commits carried task configs for each connector (Kafka's
+    /// `connectorTaskConfigGenerations`): a worker restarts a connector's running tasks when it
+    /// moves, as Kafka restarts the tasks of a commit.
+    pub task_generations: BTreeMap<String, u64>,
     pending: BTreeMap<String, BTreeMap<u32, RawConfig>>,
 }
 
@@ -197,9 +206,17 @@ impl ConfigState {
 
     /// Whether `configs` differ from the connector's committed task configs (Kafka's
     /// `taskConfigsChanged`); an inconsistent commit counts as different.
+    /// The connector config changed since the last commit counts as different too (Kafka 3.9's
+    /// final check, KAFKA-9228): tasks must restart with the connector config they run with.
     pub fn task_configs_differ(&self, name: &str, configs: &[RawConfig]) -> bool {
         self.inconsistent.contains(name)
             || self.tasks.get(name).map_or(&[][..], Vec::as_slice) != configs
+            || self.applied.get(name) != self.connectors.get(name)
+    }
+
+    /// The connector's task-config generation (see [`ConfigState::task_generations`]).
+    pub fn task_generation(&self, name: &str) -> u64 {
+        self.task_generations.get(name).copied().unwrap_or(0)
     }
 
     /// Applies one record, in the order Kafka dispatches on key prefixes.
@@ -241,6 +258,8 @@ impl ConfigState {
                     self.config_offsets.remove(name);
                     self.commit_offsets.remove(name);
                     self.inconsistent.remove(name);
+                    self.applied.remove(name);
+                    self.task_generations.remove(name);
                 }
                 Some(Some(c)) => {
                     self.connectors.insert(name.to_string(), c);
@@ -287,6 +306,17 @@ impl ConfigState {
                 Some(tasks) => {
                     self.inconsistent.remove(name);
                     self.tasks.insert(name.to_string(), tasks);
+                    if !pending.is_empty() {
+                        *self.task_generations.entry(name.to_string()).or_default() += 1;
+                    }
+                    match self.connectors.get(name) {
+                        Some(c) => {
+                            self.applied.insert(name.to_string(), c.clone());
+                        }
+                        None => {
+                            self.applied.remove(name);
+                        }
+                    }
                 }
                 None => {
                     self.inconsistent.insert(name.to_string());
@@ -365,6 +395,39 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_connector_config_makes_the_same_task_configs_differ() {
+        let mut s = ConfigState::default();
+        let conn = |extra: &str| {
+            format!(r#"{{"properties":{{"connector.class":"FileStreamSink"{extra}}}}}"#)
+        };
+        s.apply(0, "connector-c", Some(conn("").as_bytes()));
+        let t0 = cfg(&[("task.class", "T")]);
+        s.apply(1, "task-c-0", Some(br#"{"properties":{"task.class":"T"}}"#));
+        s.apply(2, "commit-c", Some(br#"{"tasks":1}"#));
+        assert_eq!(s.task_generation("c"), 1);
+        assert!(!s.task_configs_differ("c", std::slice::from_ref(&t0)));
+        // A converter setting changes nothing in the task configs, but the tasks run with it.
+        s.apply(
+            3,
+            "connector-c",
+            Some(conn(r#","value.converter.schemas.enable":"false""#).as_bytes()),
+        );
+        assert!(s.task_configs_differ("c", std::slice::from_ref(&t0)));
+        // The same task configs written again under the new config: applied, a new generation.
+        s.apply(4, "task-c-0", Some(br#"{"properties":{"task.class":"T"}}"#));
+        s.apply(5, "commit-c", Some(br#"{"tasks":1}"#));
+        assert!(!s.task_configs_differ("c", std::slice::from_ref(&t0)));
+        assert_eq!(s.task_generation("c"), 2);
+        // A commit without task records (a stop's empty list) applies the config only.
+        s.apply(6, "commit-c", Some(br#"{"tasks":0}"#));
+        assert_eq!(s.task_generation("c"), 2);
+        assert!(!s.task_configs_differ("c", &[]));
+        // Deleting the connector forgets both.
+        s.apply(7, "connector-c", None);
+        assert!(s.applied.is_empty() && s.task_generations.is_empty());
+    }
+
+    #[test]
     fn kafka_sequence_applies_and_tasks_wait_for_their_commit() {
         let mut s = ConfigState::default();
         s.apply(
@@ -380,7 +443,10 @@ mod tests {
         assert_eq!(s.connectors["my-c"]["tasks.max"], "2");
         let t0 = cfg(&[("task.class", "T")]);
         assert!(s.task_configs_differ("my-c", std::slice::from_ref(&t0)));
-        assert!(!s.task_configs_differ("my-c", &[]), "no commit = no tasks");
+        assert!(
+            s.task_configs_differ("my-c", &[]),
+            "no commit yet: no config was applied (Kafka writes even an empty list)"
+        );
         s.apply(
             2,
             "task-my-c-0",

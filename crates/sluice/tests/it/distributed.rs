@@ -13,7 +13,7 @@ use crate::harness::{append, free_port, unique, wait_for, Broker, Launch, Worker
 /// Kafka's shipped config/connect-distributed.properties with seed 000's VPC settings (the
 /// console's access point replaced by the test broker), a short lost-work delay and a 1 s
 /// heartbeat.
-fn seed000_worker(bootstrap: &str, group: &str) -> String {
+pub(crate) fn seed000_worker(bootstrap: &str, group: &str) -> String {
     format!(
         "# Kafka接入点，通过控制台获取
 ## 您在控制台获取的默认接入点
@@ -57,25 +57,25 @@ const MAX_DELAY_MS: u64 = 5_000;
 /// The session timeout of the kill -9 cluster.
 const SESSION_TIMEOUT_MS: u64 = 6_000;
 
-fn line(i: usize) -> String {
+pub(crate) fn line(i: usize) -> String {
     format!("line {i:06} 分布式 hello\n")
 }
 
-struct Cluster {
-    dir: tempfile::TempDir,
-    props: std::path::PathBuf,
-    workers: Vec<Worker>,
-    group: String,
-    launch: Launch,
+pub(crate) struct Cluster {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) props: std::path::PathBuf,
+    pub(crate) workers: Vec<Worker>,
+    pub(crate) group: String,
+    pub(crate) launch: Launch,
 }
 
 impl Cluster {
-    fn start(broker: &Broker, n: usize) -> Cluster {
+    pub(crate) fn start(broker: &Broker, n: usize) -> Cluster {
         Self::start_with(broker, n, Launch::default())
     }
 
     /// With the test-only connector plugins (`SLUICE_TEST_PLUGINS=1`).
-    fn start_with_test_plugins(broker: &Broker, n: usize) -> Cluster {
+    pub(crate) fn start_with_test_plugins(broker: &Broker, n: usize) -> Cluster {
         let launch = Launch {
             env: vec![("SLUICE_TEST_PLUGINS".into(), "1".into())],
             ..Launch::default()
@@ -83,12 +83,17 @@ impl Cluster {
         Self::start_with(broker, n, launch)
     }
 
-    fn start_with(broker: &Broker, n: usize, launch: Launch) -> Cluster {
+    pub(crate) fn start_with(broker: &Broker, n: usize, launch: Launch) -> Cluster {
         Self::start_with_extra(broker, n, launch, "")
     }
 
     /// With `extra` lines appended to the worker properties.
-    fn start_with_extra(broker: &Broker, n: usize, launch: Launch, extra: &str) -> Cluster {
+    pub(crate) fn start_with_extra(
+        broker: &Broker,
+        n: usize,
+        launch: Launch,
+        extra: &str,
+    ) -> Cluster {
         crate::harness::remember_panics();
         let dir = tempfile::tempdir().unwrap();
         let group = unique("connect-cluster");
@@ -123,15 +128,15 @@ impl Cluster {
         i
     }
 
-    fn path(&self, name: &str) -> std::path::PathBuf {
+    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)
     }
 
-    fn alive(&self) -> impl Iterator<Item = &Worker> {
+    pub(crate) fn alive(&self) -> impl Iterator<Item = &Worker> {
         self.workers.iter().filter(|w| w.rest_port != 0)
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         self.workers
             .iter()
             .enumerate()
@@ -163,7 +168,7 @@ impl Cluster {
     /// The connector's status once every live worker agrees it is RUNNING: statuses reach
     /// the other workers through the status topic, so right after a restart or a rebalance
     /// they may briefly differ.
-    fn running(&self, connector: &str) -> serde_json::Value {
+    pub(crate) fn running(&self, connector: &str) -> serde_json::Value {
         let mut seen = None;
         wait_for(
             &format!("{connector} RUNNING, same status on every worker"),
@@ -176,7 +181,7 @@ impl Cluster {
         seen.unwrap_or_default()
     }
 
-    fn worker_index(&self, worker_id: &str) -> Option<usize> {
+    pub(crate) fn worker_index(&self, worker_id: &str) -> Option<usize> {
         self.workers
             .iter()
             .position(|w| w.rest_port != 0 && w.worker_id() == worker_id)
@@ -187,7 +192,7 @@ impl Cluster {
 /// or cannot reach a leader that just died. A retry that finds the connector already there,
 /// after an attempt that failed in transit, counts as the create when the stored config is the
 /// one sent (the first attempt wrote it before its answer was lost).
-fn create(w: &Worker, body: &serde_json::Value) -> (u16, serde_json::Value) {
+pub(crate) fn create(w: &Worker, body: &serde_json::Value) -> (u16, serde_json::Value) {
     create_as(w, body, true)
 }
 
@@ -262,7 +267,7 @@ impl Drop for Cluster {
     }
 }
 
-fn source_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
+pub(crate) fn source_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
     json!({"name": name, "config": {
         "connector.class": "FileStreamSource",
         "tasks.max": "1",
@@ -271,7 +276,7 @@ fn source_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
     }})
 }
 
-fn sink_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
+pub(crate) fn sink_config(name: &str, file: &Path, topic: &str) -> serde_json::Value {
     json!({"name": name, "config": {
         "connector.class": "FileStreamSink",
         "tasks.max": "1",
@@ -881,7 +886,7 @@ fn pause_resume_stop_and_patch_in_a_cluster() {
     );
 }
 
-fn count_in_logs(c: &Cluster, needle: &str) -> usize {
+pub(crate) fn count_in_logs(c: &Cluster, needle: &str) -> usize {
     c.logs().lines().filter(|l| l.contains(needle)).count()
 }
 
@@ -1550,7 +1555,7 @@ fn member_id(w: &Worker) -> Option<String> {
 }
 
 /// Whether the worker's last completed JoinGroup made it the leader.
-fn leads(w: &Worker) -> bool {
+pub(crate) fn leads(w: &Worker) -> bool {
     w.log_text()
         .lines()
         .rev()

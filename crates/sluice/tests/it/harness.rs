@@ -235,13 +235,20 @@ impl Worker {
         Self::distributed_with(worker, rest_port, log, &Launch::default())
     }
 
-    /// Like [`Worker::distributed`] with a working directory and environment.
+    /// Like [`Worker::distributed`] with a working directory and environment; with
+    /// `launch.rest_ca` the worker listens on HTTPS (the worker file must name its keystore)
+    /// and the harness trusts that CA and sends `launch.credentials`.
     pub fn distributed_with(worker: &Path, rest_port: u16, log: &Path, launch: &Launch) -> Worker {
         let logfile = std::fs::File::create(log).expect("log file");
+        let scheme = if launch.rest_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
         cmd.arg("distributed")
             .arg("--listeners")
-            .arg(format!("http://127.0.0.1:{rest_port}"))
+            .arg(format!("{scheme}://127.0.0.1:{rest_port}"))
             .arg(worker)
             .env("RUST_LOG", "info,sluice_group=debug")
             .env_remove("KAFKA_OPTS")
@@ -252,13 +259,14 @@ impl Worker {
             cmd.current_dir(dir);
         }
         let child = cmd.spawn().expect("sluice starts");
-        // Distributed workers serve plain HTTP without authentication in every suite mode.
+        // Distributed workers serve plain HTTP without authentication in every suite mode,
+        // unless the launch secures them.
         Worker {
             child,
             rest_port,
             log: log.to_path_buf(),
-            rest_ca: None,
-            credentials: None,
+            rest_ca: launch.rest_ca.clone(),
+            credentials: launch.credentials.clone(),
         }
     }
 
@@ -280,9 +288,13 @@ impl Worker {
             .ok()?;
         rt.block_on(async {
             let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
-            let mut req = reqwest::Client::new()
+            let mut req = self
+                .client()
                 .request(method, self.url(path))
                 .timeout(Duration::from_secs(30));
+            if let Some((u, p)) = &self.credentials {
+                req = req.basic_auth(u, Some(p));
+            }
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -724,6 +736,32 @@ fn rest_security() -> &'static RestSecurity {
         .unwrap();
         RestSecurity { dir }
     })
+}
+
+/// The worker keys that serve REST over HTTPS (the test CA's certificate for localhost and
+/// 127.0.0.1 in a PKCS12 keystore, the CA as the PEM truststore, through the
+/// `listeners.https.` keys) behind Basic authentication, and how to launch and reach such a
+/// worker (the JAAS file in `KAFKA_OPTS`, the CA, the credentials).
+pub fn secure_rest_keys() -> (String, Launch) {
+    let sec = rest_security();
+    let keys = format!(
+        "\nlisteners.https.ssl.keystore.type=PKCS12\nlisteners.https.ssl.keystore.location={}\nlisteners.https.ssl.keystore.password=it-rest-pw\nlisteners.https.ssl.truststore.type=PEM\nlisteners.https.ssl.truststore.location={}\nrest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension\n",
+        sec.dir.join("rest.p12").display(),
+        sec.dir.join("ca.pem").display()
+    );
+    let launch = Launch {
+        cwd: None,
+        env: vec![(
+            "KAFKA_OPTS".into(),
+            format!(
+                "-Djava.security.auth.login.config={}",
+                sec.dir.join("jaas.conf").display()
+            ),
+        )],
+        rest_ca: Some(sec.dir.join("ca.pem")),
+        credentials: Some(("it-admin".into(), "it-admin-pw".into())),
+    };
+    (keys, launch)
 }
 
 /// A copy of `worker` with HTTPS and Basic auth keys, and how to launch and reach it.

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 mod console;
+mod cluster_rest;
 mod distributed;
 mod errors;
 mod hardening;
