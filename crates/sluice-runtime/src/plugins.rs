@@ -45,7 +45,10 @@ impl Plugins {
     /// The built-in plugins.
     pub fn builtin() -> Self {
         Plugins {
-            connectors: sluice_connector_file::plugins(),
+            connectors: sluice_connector_file::plugins()
+                .into_iter()
+                .chain(sluice_connector_postgres_cdc::plugins())
+                .collect(),
             converters: sluice_converters::converter_plugins(),
             transforms: sluice_transforms::transform_plugins(),
             predicates: sluice_transforms::predicate_plugins(),

@@ -22,6 +22,7 @@ mod util;
 pub mod cast;
 pub mod drop_headers;
 pub mod extract_field;
+pub mod extract_new_record_state;
 pub mod filter;
 pub mod flatten;
 pub mod header_from;
@@ -100,6 +101,11 @@ pub fn transform_plugins() -> Vec<TransformPlugin> {
             "org.apache.kafka.connect.transforms.ExtractField$Value",
             extract_field::config_def,
             extract_field::new_value,
+        ),
+        transform(
+            extract_new_record_state::CLASS,
+            extract_new_record_state::config_def,
+            extract_new_record_state::new,
         ),
         transform(
             "org.apache.kafka.connect.transforms.Filter",

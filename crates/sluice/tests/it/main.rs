@@ -7,6 +7,8 @@
 mod distributed;
 mod errors;
 mod harness;
+mod postgres_cdc;
 mod rest;
 mod security;
+mod services;
 mod standalone;

@@ -679,6 +679,7 @@ fn plugins_and_validation() {
         r.json,
         json!([
             {"class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "type": "sink", "version": "3.9.0"},
+            {"class": "io.debezium.connector.postgresql.PostgresConnector", "type": "source", "version": "3.6.1.Final"},
             {"class": "org.apache.kafka.connect.file.FileStreamSourceConnector", "type": "source", "version": "3.9.0"}
         ])
     );
