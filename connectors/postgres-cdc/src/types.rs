@@ -438,7 +438,7 @@ fn binary(bytes: Vec<u8>, mode: BinaryMode) -> Value {
 }
 
 fn hex_decode(h: &str) -> Option<Vec<u8>> {
-    if h.len() % 2 != 0 {
+    if h.len() & 1 == 1 {
         return None;
     }
     (0..h.len())

@@ -505,7 +505,8 @@ mod tests {
                 Value::String("true".into()),
             )],
         ));
-        let cases: Vec<(Vec<(&str, &str)>, Expect, Expect)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, Expect, Expect);
+        let cases: Vec<Case<'_>> = vec![
             // Default (3.x): tombstone mode.
             (vec![], Expect::Record(null_delete.clone()), Expect::Dropped),
             (
