@@ -251,6 +251,8 @@ impl ReplConn {
                 ("client_encoding", "UTF8"),
                 ("DateStyle", "ISO"),
                 ("TimeZone", "UTC"),
+                ("IntervalStyle", "iso_8601"),
+                ("lc_monetary", "C"),
                 ("extra_float_digits", "3"),
             ],
             &mut buf,

@@ -346,6 +346,9 @@ pub struct PostgresConnectorTask {
     topics: HashMap<String, Topic>,
     /// A stream failure seen while records were waiting to be returned.
     pending_error: Option<ConnectError>,
+    /// `__debezium.newkey` / `__debezium.oldkey` for the next change record (primary key
+    /// changes).
+    key_header: Option<(&'static str, Value)>,
 }
 
 impl PostgresConnectorTask {
@@ -1098,14 +1101,18 @@ impl PostgresConnectorTask {
             } else {
                 (t.key_schema.clone(), t.topic.clone())
             };
-            out.push(self.record(
+            let mut rec = self.record(
                 topic.clone(),
                 ks.clone(),
                 key.clone(),
                 Some(t.envelope.clone()),
                 value,
                 map.clone(),
-            ));
+            );
+            if let Some((name, v)) = self.key_header.take() {
+                rec.record.headers.add(name, ks.clone(), v);
+            }
+            out.push(rec);
             if op == "d" && s.tombstones_on_delete {
                 out.push(self.record(topic, ks, key, None, Value::Null, map));
             }
@@ -1222,18 +1229,46 @@ impl PostgresConnectorTask {
             } => {
                 if let Some(t) = self.table(relation)? {
                     if !s.skipped.update {
-                        // A key-only old tuple (REPLICA IDENTITY DEFAULT, key changed) gives a
-                        // `before` with the key columns only, as Debezium emits it.
+                        // An old tuple comes with REPLICA IDENTITY FULL, or with DEFAULT when
+                        // the key changed: a key change is a delete of the old key and a
+                        // create of the new one, as Debezium emits it.
                         let _ = old_is_key;
-                        self.change(
-                            out,
-                            &t,
-                            wal_start,
-                            "u",
-                            "UPDATE",
-                            old.as_deref(),
-                            Some(&new),
-                        )?;
+                        let key_change = match &old {
+                            Some(o) if t.key_schema.is_some() => {
+                                let old_key = t.key(o, &s)?;
+                                let new_key = t.key(&new, &s)?;
+                                (old_key != new_key).then_some((old_key, new_key))
+                            }
+                            _ => None,
+                        };
+                        match key_change {
+                            Some((old_key, new_key)) => {
+                                self.key_header = Some(("__debezium.newkey", new_key));
+                                self.change(
+                                    out,
+                                    &t,
+                                    wal_start,
+                                    "d",
+                                    "UPDATE",
+                                    old.as_deref(),
+                                    None,
+                                )?;
+                                self.key_header = Some(("__debezium.oldkey", old_key));
+                                self.change(out, &t, wal_start, "c", "UPDATE", None, Some(&new))?;
+                                self.key_header = None;
+                            }
+                            None => {
+                                self.change(
+                                    out,
+                                    &t,
+                                    wal_start,
+                                    "u",
+                                    "UPDATE",
+                                    old.as_deref(),
+                                    Some(&new),
+                                )?;
+                            }
+                        }
                     }
                 }
             }

@@ -613,7 +613,9 @@ type IntervalParts = (i32, i32, i32, i32, i32, f64);
 
 /// ISO-8601 interval output (`IntervalStyle=iso_8601`), e.g. `P1Y2M3DT4H5M6.5S`.
 pub fn parse_iso_interval(t: &str) -> Option<IntervalParts> {
-    let body = t.strip_prefix('P')?;
+    let Some(body) = t.strip_prefix('P') else {
+        return parse_postgres_interval(t);
+    };
     let (date, time) = body.split_once('T').unwrap_or((body, ""));
     let (mut y, mut mo, mut d, mut h, mut mi, mut s) = (0, 0, 0, 0, 0, 0.0);
     let mut num = String::new();
@@ -635,6 +637,35 @@ pub fn parse_iso_interval(t: &str) -> Option<IntervalParts> {
         }
     }
     num.is_empty().then_some((y, mo, d, h, mi, s))
+}
+
+/// `IntervalStyle=postgres` output, e.g. `1 year 2 mons -3 days +04:05:06.5`.
+fn parse_postgres_interval(t: &str) -> Option<IntervalParts> {
+    let (mut y, mut mo, mut d, mut h, mut mi, mut s) = (0, 0, 0, 0, 0, 0.0);
+    let mut words = t.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        if w.contains(':') {
+            let neg = w.starts_with('-');
+            let mut parts = w.trim_start_matches(['+', '-']).split(':');
+            let hh: i32 = parts.next()?.parse().ok()?;
+            let mm: i32 = parts.next()?.parse().ok()?;
+            let ss: f64 = parts.next().unwrap_or("0").parse().ok()?;
+            let sign = if neg { -1 } else { 1 };
+            h += sign * hh;
+            mi += sign * mm;
+            s += f64::from(sign) * ss;
+            continue;
+        }
+        let n: i32 = w.parse().ok()?;
+        let unit = words.next()?;
+        match unit.trim_end_matches('s') {
+            "year" => y += n,
+            "mon" => mo += n,
+            "day" => d += n,
+            _ => return None,
+        }
+    }
+    Some((y, mo, d, h, mi, s))
 }
 
 /// Debezium's `MicroDuration.durationMicros` (months of 365.25/12 days), in the same
@@ -881,6 +912,16 @@ mod tests {
             Value::Int64(37_091_106_500_000),
         );
         check(Kind::Interval, "P-1D", Value::Int64(-86_400_000_000));
+        check(
+            Kind::Interval,
+            "1 year 2 mons 3 days 04:05:06.5",
+            Value::Int64(37_091_106_500_000),
+        );
+        check(
+            Kind::Interval,
+            "-1 days +00:00:01",
+            Value::Int64(-86_399_000_000),
+        );
         check(
             Kind::Array(Box::new(Kind::Text)),
             "{a,\"b c\",NULL}",

@@ -384,6 +384,21 @@ fn golden_events_for_every_mapped_type() {
     }
     // The delete's tombstone: same key, null value.
     assert_eq!(got[4].value, None, "tombstone after the delete");
+
+    // A primary key change: a delete of the old key (header __debezium.newkey), its
+    // tombstone, and a create of the new key (header __debezium.oldkey).
+    pg.sql(&db, "UPDATE all_types SET id = 10 WHERE id = 1");
+    let got = read(&broker.bootstrap(), &topic, 8, &w, 120);
+    let ops: Vec<Json> = got[5..8]
+        .iter()
+        .map(|r| value_json(r)["payload"]["op"].clone())
+        .collect();
+    assert_eq!(ops, [json!("d"), Json::Null, json!("c")]);
+    assert_eq!(key_json(&got[5])["payload"], json!({"id": 1}));
+    assert_eq!(key_json(&got[7])["payload"], json!({"id": 10}));
+    let has = |r: &Consumed, h: &str| r.headers.iter().any(|(k, _)| k == h);
+    assert!(has(&got[5], "__debezium.newkey"), "{:?}", got[5].headers);
+    assert!(has(&got[7], "__debezium.oldkey"), "{:?}", got[7].headers);
 }
 
 // ---- snapshot + concurrent writer ---------------------------------------------------------
@@ -772,29 +787,30 @@ fn bad_servers_and_settings_fail_with_what_to_change() {
     let db = pg.create_db("bad");
     pg.sql(&db, "CREATE TABLE t (id int PRIMARY KEY)");
     pg.sql(&db, "CREATE ROLE plain LOGIN");
-    let mut props = Vec::new();
-    // A user without REPLICATION.
-    props.push((
-        "norepl",
-        connector_props("norepl", &pg, &db, "p2", &[])
-            .replace("database.user=postgres", "database.user=plain"),
-        "ALTER ROLE",
-    ));
-    // A missing publication with autocreate disabled.
-    props.push((
-        "nopub",
-        connector_props(
-            "nopub",
-            &pg,
-            &db,
-            "p3",
-            &[
-                ("publication.autocreate.mode", "disabled"),
-                ("publication.name", "missing_pub"),
-            ],
+    let props = vec![
+        // A user without REPLICATION.
+        (
+            "norepl",
+            connector_props("norepl", &pg, &db, "p2", &[])
+                .replace("database.user=postgres", "database.user=plain"),
+            "ALTER ROLE",
         ),
-        "CREATE PUBLICATION",
-    ));
+        // A missing publication with autocreate disabled.
+        (
+            "nopub",
+            connector_props(
+                "nopub",
+                &pg,
+                &db,
+                "p3",
+                &[
+                    ("publication.autocreate.mode", "disabled"),
+                    ("publication.name", "missing_pub"),
+                ],
+            ),
+            "CREATE PUBLICATION",
+        ),
+    ];
     let worker = files.write(
         "worker2.properties",
         &worker_props(&broker.bootstrap(), &files.path("offsets2")),
