@@ -67,8 +67,15 @@ impl Connector for PostgresConnector {
 
     fn validate(&self, config: &RawConfig, report: &mut Vec<ConfigValue>) {
         for (key, msg) in config::extra_checks(config) {
-            if let Some(cv) = report.iter_mut().find(|c| c.name == key) {
-                cv.errors.push(msg);
+            match report.iter_mut().find(|c| c.name == key) {
+                Some(cv) => cv.errors.push(msg),
+                None => report.push(ConfigValue {
+                    name: key.to_string(),
+                    value: config.get(key).cloned(),
+                    errors: vec![msg],
+                    recommended_values: Vec::new(),
+                    visible: true,
+                }),
             }
         }
     }
