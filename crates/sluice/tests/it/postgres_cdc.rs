@@ -901,3 +901,159 @@ fn bad_servers_and_settings_fail_with_what_to_change() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+// ---- streaming details --------------------------------------------------------------------
+
+#[test]
+fn full_images_toast_schema_changes_truncates_and_transactions() {
+    let pg = PgCluster::start();
+    let db = pg.create_db("details");
+    pg.sql(
+        &db,
+        "CREATE TABLE full_t (id int PRIMARY KEY, big text, n int, secret text)",
+    );
+    pg.sql(&db, "ALTER TABLE full_t REPLICA IDENTITY FULL");
+    pg.sql(
+        &db,
+        "CREATE TABLE toast_t (id int PRIMARY KEY, big text, n int)",
+    );
+    // Stored out of line uncompressed, so an update that leaves it alone sends no value.
+    pg.sql(&db, "ALTER TABLE toast_t ALTER big SET STORAGE EXTERNAL");
+    pg.sql(&db, "CREATE TABLE nokey (a int, b text)");
+    pg.sql(&db, "ALTER TABLE nokey REPLICA IDENTITY FULL");
+    let broker = Broker::start();
+    let files = Files::new();
+    let prefix = unique("det").replace('-', "_");
+    let name = unique("pg-det");
+    let worker = files.write(
+        "worker.properties",
+        &worker_props(&broker.bootstrap(), &files.path("offsets")),
+    );
+    let conn = files.write(
+        "pg.properties",
+        &connector_props(
+            &name,
+            &pg,
+            &db,
+            &prefix,
+            &[
+                ("skipped.operations", "none"),
+                ("provide.transaction.metadata", "true"),
+                ("tombstones.on.delete", "false"),
+                ("column.exclude.list", "public\\.full_t\\.secret"),
+                ("message.key.columns", "public\\.nokey:a"),
+                ("snapshot.mode", "no_data"),
+            ],
+        ),
+    );
+    let w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("worker.log"));
+    let slot = name.replace('-', "_");
+    wait_for("the slot", Duration::from_secs(60), || {
+        pg.confirmed_flush(&slot).is_some()
+    });
+    // Give the task time to start streaming: a change made before START_REPLICATION is
+    // still streamed (the slot holds it), so nothing here depends on timing.
+    let big: String = "x".repeat(10_000);
+    pg.sql(
+        &db,
+        &format!("INSERT INTO full_t VALUES (1, '{big}', 1, 's')"),
+    );
+    pg.sql(&db, "UPDATE full_t SET n = 2 WHERE id = 1");
+    pg.sql(&db, &format!("INSERT INTO toast_t VALUES (1, '{big}', 1)"));
+    pg.sql(&db, "UPDATE toast_t SET n = 2 WHERE id = 1");
+    pg.sql(&db, "ALTER TABLE toast_t ADD COLUMN extra text");
+    pg.sql(&db, "UPDATE toast_t SET extra = 'e' WHERE id = 1");
+    pg.sql(&db, "DELETE FROM full_t WHERE id = 1");
+    pg.sql(&db, "INSERT INTO nokey VALUES (7, 'k')");
+    pg.sql(&db, "TRUNCATE toast_t");
+
+    let full = read(
+        &broker.bootstrap(),
+        &format!("{prefix}.public.full_t"),
+        3,
+        &w,
+        120,
+    );
+    let upd = value_json(&full[1]);
+    let p = &upd["payload"];
+    assert_eq!(p["op"], "u");
+    // REPLICA IDENTITY FULL: the whole old row; the excluded column is in neither image.
+    assert_eq!(p["before"]["n"], 1, "{p}");
+    assert_eq!(p["before"]["big"].as_str().map(str::len), Some(10_000));
+    assert!(p["after"].get("secret").is_none(), "{p}");
+    let fields: Vec<&str> = upd["schema"]["fields"][1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "big", "n"]);
+    // The transaction block is filled.
+    assert_eq!(p["transaction"]["total_order"], 1, "{p}");
+    assert_eq!(p["transaction"]["data_collection_order"], 1, "{p}");
+    // The delete (tombstones.on.delete=false: no tombstone follows it).
+    assert_eq!(value_json(&full[2])["payload"]["op"], "d");
+    assert_eq!(value_json(&full[2])["payload"]["before"]["n"], 2);
+
+    let toast = read(
+        &broker.bootstrap(),
+        &format!("{prefix}.public.toast_t"),
+        4,
+        &w,
+        120,
+    );
+    let p = value_json(&toast[1])["payload"].clone();
+    assert_eq!(p["op"], "u");
+    assert_eq!(
+        p["after"]["big"], "__debezium_unavailable_value",
+        "unchanged TOAST column: {p}"
+    );
+    // The column added mid-stream shows in the next event's schema and value.
+    let v = value_json(&toast[2]);
+    assert_eq!(v["payload"]["after"]["extra"], "e", "{v}");
+    let fields: Vec<&str> = v["schema"]["fields"][1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "big", "n", "extra"]);
+    // Truncate (skipped.operations=none): op t, no key.
+    let t = value_json(&toast[3]);
+    assert_eq!(t["payload"]["op"], "t");
+    assert_eq!(t["payload"]["before"], Json::Null);
+    assert_eq!(toast[3].key, None);
+
+    // message.key.columns keys a table without a primary key.
+    let nk = read(
+        &broker.bootstrap(),
+        &format!("{prefix}.public.nokey"),
+        1,
+        &w,
+        60,
+    );
+    assert_eq!(key_json(&nk[0])["payload"], json!({"a": 7}));
+
+    // Transaction metadata: BEGIN and END per transaction, END with counts.
+    let tx = read(
+        &broker.bootstrap(),
+        &format!("{prefix}.transaction"),
+        2,
+        &w,
+        60,
+    );
+    let begin = value_json(&tx[0]);
+    assert_eq!(begin["payload"]["status"], "BEGIN");
+    assert_eq!(
+        begin["schema"]["name"],
+        "io.debezium.connector.common.TransactionMetadataValue"
+    );
+    let end = value_json(&tx[1]);
+    assert_eq!(end["payload"]["status"], "END");
+    assert_eq!(end["payload"]["event_count"], 1);
+    assert_eq!(
+        end["payload"]["data_collections"],
+        json!([{"data_collection": "public.full_t", "event_count": 1}])
+    );
+    assert_eq!(begin["payload"]["id"], end["payload"]["id"]);
+}
