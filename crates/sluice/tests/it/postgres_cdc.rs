@@ -1057,3 +1057,105 @@ fn full_images_toast_schema_changes_truncates_and_transactions() {
     );
     assert_eq!(begin["payload"]["id"], end["payload"]["id"]);
 }
+
+// ---- slot lifecycle and snapshot modes ----------------------------------------------------
+
+#[test]
+fn dropped_slot_fails_clearly_unless_when_needed_and_slot_drop_on_stop_drops_it() {
+    let pg = PgCluster::start();
+    let db = pg.create_db("life");
+    pg.sql(&db, "CREATE TABLE t (id int PRIMARY KEY)");
+    pg.sql(&db, "INSERT INTO t SELECT generate_series(1, 10)");
+    let broker = Broker::start();
+    let files = Files::new();
+    let prefix = unique("life").replace('-', "_");
+    let name = unique("pg-life");
+    let slot = name.replace('-', "_");
+    let topic = format!("{prefix}.public.t");
+    let worker = files.write(
+        "worker.properties",
+        &worker_props(&broker.bootstrap(), &files.path("offsets")),
+    );
+    let conn = files.write(
+        "pg.properties",
+        &connector_props(&name, &pg, &db, &prefix, &[]),
+    );
+    let mut w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("w1.log"));
+    read(&broker.bootstrap(), &topic, 10, &w, 120);
+    pg.sql(&db, "INSERT INTO t VALUES (11)");
+    read(&broker.bootstrap(), &topic, 11, &w, 120);
+    assert!(w.terminate().success());
+    // The slot is dropped behind the connector's back.
+    pg.sql(&db, &format!("SELECT pg_drop_replication_slot('{slot}')"));
+    let w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("w2.log"));
+    wait_failed(&w, &name, "snapshot.mode=when_needed");
+    drop(w);
+    // when_needed takes a new snapshot: the 11 rows again, as op r.
+    let when_needed = files.write(
+        "pg2.properties",
+        &connector_props(
+            &name,
+            &pg,
+            &db,
+            &prefix,
+            &[
+                ("snapshot.mode", "when_needed"),
+                ("slot.drop.on.stop", "true"),
+            ],
+        ),
+    );
+    let mut w = Worker::standalone(&worker, &[&when_needed], free_port(), &files.path("w3.log"));
+    let got = read(&broker.bootstrap(), &topic, 22, &w, 120);
+    let reads = changes(&got[11..]).iter().filter(|c| c.2 == "r").count();
+    assert_eq!(reads, 11, "a new snapshot of every row");
+    // slot.drop.on.stop: a graceful stop drops the slot.
+    assert!(w.terminate().success(), "{}", w.log_text());
+    wait_for("the slot to be dropped", Duration::from_secs(30), || {
+        pg.confirmed_flush(&slot).is_none()
+    });
+}
+
+#[test]
+fn initial_only_snapshots_and_streams_nothing() {
+    let pg = PgCluster::start();
+    let db = pg.create_db("only");
+    pg.sql(&db, "CREATE TABLE t (id int PRIMARY KEY)");
+    pg.sql(&db, "INSERT INTO t SELECT generate_series(1, 5)");
+    let broker = Broker::start();
+    let files = Files::new();
+    let prefix = unique("only").replace('-', "_");
+    let name = unique("pg-only");
+    let topic = format!("{prefix}.public.t");
+    let worker = files.write(
+        "worker.properties",
+        &worker_props(&broker.bootstrap(), &files.path("offsets")),
+    );
+    let conn = files.write(
+        "pg.properties",
+        &connector_props(
+            &name,
+            &pg,
+            &db,
+            &prefix,
+            &[("snapshot.mode", "initial_only")],
+        ),
+    );
+    let w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("w.log"));
+    let got = read(&broker.bootstrap(), &topic, 5, &w, 120);
+    let snaps: Vec<String> = got
+        .iter()
+        .map(|r| {
+            value_json(r)["payload"]["source"]["snapshot"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(snaps, ["first", "true", "true", "true", "last"]);
+    pg.sql(&db, "INSERT INTO t VALUES (6)");
+    // Give the insert time to be streamed (it must not be).
+    let got = consume_until(&broker.bootstrap(), &topic, Duration::from_secs(5), |out| {
+        out.len() > 5
+    });
+    assert_eq!(got.len(), 5, "initial_only streams nothing");
+}
