@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/broker.sh install
 scripts/tls-proxy.sh install
+scripts/postgres.sh install
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

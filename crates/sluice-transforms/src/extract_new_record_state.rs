@@ -15,6 +15,8 @@ use sluice_api::{ConnectError, Result};
 use crate::util::parse_config;
 
 pub const CLASS: &str = "io.debezium.transforms.ExtractNewRecordState";
+/// The Debezium release whose behaviour this follows; the plugin's version.
+pub const DEBEZIUM_VERSION: &str = "3.6.1.Final";
 
 const DELETE_TOMBSTONE_HANDLING_MODE: &str = "delete.tombstone.handling.mode";
 const DROP_TOMBSTONES: &str = "drop.tombstones";
