@@ -1196,3 +1196,78 @@ fn initial_only_snapshots_and_streams_nothing() {
     });
     assert_eq!(got.len(), 5, "initial_only streams nothing");
 }
+
+// ---- the unwrap transform in a worker -----------------------------------------------------
+
+#[test]
+fn extract_new_record_state_unwraps_cdc_events_in_the_worker() {
+    let pg = PgCluster::start();
+    let db = pg.create_db("unwrap");
+    pg.sql(&db, "CREATE TABLE t (id int PRIMARY KEY, name text)");
+    let broker = Broker::start();
+    let files = Files::new();
+    let prefix = unique("unwrap").replace('-', "_");
+    let name = unique("pg-unwrap");
+    let worker = files.write(
+        "worker.properties",
+        &worker_props(&broker.bootstrap(), &files.path("offsets")),
+    );
+    let conn = files.write(
+        "pg.properties",
+        &connector_props(
+            &name,
+            &pg,
+            &db,
+            &prefix,
+            &[
+                ("transforms", "unwrap"),
+                (
+                    "transforms.unwrap.type",
+                    "io.debezium.transforms.ExtractNewRecordState",
+                ),
+                (
+                    "transforms.unwrap.delete.tombstone.handling.mode",
+                    "rewrite",
+                ),
+                ("transforms.unwrap.add.fields", "op,table"),
+            ],
+        ),
+    );
+    let w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("w.log"));
+    let slot = name.replace('-', "_");
+    wait_for("the slot", Duration::from_secs(60), || {
+        pg.confirmed_flush(&slot).is_some()
+    });
+    pg.sql(&db, "INSERT INTO t VALUES (1, 'a')");
+    pg.sql(&db, "DELETE FROM t WHERE id = 1");
+    let got = read(
+        &broker.bootstrap(),
+        &format!("{prefix}.public.t"),
+        2,
+        &w,
+        120,
+    );
+    let row = |deleted: &str, op: &str, name: &str| {
+        json!({"schema": {"type": "struct", "fields": [
+            {"type": "int32", "optional": false, "field": "id"},
+            {"type": "string", "optional": true, "field": "name"},
+            {"type": "string", "optional": true, "field": "__deleted"},
+            {"type": "string", "optional": true, "field": "__op"},
+            {"type": "string", "optional": true, "field": "__table"}
+        ], "optional": true, "name": format!("{prefix}.public.t.Value")},
+        "payload": {"id": 1, "name": name, "__deleted": deleted, "__op": op, "__table": "t"}})
+    };
+    assert_eq!(value_json(&got[0]), row("false", "c", "a"));
+    // The delete is rewritten from `before` (REPLICA IDENTITY DEFAULT: key only); the
+    // tombstone is dropped.
+    let mut del = row("true", "d", "");
+    del["payload"]["name"] = Json::Null;
+    assert_eq!(value_json(&got[1]), del);
+    let more = consume_until(
+        &broker.bootstrap(),
+        &format!("{prefix}.public.t"),
+        Duration::from_secs(3),
+        |out| out.len() > 2,
+    );
+    assert_eq!(more.len(), 2, "no tombstone after the rewritten delete");
+}
