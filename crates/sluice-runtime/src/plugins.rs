@@ -49,6 +49,7 @@ impl Plugins {
                 sluice_connector_file::plugins(),
                 sluice_connector_jdbc::plugins(),
                 sluice_connector_tdengine::plugins(),
+                sluice_connector_postgres_cdc::plugins(),
             ]
             .concat(),
             converters: sluice_converters::converter_plugins(),

@@ -5,7 +5,8 @@
 //! Each transform works on schema'd data (Struct) and schemaless data (Map), exists as
 //! `$Key` / `$Value` plugins where Kafka has both, and is built from its own config keys
 //! (the `transforms.<alias>.` prefix already stripped). [`transform_plugins`] and
-//! [`predicate_plugins`] are the explicit lists the runtime registers.
+//! [`predicate_plugins`] are the explicit lists the runtime registers. Debezium's
+//! `io.debezium.transforms.ExtractNewRecordState` is built in too, for the CDC connectors.
 //!
 //! What this crate must not do: no I/O, no offsets, no retries or error tolerance, no
 //! chaining. A transform sees one [`ConnectRecord`](sluice_api::record::ConnectRecord)
@@ -22,6 +23,7 @@ mod util;
 pub mod cast;
 pub mod drop_headers;
 pub mod extract_field;
+pub mod extract_new_record_state;
 pub mod filter;
 pub mod flatten;
 pub mod header_from;
@@ -101,6 +103,12 @@ pub fn transform_plugins() -> Vec<TransformPlugin> {
             extract_field::config_def,
             extract_field::new_value,
         ),
+        TransformPlugin {
+            class: extract_new_record_state::CLASS,
+            version: extract_new_record_state::DEBEZIUM_VERSION,
+            config_def: extract_new_record_state::config_def,
+            new: extract_new_record_state::new,
+        },
         transform(
             "org.apache.kafka.connect.transforms.Filter",
             filter::config_def,
@@ -384,10 +392,14 @@ mod tests {
     #[test]
     fn registry_lists_kafka_classes() {
         let transforms = transform_plugins();
-        assert_eq!(transforms.len(), 26);
+        assert_eq!(transforms.len(), 27);
         let predicates = predicate_plugins();
         assert_eq!(predicates.len(), 3);
-        for t in &transforms {
+        // Debezium's unwrap transform is the one built-in from outside Kafka.
+        for t in transforms
+            .iter()
+            .filter(|t| t.class != extract_new_record_state::CLASS)
+        {
             assert!(
                 t.class.starts_with("org.apache.kafka.connect.transforms."),
                 "{}",
@@ -399,7 +411,7 @@ mod tests {
         }
         let mut classes: Vec<&str> = transforms.iter().map(|t| t.class).collect();
         classes.dedup();
-        assert_eq!(classes.len(), 26);
+        assert_eq!(classes.len(), 27);
         assert_eq!(aliases(predicates[2].class), vec!["TopicNameMatches"]);
         assert_eq!(
             aliases("org.apache.kafka.connect.transforms.Filter"),

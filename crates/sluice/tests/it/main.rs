@@ -4,13 +4,14 @@
 // Test code: a failed unwrap is a failed test. Harness items serve tests still to come.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-mod console;
 mod cluster_rest;
+mod console;
 mod distributed;
 mod errors;
 mod hardening;
 mod harness;
 mod jdbc;
+mod postgres_cdc;
 mod rest;
 mod security;
 mod services;

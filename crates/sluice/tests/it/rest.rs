@@ -692,6 +692,9 @@ fn plugins_and_validation() {
             {"class": "org.apache.kafka.connect.file.FileStreamSourceConnector", "type": "source", "version": "3.9.0"}
         ])
     );
+    assert!(listed.iter().any(|p| p["class"]
+        == "io.debezium.connector.postgresql.PostgresConnector"
+        && p["type"] == "source"));
     let types: Vec<&str> = listed.iter().map(|p| p["type"].as_str().unwrap()).collect();
     assert!(types.windows(2).all(|w| w[0] <= w[1]), "{types:?}");
     let r = w.send("GET", "/connector-plugins?connectorsOnly=false", None);

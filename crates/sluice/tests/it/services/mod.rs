@@ -3,6 +3,7 @@
 //! reachable fails the test loudly (never a silent skip).
 
 pub mod mariadb;
+pub mod pg_cluster;
 pub mod postgres;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
