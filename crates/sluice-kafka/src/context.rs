@@ -28,7 +28,9 @@ pub(crate) fn throttle(client: &str, kind: &str) -> Option<u64> {
     use std::collections::HashMap;
     use std::sync::Mutex;
     use std::time::Instant;
-    static SEEN: Mutex<Option<HashMap<(String, String), (Instant, u64)>>> = Mutex::new(None);
+    /// (client, kind) → (when last logged, how many held back since).
+    type Seen = HashMap<(String, String), (Instant, u64)>;
+    static SEEN: Mutex<Option<Seen>> = Mutex::new(None);
     let Ok(mut seen) = SEEN.lock() else {
         return Some(0);
     };
