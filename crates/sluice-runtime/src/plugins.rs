@@ -45,7 +45,13 @@ impl Plugins {
     /// The built-in plugins.
     pub fn builtin() -> Self {
         Plugins {
-            connectors: sluice_connector_file::plugins(),
+            connectors: [
+                sluice_connector_file::plugins(),
+                sluice_connector_rabbitmq::plugins(),
+                sluice_connector_http::plugins(),
+                sluice_connector_mqtt::plugins(),
+            ]
+            .concat(),
             converters: sluice_converters::converter_plugins(),
             transforms: sluice_transforms::transform_plugins(),
             predicates: sluice_transforms::predicate_plugins(),

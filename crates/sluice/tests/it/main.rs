@@ -7,6 +7,8 @@
 mod distributed;
 mod errors;
 mod harness;
+mod messaging;
 mod rest;
 mod security;
+mod services;
 mod standalone;
