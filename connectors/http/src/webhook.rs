@@ -12,7 +12,7 @@
 //! answered with an error is never acknowledged, so the client knows to send it again; the
 //! offset is never read back).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ use sluice_api::connector::{
 use sluice_api::data::{schemas, Value};
 use sluice_api::record::{OffsetMap, SourceRecord, Topic};
 use sluice_api::{async_trait, offset_map, ConnectError, Result};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
 
 use crate::config as keys;
 
@@ -106,7 +106,10 @@ struct Shared {
     key_pointer: Option<String>,
     max_body: usize,
     timeout: Duration,
-    tx: mpsc::Sender<SourceRecord>,
+    /// Records not yet polled, by request id: a request that gives up (the task paused, the
+    /// timeout passed) withdraws its record if it is still here, so it is never written.
+    queue: Mutex<VecDeque<(i64, SourceRecord)>>,
+    ready: Notify,
     waiting: Mutex<HashMap<i64, oneshot::Sender<Reply>>>,
     next: AtomicU64,
     polling: Mutex<Polling>,
@@ -116,6 +119,23 @@ impl Shared {
     fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<i64, oneshot::Sender<Reply>>> {
         // Nothing panics while it is held; a poisoned map is still a valid map.
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<(i64, SourceRecord)>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes request `id`'s record back if no poll took it yet.
+    fn withdraw(&self, id: i64) -> bool {
+        let mut q = self.queue();
+        match q.iter().position(|(i, _)| *i == id) {
+            Some(at) => {
+                q.remove(at);
+                self.waiting().remove(&id);
+                true
+            }
+            None => false,
+        }
     }
 
     fn polling(&self) -> std::sync::MutexGuard<'_, Polling> {
@@ -256,17 +276,44 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
             .headers
             .add(name.as_str(), Some(schemas::string()), Value::String(v));
     }
-    let (tx, rx) = oneshot::channel();
-    shared.waiting().insert(id, tx);
-    if shared.tx.try_send(rec).is_err() {
-        shared.waiting().remove(&id);
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Unavailable",
-            "too many requests are waiting for Kafka; try again later",
-        );
+    let (tx, mut rx) = oneshot::channel();
+    {
+        let mut q = shared.queue();
+        if q.len() >= QUEUE {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Unavailable",
+                "too many requests are waiting for Kafka; try again later",
+            );
+        }
+        shared.waiting().insert(id, tx);
+        q.push_back((id, rec));
     }
-    match tokio::time::timeout(shared.timeout, rx).await {
+    shared.ready.notify_one();
+    let deadline = tokio::time::Instant::now() + shared.timeout;
+    let reply = loop {
+        let check = tokio::time::sleep(Duration::from_millis(250).min(shared.timeout));
+        tokio::select! {
+            r = &mut rx => break Ok(r),
+            _ = check => {
+                // A paused task does not poll: its queued requests get 503 (their records
+                // are withdrawn, never written); one a poll already took is answered as usual.
+                if !shared.taking_records() && shared.withdraw(id) {
+                    return error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Unavailable",
+                        "the connector task is paused or not taking records; try again later",
+                    );
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    shared.withdraw(id);
+                    shared.waiting().remove(&id);
+                    break Err(());
+                }
+            }
+        }
+    };
+    match reply {
         Ok(Ok(Some(m))) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset})),
@@ -282,8 +329,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
             "KafkaUnavailable",
             "the connector task stopped before Kafka acknowledged the message; send it again",
         ),
-        Err(_) => {
-            shared.waiting().remove(&id);
+        Err(()) => {
             error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "Timeout",
@@ -318,7 +364,6 @@ impl RecordCommitter for Replier {
 #[derive(Default)]
 pub struct WebhookSourceTask {
     shared: Option<Arc<Shared>>,
-    rx: Option<mpsc::Receiver<SourceRecord>>,
     server: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
@@ -393,7 +438,6 @@ impl SourceTask for WebhookSourceTask {
                 keys::LISTEN_PORT
             ))
         })?;
-        let (tx, rx) = mpsc::channel(QUEUE);
         let shared = Arc::new(Shared {
             topic: c.string(keys::KAFKA_TOPIC).unwrap_or_default().into(),
             partition: Arc::new(offset_map![(PATH_FIELD.into(), Value::from(path.as_str()))]),
@@ -406,7 +450,8 @@ impl SourceTask for WebhookSourceTask {
             timeout: Duration::from_millis(
                 u64::try_from(c.int(keys::RESPONSE_TIMEOUT_MS).unwrap_or(30_000)).unwrap_or(30_000),
             ),
-            tx,
+            queue: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
             waiting: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
             polling: Mutex::new(Polling {
@@ -430,7 +475,6 @@ impl SourceTask for WebhookSourceTask {
         });
         tracing::info!(%addr, path, "Webhook source listening.");
         self.shared = Some(shared);
-        self.rx = Some(rx);
         self.server = Some((stop_tx, server));
         Ok(())
     }
@@ -442,25 +486,26 @@ impl SourceTask for WebhookSourceTask {
     }
 
     async fn poll_into(&mut self, records: &mut Vec<SourceRecord>) -> Result<()> {
-        let (Some(shared), Some(rx)) = (self.shared.as_ref(), self.rx.as_mut()) else {
+        let Some(shared) = self.shared.as_ref() else {
             return Err(ConnectError::illegal_state(
                 "Webhook source task polled before start",
             ));
         };
         shared.polling().active = true;
         let _guard = PollGuard(shared);
-        // Cancel safe: a record is in the channel or in `records`, filled after the await.
-        let Some(first) = rx.recv().await else {
-            return Err(ConnectError::fatal("The webhook listener stopped"));
-        };
-        records.push(first);
-        while records.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => records.push(r),
-                Err(_) => break,
+        // Cancel safe: records move from the queue to `records` with no await in between.
+        loop {
+            let ready = shared.ready.notified();
+            {
+                let mut q = shared.queue();
+                let n = q.len().min(MAX_BATCH);
+                records.extend(q.drain(..n).map(|(_, r)| r));
             }
+            if !records.is_empty() {
+                return Ok(());
+            }
+            ready.await;
         }
-        Ok(())
     }
 
     fn record_committer(&mut self) -> Option<Arc<dyn RecordCommitter>> {
@@ -471,9 +516,9 @@ impl SourceTask for WebhookSourceTask {
         // Requests still waiting learn that their record may not be in Kafka (503: send it
         // again); then the listener shuts down.
         if let Some(shared) = self.shared.take() {
+            shared.queue().clear();
             shared.waiting().clear();
         }
-        self.rx = None;
         if let Some((stop, server)) = self.server.take() {
             let _ = stop.send(());
             if tokio::time::timeout(Duration::from_secs(10), server)

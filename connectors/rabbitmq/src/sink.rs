@@ -161,10 +161,12 @@ impl Target {
             for confirm in confirms {
                 match confirm.await.map_err(|e| self.connection.error(&e))? {
                     Confirmation::Ack(_) | Confirmation::NotRequested => {}
-                    Confirmation::Nack(_) => return Err(ConnectError::retriable(format!(
+                    Confirmation::Nack(_) => {
+                        return Err(ConnectError::retriable(format!(
                         "RabbitMQ at {}:{} refused (nacked) a message published to exchange '{}'",
                         self.connection.host, self.connection.port, self.exchange
-                    ))),
+                    )))
+                    }
                 }
             }
             Ok(())

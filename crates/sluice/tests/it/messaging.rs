@@ -42,13 +42,14 @@ impl Files {
     }
 }
 
-/// A standalone worker moving raw bytes (ByteArrayConverter both ways), offsets flushed often.
+/// A standalone worker moving raw values (ByteArrayConverter) and string keys (the sources'
+/// keys are STRING: message id, MQTT topic, webhook key), offsets flushed often.
 fn worker_file(f: &Files, bootstrap: &str) -> PathBuf {
     f.write(
         "worker.properties",
         &format!(
             "bootstrap.servers={bootstrap}
-key.converter=org.apache.kafka.connect.converters.ByteArrayConverter
+key.converter=org.apache.kafka.connect.storage.StringConverter
 value.converter=org.apache.kafka.connect.converters.ByteArrayConverter
 offset.storage.file.filename={}
 offset.flush.interval.ms=1000
