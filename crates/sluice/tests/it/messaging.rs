@@ -760,3 +760,109 @@ fn bad_configs_name_their_keys() {
     assert!(!trace.contains("very-secret-pw"), "{trace}");
     let _ = Path::new("");
 }
+
+#[test]
+fn mqtt_to_kafka_to_mqtt_qos1_round_trip() {
+    mqtt_relay(false);
+}
+
+/// Open: after the restart neither task's client logs a new connection (the first half
+/// arrives; the second never leaves the broker). Under investigation, see the report.
+#[test]
+#[ignore = "the MQTT clients do not reconnect after the private broker restarts"]
+fn mqtt_to_kafka_to_mqtt_qos1_survives_a_broker_restart() {
+    mqtt_relay(true);
+}
+
+/// Mosquitto → MQTT source → Kafka → MQTT sink → Mosquitto, QoS 1 with persistent sessions;
+/// with `restart`, the broker is restarted between the two halves of the stream.
+fn mqtt_relay(restart: bool) {
+    const N: usize = 2_000;
+    let broker = Broker::start();
+    let mut mqtt = crate::services::mosquitto::Mosquitto::start();
+    let f = Files::new();
+    let topic = unique("mqtt-relay");
+    let worker = worker_file(&f, &broker.bootstrap());
+    let src = f.write(
+        "mqtt-source.properties",
+        &format!(
+            "name=mqtt-source
+connector.class=io.confluent.connect.mqtt.MqttSourceConnector
+tasks.max=1
+mqtt.server.uri={}
+mqtt.topics=in/#
+kafka.topic={topic}
+mqtt.qos=1
+mqtt.clean.session.enabled=false
+",
+            mqtt.uri()
+        ),
+    );
+    let snk = f.write(
+        "mqtt-sink.properties",
+        &format!(
+            "name=mqtt-sink
+connector.class=io.confluent.connect.mqtt.MqttSinkConnector
+tasks.max=1
+topics={topic}
+mqtt.server.uri={}
+mqtt.qos=1
+mqtt.clean.session.enabled=false
+",
+            mqtt.uri()
+        ),
+    );
+    // The reader's persistent session exists before anything is published.
+    let out = f.path("received.txt");
+    let mut reader = mqtt.subscribe(&topic, "it-reader", &out);
+    let w = Worker::standalone(&worker, &[&src, &snk], free_port(), &f.path("worker.log"));
+    w.wait_ready();
+    wait_for("both tasks running", Duration::from_secs(60), || {
+        w.task_state("mqtt-source", 0).as_deref() == Some("RUNNING")
+            && w.task_state("mqtt-sink", 0).as_deref() == Some("RUNNING")
+    });
+    let lines: Vec<String> = (0..N).map(|i| format!("reading-{i:05}")).collect();
+    let received = |out: &Path| -> std::collections::HashSet<String> {
+        std::fs::read_to_string(out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    mqtt.publish_lines("in/sensor-a", &lines[..N / 2]);
+    // Restart the broker while the first half is still moving through.
+    if restart {
+        let _ = reader.kill();
+        let _ = reader.wait();
+        mqtt.restart();
+        reader = mqtt.subscribe(&topic, "it-reader", &out);
+    }
+    mqtt.publish_lines("in/sensor-b", &lines[N / 2..]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while received(&out).len() < N && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if received(&out).len() < N {
+        let in_kafka = consume_until(&broker.bootstrap(), &topic, Duration::from_secs(10), |_| {
+            false
+        })
+        .len();
+        let log = w.log_text();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "{} of {N} messages back out of MQTT, {in_kafka} in Kafka; worker log (last lines, newest first):\n{}",
+            received(&out).len(),
+            tail.join("\n")
+        );
+    }
+    let got = received(&out);
+    let missing: Vec<_> = lines.iter().filter(|l| !got.contains(*l)).take(5).collect();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    let _ = reader.kill();
+    let _ = reader.wait();
+    // Kafka has Confluent's record format: key = the MQTT topic, mqtt.* headers.
+    let records = consume(&broker.bootstrap(), &topic, 1, Duration::from_secs(30));
+    assert_eq!(text(&records[0].key), "in/sensor-a");
+    assert!(header(&records[0], "mqtt.qos").is_some());
+    assert!(header(&records[0], "mqtt.message.id").is_some());
+}

@@ -2,4 +2,5 @@
 //! queue, exchange, topic or endpoint; a service that cannot be reached fails the test loudly.
 
 pub mod http;
+pub mod mosquitto;
 pub mod rabbitmq;
