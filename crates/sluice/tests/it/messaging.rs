@@ -766,10 +766,13 @@ fn mqtt_to_kafka_to_mqtt_qos1_round_trip() {
     mqtt_relay(false);
 }
 
-/// Open: after the restart neither task's client logs a new connection (the first half
-/// arrives; the second never leaves the broker). Under investigation, see the report.
+/// Open: after the private broker restarts, both clients reconnect (CONNACK) and the sink
+/// publishes its pending messages again, but the broker then sends nothing more on either
+/// connection (no PUBACK, no PUBLISH, no PINGRESP; seen with rumqttc debug logs). Whether
+/// rumqttc's session resumption or Mosquitto 2.0.11's restored sessions are at fault is not
+/// known yet. The first half of the stream arrives; the second does not.
 #[test]
-#[ignore = "the MQTT clients do not reconnect after the private broker restarts"]
+#[ignore = "after a Mosquitto restart the resumed sessions stay silent (cause open)"]
 fn mqtt_to_kafka_to_mqtt_qos1_survives_a_broker_restart() {
     mqtt_relay(true);
 }
@@ -815,7 +818,13 @@ mqtt.clean.session.enabled=false
     // The reader's persistent session exists before anything is published.
     let out = f.path("received.txt");
     let mut reader = mqtt.subscribe(&topic, "it-reader", &out);
-    let w = Worker::standalone(&worker, &[&src, &snk], free_port(), &f.path("worker.log"));
+    let w = Worker::standalone_env(
+        &worker,
+        &[&src, &snk],
+        free_port(),
+        &f.path("worker.log"),
+        &[("RUST_LOG", "info,rumqttc=debug,sluice_connector_mqtt=debug")],
+    );
     w.wait_ready();
     wait_for("both tasks running", Duration::from_secs(60), || {
         w.task_state("mqtt-source", 0).as_deref() == Some("RUNNING")
@@ -848,7 +857,7 @@ mqtt.clean.session.enabled=false
         })
         .len();
         let log = w.log_text();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        let tail: Vec<&str> = log.lines().rev().take(80).collect();
         panic!(
             "{} of {N} messages back out of MQTT, {in_kafka} in Kafka; worker log (last lines, newest first):\n{}",
             received(&out).len(),
