@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
-use sluice_api::config::{Config, ConfigDef, RawConfig};
+use sluice_api::config::{Config, ConfigDef, ConfigValue, RawConfig};
 use sluice_api::connector::{
     Connector, ConnectorContext, ConnectorKind, ConnectorPlugin, SinkTask, SinkTaskContext,
     TaskFactory,
@@ -89,6 +89,48 @@ impl Connector for HttpSinkConnector {
 
     async fn stop(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    /// A malformed URL template (or header, or status list) is reported on its key at
+    /// `config/validate`, not only when the connector starts.
+    fn validate(&self, config: &RawConfig, report: &mut Vec<ConfigValue>) {
+        let url_key = match self.0 {
+            Flavor::Confluent => keys::API_URL,
+            Flavor::Aiven => keys::AIVEN_URL,
+        };
+        // Keys the definition already found fault with are reported there.
+        if report.iter().any(|v| !v.errors.is_empty()) {
+            return;
+        }
+        if let Err(e) = Settings::new(self.0, config) {
+            let message = e.message().to_string();
+            let key = [
+                url_key,
+                keys::HEADERS,
+                keys::SENSITIVE_HEADERS,
+                keys::RETRY_ON_STATUS,
+                keys::BATCH_KEY_PATTERN,
+                keys::CONNECTION_USER,
+                keys::AIVEN_AUTHORIZATION,
+                keys::AIVEN_AUTH_TYPE,
+                keys::TRUSTSTORE_LOCATION,
+                keys::AIVEN_TRUSTSTORE_LOCATION,
+                keys::PROXY_HOST,
+            ]
+            .into_iter()
+            .find(|k| message.contains(*k))
+            .unwrap_or(url_key);
+            match report.iter_mut().find(|v| v.name == key) {
+                Some(v) => v.errors.push(message),
+                None => report.push(ConfigValue {
+                    name: key.to_string(),
+                    value: config.get(key).cloned(),
+                    errors: vec![message],
+                    recommended_values: Vec::new(),
+                    visible: true,
+                }),
+            }
+        }
     }
 }
 
