@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure the local PostgreSQL (127.0.0.1:5432) and MariaDB (127.0.0.1:3306) the JDBC tests
-# use are up: starts a stopped one with the machine's own start command, and fails with a clear
-# message if it still does not answer.
+# Makes sure the local services the connector tests use are up: PostgreSQL (127.0.0.1:5432) and
+# MariaDB (3306) for JDBC, RabbitMQ (5672) for the RabbitMQ connectors, Mosquitto (1883) for
+# MQTT. Starts a stopped one with the machine's own start command, and fails with a clear message
+# if it still does not answer.
 set -euo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -27,4 +28,16 @@ if ! up 3306; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd ||
     { echo "error: could not start MariaDB (start-stop-daemon failed)" >&2; exit 1; }
   wait_up MariaDB 3306
+fi
+if ! up 5672; then
+  echo "RabbitMQ is down; starting it..." >&2
+  rabbitmq-server -detached ||
+    { echo "error: could not start RabbitMQ (rabbitmq-server -detached failed)" >&2; exit 1; }
+  wait_up RabbitMQ 5672
+fi
+if ! up 1883; then
+  echo "Mosquitto is down; starting it..." >&2
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf ||
+    { echo "error: could not start Mosquitto" >&2; exit 1; }
+  wait_up Mosquitto 1883
 fi

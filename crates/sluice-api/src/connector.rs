@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::config::{ConfigDef, ConfigValue, RawConfig};
 use crate::error::Result;
-use crate::record::{OffsetMap, SinkRecord, SourceRecord, TopicPartition};
+use crate::record::{OffsetMap, SinkRecord, SourceRecord, Topic, TopicPartition};
 
 /// Whether a connector moves data into Kafka or out of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +103,35 @@ pub trait SourceTask: Send {
     }
     /// Stops the task and releases its resources.
     async fn stop(&mut self) -> Result<()>;
+    /// Opts in to Kafka's per-record commit (`SourceTask.commitRecord`): the runtime asks
+    /// once, after [`start`](Self::start), and hands every record this task polls to the
+    /// returned committer once Kafka acknowledged it (or it was dropped). Default: `None`,
+    /// which costs the runtime nothing per record.
+    fn record_committer(&mut self) -> Option<Arc<dyn RecordCommitter>> {
+        None
+    }
+}
+
+/// Where Kafka wrote a record (`RecordMetadata`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordMetadata {
+    pub topic: Topic,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Kafka's `SourceTask.commitRecord(record, metadata)`, for sources that acknowledge each
+/// record upstream (a RabbitMQ ack, an MQTT PUBACK, an HTTP reply).
+///
+/// The runtime calls it from its own side of the task, not between polls, so a task waiting
+/// in `poll` still learns at once that a record is safe: it must be cheap and must not block
+/// (hand the work to the task's own tokio task, complete a channel, …). `record` is the
+/// record as polled, before transforms. `metadata` is where Kafka wrote it, or `None` when
+/// it was not written to its topic: dropped by a transform or predicate, or failed and
+/// tolerated under `errors.tolerance=all` (Kafka passes `null` then too). A record whose
+/// write fails the task is never passed: it may be polled again after a restart.
+pub trait RecordCommitter: Send + Sync {
+    fn commit_record(&self, record: SourceRecord, metadata: Option<RecordMetadata>);
 }
 
 /// What the runtime offers a sink task (`SinkTaskContext`).

@@ -28,6 +28,10 @@ pub struct Delivery {
     /// order, so a batch of them is usually one report); a failure is one record's report.
     pub seqs: std::ops::Range<usize>,
     pub result: Result<(), KafkaError>,
+    /// Partition and offset of the range's first record, the others following it at
+    /// consecutive offsets of that partition; only from a producer made with
+    /// [`Producer::with_positions`] (`None` otherwise and for failures).
+    pub position: Option<(i32, i64)>,
 }
 
 /// Delivery reports not yet taken by the task: filled by librdkafka's callback thread, taken
@@ -36,6 +40,9 @@ pub struct Delivery {
 struct Queue {
     reports: Mutex<Vec<Delivery>>,
     ready: Notify,
+    /// Whether reports carry partitions and offsets (then only records at consecutive
+    /// offsets of one partition share a report).
+    positions: bool,
 }
 
 impl Queue {
@@ -46,17 +53,24 @@ impl Queue {
 
     /// Adds record `seq`'s outcome: a success right after the last report's range (both
     /// successes) extends it, anything else is a report of its own.
-    fn push(&self, seq: usize, result: Result<(), KafkaError>) {
+    fn push(&self, seq: usize, result: Result<(), KafkaError>, position: Option<(i32, i64)>) {
+        let position = position.filter(|_| self.positions && result.is_ok());
         let first = {
             let mut q = self.lock();
             match q.last_mut() {
-                Some(last) if result.is_ok() && last.result.is_ok() && last.seqs.end == seq => {
+                Some(last)
+                    if result.is_ok()
+                        && last.result.is_ok()
+                        && last.seqs.end == seq
+                        && follows(last, position) =>
+                {
                     last.seqs.end += 1;
                     return;
                 }
                 _ => q.push(Delivery {
                     seqs: seq..seq + 1,
                     result,
+                    position,
                 }),
             }
             q.len() == 1
@@ -66,6 +80,17 @@ impl Queue {
         if first {
             self.ready.notify_one();
         }
+    }
+}
+
+/// Whether a record written at `position` continues report `last` (always, without positions).
+fn follows(last: &Delivery, position: Option<(i32, i64)>) -> bool {
+    match (last.position, position) {
+        (None, None) => true,
+        (Some((p, o)), Some((partition, offset))) => {
+            p == partition && o + (last.seqs.end - last.seqs.start) as i64 == offset
+        }
+        _ => false,
     }
 }
 
@@ -141,11 +166,17 @@ impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
-        let result = match result {
-            Ok(_) => Ok(()),
-            Err((e, _)) => Err(KafkaError::new("Failed to send record to Kafka", e.clone())),
+        let (result, position) = match result {
+            Ok(m) => (
+                Ok(()),
+                Some((rdkafka::Message::partition(m), rdkafka::Message::offset(m))),
+            ),
+            Err((e, _)) => (
+                Err(KafkaError::new("Failed to send record to Kafka", e.clone())),
+                None,
+            ),
         };
-        self.queue.push(seq, result);
+        self.queue.push(seq, result, position);
     }
 }
 
@@ -178,9 +209,27 @@ pub struct Producer {
 impl Producer {
     /// Creates a producer; its delivery reports arrive on the returned [`Deliveries`].
     pub fn new(name: &str, settings: &RdConfig) -> Result<(Producer, Deliveries), KafkaError> {
+        Self::create(name, settings, false)
+    }
+
+    /// [`new`](Self::new), and its reports say where each record was written
+    /// ([`Delivery::position`]).
+    pub fn with_positions(
+        name: &str,
+        settings: &RdConfig,
+    ) -> Result<(Producer, Deliveries), KafkaError> {
+        Self::create(name, settings, true)
+    }
+
+    fn create(
+        name: &str,
+        settings: &RdConfig,
+        positions: bool,
+    ) -> Result<(Producer, Deliveries), KafkaError> {
         let queue = Arc::new(Queue {
             reports: Mutex::new(Vec::new()),
             ready: Notify::new(),
+            positions,
         });
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
@@ -272,9 +321,14 @@ mod tests {
     use super::*;
 
     fn queue() -> (Arc<Queue>, Deliveries) {
+        queue_with(false)
+    }
+
+    fn queue_with(positions: bool) -> (Arc<Queue>, Deliveries) {
         let q = Arc::new(Queue {
             reports: Mutex::new(Vec::new()),
             ready: Notify::new(),
+            positions,
         });
         (
             q.clone(),
@@ -286,7 +340,30 @@ mod tests {
     }
 
     fn push(q: &Queue, seq: usize) {
-        q.push(seq, Ok(()));
+        q.push(seq, Ok(()), None);
+    }
+
+    #[test]
+    fn positions_split_reports_where_offsets_do_not_follow() {
+        let (q, mut d) = queue_with(true);
+        q.push(0, Ok(()), Some((0, 10)));
+        q.push(1, Ok(()), Some((0, 11)));
+        q.push(2, Ok(()), Some((1, 12)));
+        q.push(3, Ok(()), Some((1, 20)));
+        q.push(4, Ok(()), Some((1, 21)));
+        let mut out = Vec::new();
+        assert!(d.try_recv_many(&mut out));
+        assert_eq!(seqs(&out), [0..2, 2..3, 3..5]);
+        let positions: Vec<_> = out.iter().map(|r| r.position).collect();
+        assert_eq!(positions, [Some((0, 10)), Some((1, 12)), Some((1, 20))]);
+        // Without positions nothing is kept and consecutive records share a report.
+        let (q, mut d) = queue();
+        q.push(0, Ok(()), Some((0, 10)));
+        q.push(1, Ok(()), Some((1, 3)));
+        let mut out = Vec::new();
+        assert!(d.try_recv_many(&mut out));
+        assert_eq!(seqs(&out), vec![std::ops::Range { start: 0, end: 2 }]);
+        assert_eq!(out[0].position, None);
     }
 
     fn seqs(out: &[Delivery]) -> Vec<std::ops::Range<usize>> {
@@ -316,7 +393,11 @@ mod tests {
             push(&q, seq);
         }
         let e = rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
-        q.push(7, Err(KafkaError::new("Failed to send record to Kafka", e)));
+        q.push(
+            7,
+            Err(KafkaError::new("Failed to send record to Kafka", e)),
+            None,
+        );
         push(&q, 8);
         push(&q, 9);
         let mut out = Vec::new();

@@ -50,6 +50,9 @@ impl Plugins {
                 sluice_connector_jdbc::plugins(),
                 sluice_connector_tdengine::plugins(),
                 sluice_connector_postgres_cdc::plugins(),
+                sluice_connector_rabbitmq::plugins(),
+                sluice_connector_http::plugins(),
+                sluice_connector_mqtt::plugins(),
             ]
             .concat(),
             converters: sluice_converters::converter_plugins(),

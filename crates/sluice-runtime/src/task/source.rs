@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use sluice_api::config::RawConfig;
-use sluice_api::connector::{SourceTask, SourceTaskContext};
-use sluice_api::record::{OffsetMap, SourceRecord};
+use sluice_api::connector::{RecordCommitter, RecordMetadata, SourceTask, SourceTaskContext};
+use sluice_api::record::{OffsetMap, SourceRecord, Topic};
 use sluice_api::ConnectError;
 use sluice_kafka::admin::Admin;
 use sluice_kafka::producer::{Deliveries, Delivery, OutRecord, Producer, SendError};
@@ -192,6 +192,36 @@ impl Submitted {
     }
 }
 
+/// Records kept for a task that opted in to per-record commits
+/// ([`SourceTask::record_committer`]), until Kafka acknowledged them. Tasks that did not opt in
+/// have none, and their records are neither copied nor kept.
+struct RecordCommits {
+    committer: Arc<dyn RecordCommitter>,
+    /// By sequence number: the record as polled and the topic it was sent to.
+    pending: FxHashMap<usize, (SourceRecord, Topic)>,
+}
+
+impl RecordCommits {
+    fn keep(&mut self, seq: usize, record: SourceRecord, topic: Topic) {
+        self.pending.insert(seq, (record, topic));
+    }
+
+    /// Records `seqs` are done: written from `position` on (see
+    /// [`sluice_kafka::producer::Delivery::position`]), or not written to their topic (`None`).
+    fn done(&mut self, seqs: std::ops::Range<usize>, position: Option<(i32, i64)>) {
+        for (i, seq) in seqs.enumerate() {
+            if let Some((record, topic)) = self.pending.remove(&seq) {
+                let metadata = position.map(|(partition, offset)| RecordMetadata {
+                    topic,
+                    partition,
+                    offset: offset + i as i64,
+                });
+                self.committer.commit_record(record, metadata);
+            }
+        }
+    }
+}
+
 enum Polled {
     Batch(Vec<SourceRecord>),
     Failed(ConnectError),
@@ -304,6 +334,7 @@ struct Driver {
     errors: SourceErrors,
     offsets: Arc<OffsetStore>,
     submitted: Submitted,
+    commits: Option<RecordCommits>,
     headers_buf: Vec<(String, Option<Vec<u8>>)>,
     /// The console's record tap: one atomic load per record while nobody looks.
     tap: Arc<crate::inspect::TapSlot>,
@@ -410,12 +441,13 @@ impl Topics {
 fn handle_reports(
     reports: &mut Vec<Delivery>,
     submitted: &mut Submitted,
+    commits: &mut Option<RecordCommits>,
     errors: &mut SourceErrors,
 ) -> Result<(), ConnectError> {
     let mut result = Ok(());
     for d in reports.drain(..) {
         if result.is_ok() {
-            result = on_delivery(submitted, errors, d);
+            result = on_delivery(submitted, commits, errors, d);
         }
     }
     result
@@ -423,11 +455,15 @@ fn handle_reports(
 
 fn on_delivery(
     submitted: &mut Submitted,
+    commits: &mut Option<RecordCommits>,
     errors: &mut SourceErrors,
     d: Delivery,
 ) -> Result<(), ConnectError> {
     match d.result {
         Ok(()) => {
+            if let Some(c) = commits.as_mut() {
+                c.done(d.seqs.clone(), d.position);
+            }
             submitted.ack_range(d.seqs);
             Ok(())
         }
@@ -446,6 +482,9 @@ fn on_delivery(
             };
             match errors.handler.handle(&failure, &context) {
                 Ok(()) => {
+                    if let Some(c) = commits.as_mut() {
+                        c.done(d.seqs.clone(), None);
+                    }
                     submitted.ack_range(d.seqs);
                     Ok(())
                 }
@@ -457,13 +496,21 @@ fn on_delivery(
 
 impl Driver {
     fn handle_reports(&mut self) -> Result<(), ConnectError> {
-        handle_reports(&mut self.reports, &mut self.submitted, &mut self.errors)
+        handle_reports(
+            &mut self.reports,
+            &mut self.submitted,
+            &mut self.commits,
+            &mut self.errors,
+        )
     }
 
     /// Offsets of tolerated records whose DLQ writes were acknowledged become committable.
     fn take_dlq_acks(&mut self) -> Result<(), ConnectError> {
         if let Some(dlq) = self.errors.dlq.as_mut() {
             for seq in dlq.take_acked()? {
+                if let Some(c) = self.commits.as_mut() {
+                    c.done(seq..seq + 1, None);
+                }
                 self.submitted.ack(seq);
             }
         }
@@ -476,6 +523,8 @@ impl Driver {
     async fn send_batch(&mut self, batch: &mut [SourceRecord]) -> Result<(), ConnectError> {
         let connector = &self.id.connector;
         for rec in batch.iter_mut() {
+            // Kafka hands `commitRecord` the record as polled, before transforms.
+            let mut original = self.commits.as_ref().map(|_| rec.clone());
             let source_offset = std::mem::take(&mut rec.source_offset);
             let processed = if self.pipeline.may_retry() {
                 self.pipeline
@@ -503,6 +552,9 @@ impl Driver {
                     // Dropped by a transform: its offset is committable at once.
                     self.submitted
                         .submit(connector, &rec.source_partition, source_offset, true)?;
+                    if let (Some(c), Some(o)) = (self.commits.as_mut(), original) {
+                        c.committer.commit_record(o, None);
+                    }
                     continue;
                 }
                 Processed::Tolerated(t) => {
@@ -515,6 +567,9 @@ impl Driver {
                                 source_offset,
                                 false,
                             )?;
+                            if let (Some(c), Some(o)) = (self.commits.as_mut(), original) {
+                                c.keep(seq, o, rec.record.topic.clone());
+                            }
                             self.pipeline
                                 .send_to_dlq(dlq, &failure, &context, seq)
                                 .await?;
@@ -526,6 +581,9 @@ impl Driver {
                                 source_offset,
                                 true,
                             )?;
+                            if let (Some(c), Some(o)) = (self.commits.as_mut(), original) {
+                                c.committer.commit_record(o, None);
+                            }
                         }
                     }
                     continue;
@@ -568,7 +626,12 @@ impl Driver {
                     Err(SendError::QueueFull) => {
                         // Wait for the broker to take some records, then try again.
                         self.deliveries.recv_many(&mut self.reports).await;
-                        handle_reports(&mut self.reports, &mut self.submitted, &mut self.errors)?;
+                        handle_reports(
+                            &mut self.reports,
+                            &mut self.submitted,
+                            &mut self.commits,
+                            &mut self.errors,
+                        )?;
                     }
                     // Kafka fails the task on a record the producer refuses outright,
                     // whatever errors.tolerance says (only failures reported back later
@@ -580,6 +643,9 @@ impl Driver {
                         .with_source(e))
                     }
                 }
+            }
+            if let (Some(c), Some(o)) = (self.commits.as_mut(), original.take()) {
+                c.keep(seq, o, record.topic.clone());
             }
             self.submitted
                 .submit(connector, &rec.source_partition, source_offset, false)?;
@@ -635,7 +701,6 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     let handler = ErrorHandler::new(id.clone(), errors, status.clone());
     let pipeline = SourcePipeline::new(converters, chain, &handler);
     let errors = SourceErrors { handler, dlq };
-    let (producer, deliveries) = Producer::new(&format!("connector-producer-{id}"), &producer)?;
     let ctx = SourceTaskContext {
         configs: task_config,
         offsets: Arc::new(ConnectorOffsets {
@@ -647,6 +712,26 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         _ = cancel.cancelled() => return Ok(()),
         r = task.start(ctx) => r?,
     }
+    let commits = task.record_committer().map(|committer| RecordCommits {
+        committer,
+        pending: FxHashMap::default(),
+    });
+    // Only a task that commits records needs to know where each one was written.
+    let name = format!("connector-producer-{id}");
+    let made = if commits.is_some() {
+        Producer::with_positions(&name, &producer)
+    } else {
+        Producer::new(&name, &producer)
+    };
+    let (producer, deliveries) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            if let Err(stop) = task.stop().await {
+                tracing::warn!(task = %id, error = %stop, "Source task stop() failed.");
+            }
+            return Err(e.into());
+        }
+    };
     let state_of = |t: TargetState| {
         if t == TargetState::Started {
             State::Running
@@ -695,6 +780,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         errors,
         offsets,
         submitted: Submitted::default(),
+        commits,
         headers_buf: Vec::new(),
         tap: status.taps().slot(&id.connector),
     };
@@ -745,7 +831,12 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     let deadline = tokio::time::Instant::now() + settings.offset_flush_timeout;
     if let Some(dlq) = d.errors.dlq.as_mut() {
         match dlq.flush(settings.offset_flush_timeout).await {
-            Ok(acked) => acked.into_iter().for_each(|seq| d.submitted.ack(seq)),
+            Ok(acked) => acked.into_iter().for_each(|seq| {
+                if let Some(c) = d.commits.as_mut() {
+                    c.done(seq..seq + 1, None);
+                }
+                d.submitted.ack(seq)
+            }),
             Err(e) => {
                 tracing::error!(task = %id, error = %e, "Dead letter queue writes failed; their records are polled again after a restart.")
             }
@@ -756,7 +847,9 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             Ok(()) => {
                 let reports = std::mem::take(&mut d.reports);
                 for del in reports {
-                    if let Err(e) = on_delivery(&mut d.submitted, &mut d.errors, del) {
+                    if let Err(e) =
+                        on_delivery(&mut d.submitted, &mut d.commits, &mut d.errors, del)
+                    {
                         tracing::error!(task = %id, error = %e, "Record delivery failed during shutdown.");
                     }
                 }
@@ -800,6 +893,53 @@ mod tests {
 
     fn off(p: i64) -> OffsetMap {
         sluice_api::offset_map![("position".into(), Value::Int64(p))]
+    }
+
+    /// Records what the committer was handed.
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<Vec<(String, Option<RecordMetadata>)>>);
+
+    impl RecordCommitter for Seen {
+        fn commit_record(&self, record: SourceRecord, metadata: Option<RecordMetadata>) {
+            let v = record.record.value.to_string();
+            self.0.lock().unwrap().push((v, metadata));
+        }
+    }
+
+    #[test]
+    fn record_commits_say_where_each_record_was_written() {
+        let seen = Arc::new(Seen::default());
+        let mut c = RecordCommits {
+            committer: seen.clone(),
+            pending: FxHashMap::default(),
+        };
+        let rec = |v: &str| SourceRecord::new(part("f"), off(1), "t", None, Value::from(v));
+        let topic: Topic = "out".into();
+        c.keep(0, rec("a"), topic.clone());
+        c.keep(1, rec("b"), topic.clone());
+        c.keep(2, rec("c"), topic.clone());
+        // Records 1 and 2 written at offsets 40 and 41 of partition 3; record 0 failed and
+        // was tolerated.
+        c.done(1..3, Some((3, 40)));
+        c.done(0..1, None);
+        // Reports of records never kept (or already done) change nothing.
+        c.done(0..3, Some((0, 0)));
+        let at = |p, o| {
+            Some(RecordMetadata {
+                topic: topic.clone(),
+                partition: p,
+                offset: o,
+            })
+        };
+        assert_eq!(
+            *seen.0.lock().unwrap(),
+            [
+                ("b".to_string(), at(3, 40)),
+                ("c".to_string(), at(3, 41)),
+                ("a".to_string(), None)
+            ]
+        );
+        assert!(c.pending.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod errors;
 mod hardening;
 mod harness;
 mod jdbc;
+mod messaging;
 mod postgres_cdc;
 mod rest;
 mod security;

@@ -1,10 +1,13 @@
-//! Fixtures for the real services the connector tests talk to: each test gets a database of
-//! its own, created on the running server and dropped afterwards. A service that is not
+//! Fixtures for the real services the connector tests talk to: each test gets a database,
+//! queue, exchange, topic or endpoint of its own, and cleans up. A service that is not
 //! reachable fails the test loudly (never a silent skip).
 
+pub mod http;
 pub mod mariadb;
+pub mod mosquitto;
 pub mod pg_cluster;
 pub mod postgres;
+pub mod rabbitmq;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
