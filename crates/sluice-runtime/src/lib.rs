@@ -15,6 +15,7 @@
 //! - [`storage`]: the config and status topics' record formats (distributed mode).
 //! - [`offsets`]: source offset storage (standalone file in Java's format).
 //! - [`errors`]: retries, `errors.tolerance`, the log reporter and the dead letter queue.
+//! - [`metrics`]: Kafka Connect's metrics and their Prometheus renderings.
 //! - [`signature`]: KIP-507 session keys and internal request signatures.
 //! - [`status`], [`plugins`], [`convert`], [`chain`], [`clients`].
 //! - `testkit` (feature `testkit`): test-only connector plugins.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod herder;
+pub mod metrics;
 pub mod offsets;
 pub mod plugins;
 pub mod signature;

@@ -27,6 +27,7 @@ use crate::convert::Converters;
 use crate::errors::dlq::DeadLetterQueue;
 use crate::errors::source::{Processed, SourceErrors, SourcePipeline, SOURCE_TASK_CLASS};
 use crate::errors::{ErrorHandler, ErrorSettings, Failure, RecordContext, Stage};
+use crate::metrics::{TaskKind, TaskMetrics};
 use crate::offsets::{codec, ConnectorOffsets, OffsetStore};
 use crate::status::{State, StatusStore};
 
@@ -232,6 +233,7 @@ async fn poller(
     cancel: CancellationToken,
     committed: Arc<Notify>,
     spare: Spare,
+    metrics: Arc<TaskMetrics>,
 ) -> Box<dyn SourceTask> {
     loop {
         if *target.borrow() != TargetState::Started {
@@ -244,10 +246,14 @@ async fn poller(
         }
         // A poll is only ever dropped to stop the task: commit() runs between polls.
         let mut batch = spare.take();
+        let started = std::time::Instant::now();
         let polled = tokio::select! {
             _ = cancel.cancelled() => break,
             r = task.poll_into(&mut batch) => r,
         };
+        if polled.is_ok() && !batch.is_empty() {
+            metrics.record_poll(batch.len(), started.elapsed().as_millis() as u64);
+        }
         if futures::FutureExt::now_or_never(committed.notified()).is_some() {
             commit(&mut task).await;
         }
@@ -304,6 +310,7 @@ struct Driver {
     offsets: Arc<OffsetStore>,
     submitted: Submitted,
     headers_buf: Vec<(String, Option<Vec<u8>>)>,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl Topics {
@@ -391,13 +398,21 @@ fn handle_reports(
     reports: &mut Vec<Delivery>,
     submitted: &mut Submitted,
     errors: &mut SourceErrors,
+    metrics: &TaskMetrics,
 ) -> Result<(), ConnectError> {
     let mut result = Ok(());
+    let (mut written, mut retired) = (0, 0);
     for d in reports.drain(..) {
         if result.is_ok() {
+            let (n, ok) = (d.seqs.len(), d.result.is_ok());
             result = on_delivery(submitted, errors, d);
+            if result.is_ok() {
+                retired += n;
+                written += if ok { n } else { 0 };
+            }
         }
     }
+    metrics.record_write(written, retired);
     result
 }
 
@@ -437,7 +452,12 @@ fn on_delivery(
 
 impl Driver {
     fn handle_reports(&mut self) -> Result<(), ConnectError> {
-        handle_reports(&mut self.reports, &mut self.submitted, &mut self.errors)
+        handle_reports(
+            &mut self.reports,
+            &mut self.submitted,
+            &mut self.errors,
+            &self.metrics,
+        )
     }
 
     /// Offsets of tolerated records whose DLQ writes were acknowledged become committable.
@@ -455,6 +475,8 @@ impl Driver {
     /// caller to clear.
     async fn send_batch(&mut self, batch: &mut [SourceRecord]) -> Result<(), ConnectError> {
         let connector = &self.id.connector;
+        // Records dropped by a transform or tolerated: no longer active, never written.
+        let mut retired = 0;
         for rec in batch.iter_mut() {
             let source_offset = std::mem::take(&mut rec.source_offset);
             let processed = if self.pipeline.may_retry() {
@@ -480,12 +502,14 @@ impl Driver {
             let ready = match processed {
                 Processed::Ready(r) => r,
                 Processed::Dropped => {
+                    retired += 1;
                     // Dropped by a transform: its offset is committable at once.
                     self.submitted
                         .submit(connector, &rec.source_partition, source_offset, true)?;
                     continue;
                 }
                 Processed::Tolerated(t) => {
+                    retired += 1;
                     let (failure, context) = *t;
                     match self.errors.dlq.as_mut() {
                         Some(dlq) => {
@@ -533,7 +557,12 @@ impl Driver {
                     Err(SendError::QueueFull) => {
                         // Wait for the broker to take some records, then try again.
                         self.deliveries.recv_many(&mut self.reports).await;
-                        handle_reports(&mut self.reports, &mut self.submitted, &mut self.errors)?;
+                        handle_reports(
+                            &mut self.reports,
+                            &mut self.submitted,
+                            &mut self.errors,
+                            &self.metrics,
+                        )?;
                     }
                     // Kafka fails the task on a record the producer refuses outright,
                     // whatever errors.tolerance says (only failures reported back later
@@ -549,6 +578,7 @@ impl Driver {
             self.submitted
                 .submit(connector, &rec.source_partition, source_offset, false)?;
         }
+        self.metrics.record_write(0, retired);
         Ok(())
     }
 
@@ -562,7 +592,11 @@ impl Driver {
         for (k, v) in &pending {
             entries.push(((**k).clone(), Some(codec::encode_offset(v)?)));
         }
-        match self.offsets.set(entries).await {
+        let started = std::time::Instant::now();
+        let saved = self.offsets.set(entries).await;
+        self.metrics
+            .record_commit(saved.is_ok(), started.elapsed().as_millis() as u64);
+        match saved {
             Ok(()) => {
                 tracing::debug!(task = %self.id, partitions = pending.len(), "Committed source offsets.");
                 Ok(true)
@@ -596,6 +630,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         target,
         cancel,
     } = spec;
+    let metrics = crate::metrics::global().task(&id, TaskKind::Source);
     let dlq = DeadLetterQueue::start(&id, &errors, &producer, &admin, &cancel).await?;
     let handler = ErrorHandler::new(id.clone(), errors, status.clone());
     let pipeline = SourcePipeline::new(converters, chain, &handler);
@@ -608,10 +643,12 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             store: offsets.clone(),
         }),
     };
-    tokio::select! {
+    let started = tokio::select! {
         _ = cancel.cancelled() => return Ok(()),
-        r = task.start(ctx) => r?,
-    }
+        r = task.start(ctx) => r,
+    };
+    crate::metrics::global().record_task_startup(started.is_ok());
+    started?;
     let state_of = |t: TargetState| {
         if t == TargetState::Started {
             State::Running
@@ -619,6 +656,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             State::Paused
         }
     };
+    metrics.set_state(state_of(*target.borrow()));
     status.put_task(&id.connector, id.task, state_of(*target.borrow()), None);
     tracing::info!(task = %id, "Source task finished initialization and start.");
 
@@ -638,6 +676,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         poll_cancel.clone(),
         committed.clone(),
         spare.clone(),
+        metrics.clone(),
     );
 
     let mut d = Driver {
@@ -661,6 +700,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         offsets,
         submitted: Submitted::default(),
         headers_buf: Vec::new(),
+        metrics: metrics.clone(),
     };
     let mut tick = tokio::time::interval(
         settings
@@ -684,6 +724,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
                 }
                 changed = target_rx.changed() => {
                     if changed.is_ok() {
+                        metrics.set_state(state_of(*target_rx.borrow()));
                         status.put_task(&id.connector, id.task, state_of(*target_rx.borrow()), None);
                     }
                 }
