@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 scripts/broker.sh install
 scripts/tls-proxy.sh install
+# The metrics tests read /metrics with a real Prometheus parser: Python's prometheus_client.
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet prometheus_client
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

@@ -211,8 +211,10 @@ fn exercise(w: &Worker, ctl: &Ctl, files: &Path, source: &Path, topic: &str) {
     .unwrap();
     let r = ctl.run(&["apply", "--dry-run", "-f", bad.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.out.starts_with("Connector bad has "), "{}", r.out);
-    assert!(r.out.contains("\n  tasks.max: Invalid value many for configuration tasks.max: Not a number of type INT\n"), "{}", r.out);
+    assert_eq!(
+        r.out,
+        "Connector bad has 3 error(s):\n  tasks.max: Invalid value many for configuration tasks.max: Not a number of type INT\n  topics: Must configure one of topics or topics.regex\n  topics.regex: Must configure one of topics or topics.regex\n"
+    );
     assert_eq!(r.err, "Error: validation of connector bad failed\n");
     wait_state(w, "src", "RUNNING", 1);
     wait_state(w, "snk", "RUNNING", 1);
