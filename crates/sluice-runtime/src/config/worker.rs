@@ -467,8 +467,10 @@ mod tests {
         let mut raw = RawConfig::new();
         raw.insert(BOOTSTRAP_SERVERS.into(), "localhost:9092".into());
         raw.insert(OFFSET_STORAGE_FILE.into(), "/tmp/o".into());
+        raw.insert(KEY_CONVERTER.into(), "StringConverter".into());
+        raw.insert(VALUE_CONVERTER.into(), "StringConverter".into());
         raw.insert(crate::metrics::PROMETHEUS_NAMING.into(), "Confluent".into());
-        assert!(standalone_def().parse(&raw).is_ok());
+        standalone_def().parse(&raw).unwrap();
         raw.insert(crate::metrics::PROMETHEUS_NAMING.into(), "jmx".into());
         let e = standalone_def().parse(&raw).unwrap_err().to_string();
         assert!(e.contains("metrics.prometheus.naming"), "{e}");

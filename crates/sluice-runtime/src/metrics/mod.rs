@@ -754,10 +754,10 @@ impl Registry {
         r.assigned_tasks = tasks as u64;
     }
 
-    /// Every series this worker has, statuses read from `herder`.
-    pub fn collect(&self, herder: &Herder, app: &AppInfo) -> Vec<Metric> {
+    /// The series of the running tasks (`connector-task-metrics` but `status`,
+    /// `source-task-metrics`, `sink-task-metrics`, `task-error-metrics`).
+    pub fn collect_tasks(&self) -> Vec<Metric> {
         let mut out = Vec::new();
-        statuses(herder, &mut out);
         let tasks: Vec<Arc<TaskMetrics>> = lock(&self.tasks)
             .values()
             .filter_map(Weak::upgrade)
@@ -772,6 +772,14 @@ impl Registry {
         for e in errors {
             e.collect(&mut out);
         }
+        out
+    }
+
+    /// Every series this worker has, statuses read from `herder`.
+    pub fn collect(&self, herder: &Herder, app: &AppInfo) -> Vec<Metric> {
+        let mut out = Vec::new();
+        statuses(herder, &mut out);
+        out.extend(self.collect_tasks());
         self.collect_worker(&mut out);
         let client_id = self.collect_rebalance(&mut out);
         let mut tags = Vec::new();
