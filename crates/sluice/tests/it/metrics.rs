@@ -590,6 +590,9 @@ heartbeat.interval.ms=1000
         value(x, "kafka_connect_coordinator_assigned_connectors", &cid) == Some(2.0)
             && value(x, "kafka_connect_coordinator_assigned_tasks", &cid) == Some(2.0)
             && value(x, "kafka_connect_worker_rebalance_rebalancing", &[]) == Some(0.0)
+            // Statuses settle through the status topic after the assignment.
+            && value(x, "kafka_connect_worker_connector_count", &[]) == Some(2.0)
+            && value(x, "kafka_connect_worker_task_count", &[]) == Some(2.0)
             && value(
                 x,
                 "kafka_connect_sink_task_sink_record_send_total",
