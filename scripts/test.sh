@@ -16,6 +16,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 scripts/db-services.sh
 scripts/postgres.sh install
+# The metrics tests read /metrics with a real Prometheus parser: Python's prometheus_client.
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet prometheus_client
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

@@ -93,6 +93,30 @@ pub enum Subscription {
     Pattern(String),
 }
 
+/// Asks the partition leaders for high watermarks (a ListOffsets request each, on a blocking
+/// thread).
+#[derive(Clone)]
+pub struct Watermarks {
+    inner: Arc<StreamConsumer<RebalanceContext>>,
+}
+
+impl Watermarks {
+    /// The partition's high watermark; `None` when the broker does not answer in `timeout`.
+    pub async fn high(&self, tp: &TopicPartition, timeout: Duration) -> Option<i64> {
+        let inner = self.inner.clone();
+        let (topic, partition) = (tp.topic.clone(), tp.partition);
+        tokio::task::spawn_blocking(move || {
+            inner
+                .fetch_watermarks(&topic, partition, timeout)
+                .ok()
+                .map(|(_, high)| high)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
 /// A sink task's consumer.
 pub struct Consumer {
     inner: Arc<StreamConsumer<RebalanceContext>>,
@@ -319,6 +343,14 @@ impl Consumer {
                 Duration::from_secs(10),
             )
             .map_err(|e| KafkaError::new(format!("Could not seek {tp} to offset {offset}"), e))
+    }
+
+    /// A handle that asks the brokers for high watermarks (for lag), apart from the task's
+    /// receive loop.
+    pub fn watermarks(&self) -> Watermarks {
+        Watermarks {
+            inner: self.inner.clone(),
+        }
     }
 
     /// The current assignment.

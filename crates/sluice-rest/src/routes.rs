@@ -125,6 +125,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ui"),
     ("get", "/ui/"),
     ("get", "/ui/{asset}"),
+    ("get", "/metrics"),
 ];
 
 /// Internal (inter-worker) routes: served, but hidden from the OpenAPI document as Kafka
@@ -192,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui", get(crate::console::ui_redirect))
         .route("/ui/", get(crate::console::ui_index))
         .route("/ui/{asset}", get(crate::console::ui_asset))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -381,6 +383,31 @@ fn parse_task(task: &str) -> ApiResult<u32> {
 }
 
 // --- root ---
+
+/// `GET /metrics`: Kafka Connect's metrics in the Prometheus text format, named as
+/// `metrics.prometheus.naming` says, then the `process_*` series.
+async fn metrics(State(s): State<AppState>) -> Response {
+    use sluice_runtime::metrics::{self, process, prometheus};
+    let setting = s
+        .herder
+        .worker_config()
+        .get(metrics::PROMETHEUS_NAMING)
+        .map(String::as_str);
+    let naming = match prometheus::Naming::parse(setting) {
+        Ok(n) => n,
+        Err(e) => return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    };
+    let app = metrics::AppInfo {
+        version: crate::KAFKA_VERSION.to_string(),
+        commit: s.commit.clone(),
+    };
+    let collected = metrics::global().collect(&s.herder, &app);
+    let mut body = prometheus::render(&collected, naming);
+    if let Some(p) = process::read() {
+        body.push_str(&process::render(&p));
+    }
+    ([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], body).into_response()
+}
 
 async fn root(State(s): State<AppState>) -> Json<ServerInfo> {
     Json(ServerInfo {

@@ -235,3 +235,31 @@ async fn a_body_over_the_limit_is_413_with_kafkas_error_body() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_worker_and_process_series() {
+    let app = app();
+    let req = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("# TYPE kafka_connect_worker_connector_count gauge\nkafka_connect_worker_connector_count 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nkafka_connect_version{version=\"3.9.0\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
+}

@@ -17,6 +17,7 @@
 //! - [`errors`]: retries, `errors.tolerance`, the log reporter and the dead letter queue.
 //! - [`secrets`]: secret values remembered so that traces, logs and errors never show them.
 //! - [`inspect`]: the record tap and the transform preview (the console's live views).
+//! - [`metrics`]: Kafka Connect's metrics and their Prometheus renderings.
 //! - [`signature`]: KIP-507 session keys and internal request signatures.
 //! - [`topic_creation`]: KIP-158, the topics a source task creates and with what settings.
 //! - [`status`], [`plugins`], [`convert`], [`chain`], [`clients`].
@@ -29,6 +30,7 @@ pub mod convert;
 pub mod errors;
 pub mod herder;
 pub mod inspect;
+pub mod metrics;
 pub mod offsets;
 pub mod plugins;
 pub mod secrets;

@@ -274,6 +274,7 @@ async fn start_connector(
         _ = stop.cancelled() => return None,
         r = connector.start(config, ctx) => r,
     };
+    crate::metrics::global().record_connector_startup(started.is_ok());
     if let Err(e) = started {
         return Some(Err(e));
     }
@@ -749,8 +750,15 @@ fn build_task(
     let connector_config = connector_config.clone();
     let factory = plugin.new_task;
     async move {
-        let converters = Converters::new(&connector_config, worker.config.raw())?;
-        let chain = TransformChain::new(&worker.plugins, &connector_config)?;
+        let metrics = crate::metrics::global();
+        metrics.record_task_attempt();
+        // A task whose setup fails never starts (the drivers count the other outcomes).
+        let failed = |e: ConnectError| {
+            metrics.record_task_startup(false);
+            e
+        };
+        let converters = Converters::new(&connector_config, worker.config.raw()).map_err(failed)?;
+        let chain = TransformChain::new(&worker.plugins, &connector_config).map_err(failed)?;
         let settings = worker.task_settings();
         let errors = ErrorSettings::from_config(&connector_config);
         match factory {

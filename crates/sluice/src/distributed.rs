@@ -259,6 +259,7 @@ pub async fn run(
 
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
     let (topic_tx, topic_rx) = tokio::sync::mpsc::unbounded_channel();
+    sluice_runtime::metrics::global().configure(wc.raw());
     let worker = Worker {
         plugins,
         config: wc.clone(),
@@ -273,6 +274,8 @@ pub async fn run(
             .unwrap_or("sessioned"),
     )
     .unwrap_or(ConnectProtocol::Sessioned);
+    sluice_runtime::metrics::global()
+        .set_group_member(&format!("connect-{worker_id}"), protocol_label(protocol));
     let group_config = GroupConfig {
         bootstrap: wc.config.list(wk::BOOTSTRAP_SERVERS),
         client_id: format!("connect-{worker_id}"),
@@ -359,4 +362,13 @@ pub async fn run(
     herder.shutdown().await;
     tracing::info!("Kafka Connect stopped.");
     Ok(())
+}
+
+/// `connect-protocol` as Kafka's rebalance metrics name it.
+fn protocol_label(p: ConnectProtocol) -> &'static str {
+    match p {
+        ConnectProtocol::Eager => "EAGER",
+        ConnectProtocol::Compatible => "COMPATIBLE",
+        ConnectProtocol::Sessioned => "SESSIONED",
+    }
 }

@@ -3,8 +3,10 @@
 //! `sluice standalone worker.properties connector1.properties [connector2.properties ...]` does
 //! what `connect-standalone.sh` does; `sluice distributed worker.properties` what
 //! `connect-distributed.sh` does. This crate only wires the pieces: it reads files, starts
-//! the REST server and the herder, and handles signals.
+//! the REST server and the herder, and handles signals. `sluice ctl ...` is a command-line
+//! client of any Kafka Connect REST API (kcctl's grammar).
 
+mod ctl;
 mod distributed;
 mod files;
 mod listeners;
@@ -51,10 +53,25 @@ enum Mode {
         /// The worker configuration (`connect-distributed.properties`).
         worker: PathBuf,
     },
+    /// A command-line client of the Kafka Connect REST API (kcctl's grammar).
+    Ctl(ctl::CtlArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Mode::Ctl(args) = cli.mode {
+        // The client logs nothing and needs no more than one thread.
+        return match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(ctl::run(args)),
+            Err(e) => {
+                eprintln!("sluice: could not start the async runtime: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let logging = std::sync::Arc::new(logging::init());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,6 +93,7 @@ fn main() -> ExitCode {
             Mode::Distributed { listeners, worker } => {
                 distributed::run(&worker, listeners.as_deref(), logging).await
             }
+            Mode::Ctl(_) => Ok(()),
         }
     });
     match result {

@@ -181,6 +181,7 @@ pub async fn run(
 
     let status = StatusStore::new(worker_id.clone())
         .with_topic_tracking(worker_config.topic_tracking_enabled());
+    sluice_runtime::metrics::global().configure(worker_config.raw());
     let worker = Worker {
         plugins,
         config: worker_config.clone(),

@@ -329,6 +329,27 @@ pub fn common_def() -> ConfigDef {
                 .importance(Importance::Low)
                 .doc("A JAAS login configuration file whose KafkaClient section gives SASL credentials to every Kafka client without sasl.jaas.config (sasl.jaas.config wins, as in Kafka). Java workers take it as -Djava.security.auth.login.config= in KAFKA_OPTS, which Sluice reads too; this key wins over KAFKA_OPTS."),
         )
+        .define(
+            ConfigKey::new(crate::metrics::SAMPLE_WINDOW_MS, ConfigType::Long)
+                .default_value("30000")
+                .validator(Validator::at_least(1.0))
+                .importance(Importance::Low)
+                .doc("The window of time a metrics sample is computed over."),
+        )
+        .define(
+            ConfigKey::new(crate::metrics::NUM_SAMPLES, ConfigType::Int)
+                .default_value("2")
+                .validator(Validator::at_least(1.0))
+                .importance(Importance::Low)
+                .doc("The number of samples maintained to compute metrics."),
+        )
+        .define(
+            ConfigKey::new(crate::metrics::PROMETHEUS_NAMING, ConfigType::String)
+                .default_value("strimzi")
+                .validator(Validator::OneOfIgnoreCase(vec!["strimzi", "confluent", "confluent-v1"]))
+                .importance(Importance::Low)
+                .doc("Sluice only: the metric names GET /metrics uses. strimzi: the names of Strimzi's jmx_exporter rules (kafka_connect_source_task_source_record_poll_total); confluent: Confluent's jmx-monitoring-stacks and Grafana's kafka-mixin rules under jmx_exporter 0.x (kafka_connect_source_task_metrics_source_record_poll_total); confluent-v1: the same under jmx_exporter 1.x (_total suffixes stripped)."),
+        )
 }
 
 /// A parsed, valid worker configuration.
@@ -446,6 +467,21 @@ pub fn unknown_keys(def: &ConfigDef, raw: &RawConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prometheus_naming_is_one_of_the_families() {
+        let mut raw = RawConfig::new();
+        raw.insert(BOOTSTRAP_SERVERS.into(), "localhost:9092".into());
+        raw.insert(OFFSET_STORAGE_FILE.into(), "/tmp/o".into());
+        raw.insert(KEY_CONVERTER.into(), "StringConverter".into());
+        raw.insert(VALUE_CONVERTER.into(), "StringConverter".into());
+        raw.insert(crate::metrics::PROMETHEUS_NAMING.into(), "Confluent".into());
+        standalone_def().parse(&raw).unwrap();
+        raw.insert(crate::metrics::PROMETHEUS_NAMING.into(), "jmx".into());
+        let e = standalone_def().parse(&raw).unwrap_err().to_string();
+        assert!(e.contains("metrics.prometheus.naming"), "{e}");
+        assert!(e.contains("strimzi"), "{e}");
+    }
 
     #[test]
     fn jaas_file_in_kafka_opts() {

@@ -42,6 +42,8 @@ pub struct DeadLetterQueue<T> {
     pending: HashMap<usize, T>,
     acked: Vec<T>,
     next_seq: usize,
+    /// `deadletterqueue-produce-*` of the task.
+    metrics: std::sync::Arc<crate::metrics::ErrorMetrics>,
 }
 
 impl<T> DeadLetterQueue<T> {
@@ -91,6 +93,7 @@ impl<T> DeadLetterQueue<T> {
             pending: HashMap::new(),
             acked: Vec::new(),
             next_seq: 0,
+            metrics: crate::metrics::global().task_errors(id),
         }))
     }
 
@@ -128,6 +131,7 @@ impl<T> DeadLetterQueue<T> {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.metrics.record_dlq_request();
         loop {
             match self.producer.send(&out, seq) {
                 Ok(()) => break,
@@ -135,7 +139,10 @@ impl<T> DeadLetterQueue<T> {
                     self.deliveries.recv_many(&mut self.reports).await;
                     self.handle_reports()?;
                 }
-                Err(SendError::Failed(e)) => return Err(e.into()),
+                Err(SendError::Failed(e)) => {
+                    self.metrics.record_dlq_failure();
+                    return Err(e.into());
+                }
             }
         }
         self.pending.insert(seq, token);
@@ -161,11 +168,14 @@ impl<T> DeadLetterQueue<T> {
                 Ok(())
             }
             // Not acknowledged means not safe: fail rather than commit past the record.
-            Err(e) => Err(ConnectError::fatal(format!(
-                "Could not produce message to dead letter queue. topic={}: {e}",
-                self.topic
-            ))
-            .with_source(e)),
+            Err(e) => {
+                self.metrics.record_dlq_failure();
+                Err(ConnectError::fatal(format!(
+                    "Could not produce message to dead letter queue. topic={}: {e}",
+                    self.topic
+                ))
+                .with_source(e))
+            }
         }
     }
 

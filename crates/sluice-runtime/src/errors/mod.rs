@@ -172,16 +172,25 @@ pub struct ErrorHandler {
     pub settings: ErrorSettings,
     status: StatusStore,
     tolerated: u64,
+    /// `task-error-metrics` of the task.
+    metrics: std::sync::Arc<crate::metrics::ErrorMetrics>,
 }
 
 impl ErrorHandler {
     pub fn new(id: TaskId, settings: ErrorSettings, status: StatusStore) -> Self {
+        let metrics = crate::metrics::global().task_errors(&id);
         ErrorHandler {
             id,
             settings,
             status,
             tolerated: 0,
+            metrics,
         }
+    }
+
+    /// The task's error counters (`task-error-metrics`).
+    pub fn metrics(&self) -> &crate::metrics::ErrorMetrics {
+        &self.metrics
     }
 
     /// Records skipped by this task since it started.
@@ -197,6 +206,10 @@ impl ErrorHandler {
         record: &RecordContext,
     ) -> Result<(), ConnectError> {
         let tolerable = failure.stage.tolerates_any_error() || failure.is_retriable();
+        self.metrics.record_error(
+            tolerable && self.settings.tolerance == Tolerance::All,
+            self.settings.log_enable,
+        );
         if self.settings.log_enable {
             tracing::error!(
                 task = %self.id,

@@ -342,10 +342,17 @@ impl SinkPipeline {
         for rec in &deferred {
             let view = rec.view();
             let topic = shared_topic(&mut self.topic, &rec.topic);
+            let mut retries = 0u64;
             let outcome = retry(&errors.handler.settings, cancel, || {
+                retries += 1;
                 convert(&self.converters, &self.chain, &view, &topic)
             })
             .await;
+            // The first call is the record's first attempt (the receive only deferred it).
+            errors
+                .handler
+                .metrics()
+                .record_retries(retries.saturating_sub(1));
             match outcome {
                 // Stopping: the rest is consumed again after a restart.
                 Err(_) => return None,

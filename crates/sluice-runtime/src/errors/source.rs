@@ -137,12 +137,15 @@ impl SourcePipeline {
         let first = self.attempt(record, headers_out);
         let result = match (first, &original) {
             (Err(f), Some(orig)) if f.is_retriable() => {
-                match retry(&errors.handler.settings, cancel, || {
+                let mut retries = 0u64;
+                let r = retry(&errors.handler.settings, cancel, || {
+                    retries += 1;
                     *record = orig.clone();
                     self.attempt(record, headers_out)
                 })
-                .await
-                {
+                .await;
+                errors.handler.metrics().record_retries(retries);
+                match r {
                     Ok(r) => r,
                     Err(_) => return Ok(Processed::Cancelled),
                 }

@@ -1881,6 +1881,7 @@ impl Actor {
     async fn on_group_event(&mut self, ev: GroupEvent) {
         match ev {
             GroupEvent::Lead { generation, reply } => {
+                crate::metrics::global().rebalance_started();
                 // Answer at once from the snapshot: a slow leader stalls the whole group.
                 self.drain_config().await;
                 let assignments = self.lead(&generation);
@@ -1899,6 +1900,7 @@ impl Actor {
                 since_acknowledged,
                 settled,
             } => {
+                crate::metrics::global().rebalance_started();
                 // Kafka Connect's incremental cooperative protocols keep the work through a
                 // rejoin (`WorkerCoordinator.onJoinPrepare`): the new member reports it in its
                 // metadata and the leader leaves it here. That holds only while the leader
@@ -2129,6 +2131,13 @@ impl Actor {
             }
         }
         self.update_metadata();
+        let running = self.current_work();
+        crate::metrics::global().rebalance_completed(
+            i64::from(generation),
+            &a.leader_url,
+            running.connectors.len(),
+            running.tasks.len(),
+        );
         if !revoked.is_empty() && a.version > 0 {
             // KIP-415: revocations are followed by a rejoin so the work can go elsewhere.
             self.rejoin_pending = true;

@@ -13,7 +13,7 @@ use sluice_api::config::RawConfig;
 use sluice_api::connector::{SinkTask, SinkTaskContext};
 use sluice_api::record::{SinkRecord, TopicPartition};
 use sluice_api::{ConnectError, ErrorKind};
-use sluice_kafka::consumer::{Consumer, RebalanceEvent, Subscription};
+use sluice_kafka::consumer::{Consumer, RebalanceEvent, Subscription, Watermarks};
 use sluice_kafka::RdConfig;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,7 @@ use crate::convert::Converters;
 use crate::errors::dlq::DeadLetterQueue;
 use crate::errors::sink::{Errant, SinkErrors, SinkPipeline};
 use crate::errors::{ErrorHandler, ErrorSettings};
+use crate::metrics::{TaskKind, TaskMetrics};
 use crate::status::{State, StatusStore};
 
 /// Java's default `max.poll.records`.
@@ -115,6 +116,7 @@ struct Driver {
     assignment: Vec<TopicPartition>,
     paused: bool,
     errors: SinkErrors,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl Driver {
@@ -143,7 +145,19 @@ impl Driver {
             }
         }
         self.ctx.lock().assignment = self.assignment.clone();
+        self.metrics.set_partition_count(self.assignment.len());
+        self.metrics.retain_lag(&self.assignment);
         Ok(())
+    }
+
+    /// `sink-record-active-count`: records put (or read) but not committed yet.
+    fn update_active(&self) {
+        let active = self
+            .current
+            .iter()
+            .map(|(tp, next)| self.committed.get(tp).map_or(0, |c| (next - c).max(0)))
+            .sum();
+        self.metrics.set_active(active);
     }
 
     fn apply_requests(&mut self) -> Result<bool, ConnectError> {
@@ -203,10 +217,15 @@ impl Driver {
         if offsets.is_empty() {
             return Ok(());
         }
-        match self.consumer.commit(&offsets, sync) {
+        let started = std::time::Instant::now();
+        let result = self.consumer.commit(&offsets, sync);
+        self.metrics
+            .record_commit(result.is_ok(), started.elapsed().as_millis() as u64);
+        match result {
             Ok(()) => {
                 tracing::debug!(task = %self.id, partitions = offsets.len(), "Committed offsets.");
                 self.committed.extend(offsets);
+                self.update_active();
             }
             Err(e) => {
                 tracing::warn!(task = %self.id, error = %e, "Offset commit failed; will retry.")
@@ -222,8 +241,13 @@ impl Driver {
         cancel: &CancellationToken,
     ) -> Result<bool, ConnectError> {
         loop {
+            let started = std::time::Instant::now();
             match self.task.put(batch).await {
-                Ok(()) => return Ok(true),
+                Ok(()) => {
+                    self.metrics
+                        .record_put(batch.len(), started.elapsed().as_millis() as u64);
+                    return Ok(true);
+                }
                 Err(e) if e.kind() == ErrorKind::Retriable => {
                     let wait = Duration::from_millis(self.ctx.lock().timeout_ms.max(100));
                     tracing::warn!(task = %self.id, error = %e, wait_ms = wait.as_millis() as u64, "RetriableException from SinkTask; the batch will be redelivered.");
@@ -238,6 +262,26 @@ impl Driver {
                     ))
                     .with_source(e))
                 }
+            }
+        }
+    }
+}
+
+/// How often a sink task's consumer lag is measured.
+const LAG_INTERVAL: Duration = Duration::from_secs(3);
+
+/// Sluice's consumer lag (`sluice_sink_task_consumer_lag`): every [`LAG_INTERVAL`], asks the
+/// partition leaders for the high watermarks of the partitions the task put records of,
+/// apart from the receive loop, so a slow broker never holds up the task.
+async fn measure_lag(watermarks: Watermarks, metrics: Arc<TaskMetrics>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(LAG_INTERVAL) => {}
+        }
+        for tp in metrics.lag_partitions() {
+            if let Some(high) = watermarks.high(&tp, Duration::from_secs(2)).await {
+                metrics.set_high_watermark(&tp, high);
             }
         }
     }
@@ -262,6 +306,7 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         mut target,
         cancel,
     } = spec;
+    let metrics = crate::metrics::global().task(&id, TaskKind::Sink);
     let dlq = DeadLetterQueue::start(&id, &errors, &dlq_producer, &admin, &cancel).await?;
     let mut pipeline = SinkPipeline::new(converters, chain, dlq.is_some());
     let errors = SinkErrors {
@@ -269,14 +314,22 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         dlq,
     };
     let consumer = Consumer::new(&format!("connector-consumer-{id}"), &consumer)?;
+    let lag = tokio::spawn(measure_lag(
+        consumer.watermarks(),
+        metrics.clone(),
+        cancel.child_token(),
+    ));
+    let _lag = super::AbortOnDrop(lag.abort_handle());
     let ctx = Arc::new(Context {
         configs: task_config,
         requests: Mutex::new(Requests::default()),
     });
-    tokio::select! {
+    let started = tokio::select! {
         _ = cancel.cancelled() => return Ok(()),
-        r = task.start(ctx.clone()) => r?,
-    }
+        r = task.start(ctx.clone()) => r,
+    };
+    crate::metrics::global().record_task_startup(started.is_ok());
+    started?;
     consumer.subscribe(&subscription)?;
     let state_of = |t: TargetState| {
         if t == TargetState::Started {
@@ -285,6 +338,7 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
             State::Paused
         }
     };
+    metrics.set_state(state_of(*target.borrow()));
     status.put_task(&id.connector, id.task, state_of(*target.borrow()), None);
     tracing::info!(task = %id, "Sink task finished initialization and start.");
 
@@ -298,6 +352,7 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         assignment: Vec::new(),
         paused: false,
         errors,
+        metrics: metrics.clone(),
     };
     let mut tick =
         tokio::time::interval(settings.offset_flush_interval.max(Duration::from_millis(1)));
@@ -324,6 +379,7 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
                     if changed.is_ok() {
                         let t = *target.borrow();
                         d.set_paused(t != TargetState::Started).await?;
+                        metrics.set_state(state_of(t));
                         status.put_task(&id.connector, id.task, state_of(t), None);
                     }
                     continue;
@@ -338,7 +394,7 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
                         last_topic = Some((rec.topic.to_string(), epoch));
                     }
                     pipeline.accept(rec, &mut batch, &mut positions)
-                }) => { got?; }
+                }) => { metrics.record_read(got?); }
             }
             // Failed records: retried, tolerated or the task's error (after the put below).
             let failed = pipeline
@@ -355,8 +411,13 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
                 return Ok(());
             }
             batch.clear();
+            let moved = !positions.is_empty();
             for (tp, next) in positions {
+                d.metrics.set_position(&tp, next);
                 d.current.insert(tp, next);
+            }
+            if moved {
+                d.update_active();
             }
             let errant = std::mem::take(&mut d.ctx.lock().errant);
             let errant = if errant.is_empty() {

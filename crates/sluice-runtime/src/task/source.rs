@@ -27,6 +27,7 @@ use crate::convert::Converters;
 use crate::errors::dlq::DeadLetterQueue;
 use crate::errors::source::{Processed, SourceErrors, SourcePipeline, SOURCE_TASK_CLASS};
 use crate::errors::{ErrorHandler, ErrorSettings, Failure, RecordContext, Stage};
+use crate::metrics::{TaskKind, TaskMetrics};
 use crate::offsets::{codec, ConnectorOffsets, OffsetStore};
 use crate::status::{State, StatusStore};
 use crate::topic_creation::TopicCreation;
@@ -263,6 +264,7 @@ async fn poller(
     cancel: CancellationToken,
     committed: Arc<Notify>,
     spare: Spare,
+    metrics: Arc<TaskMetrics>,
 ) -> Box<dyn SourceTask> {
     loop {
         if *target.borrow() != TargetState::Started {
@@ -275,10 +277,14 @@ async fn poller(
         }
         // A poll is only ever dropped to stop the task: commit() runs between polls.
         let mut batch = spare.take();
+        let started = std::time::Instant::now();
         let polled = tokio::select! {
             _ = cancel.cancelled() => break,
             r = task.poll_into(&mut batch) => r,
         };
+        if polled.is_ok() && !batch.is_empty() {
+            metrics.record_poll(batch.len(), started.elapsed().as_millis() as u64);
+        }
         if futures::FutureExt::now_or_never(committed.notified()).is_some() {
             commit(&mut task).await;
         }
@@ -338,6 +344,7 @@ struct Driver {
     headers_buf: Vec<(String, Option<Vec<u8>>)>,
     /// The console's record tap: one atomic load per record while nobody looks.
     tap: Arc<crate::inspect::TapSlot>,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl Topics {
@@ -443,13 +450,21 @@ fn handle_reports(
     submitted: &mut Submitted,
     commits: &mut Option<RecordCommits>,
     errors: &mut SourceErrors,
+    metrics: &TaskMetrics,
 ) -> Result<(), ConnectError> {
     let mut result = Ok(());
+    let (mut written, mut retired) = (0, 0);
     for d in reports.drain(..) {
         if result.is_ok() {
+            let (n, ok) = (d.seqs.len(), d.result.is_ok());
             result = on_delivery(submitted, commits, errors, d);
+            if result.is_ok() {
+                retired += n;
+                written += if ok { n } else { 0 };
+            }
         }
     }
+    metrics.record_write(written, retired);
     result
 }
 
@@ -501,6 +516,7 @@ impl Driver {
             &mut self.submitted,
             &mut self.commits,
             &mut self.errors,
+            &self.metrics,
         )
     }
 
@@ -522,6 +538,8 @@ impl Driver {
     /// caller to clear.
     async fn send_batch(&mut self, batch: &mut [SourceRecord]) -> Result<(), ConnectError> {
         let connector = &self.id.connector;
+        // Records dropped by a transform or tolerated: no longer active, never written.
+        let mut retired = 0;
         for rec in batch.iter_mut() {
             // Kafka hands `commitRecord` the record as polled, before transforms.
             let mut original = self.commits.as_ref().map(|_| rec.clone());
@@ -549,6 +567,7 @@ impl Driver {
             let ready = match processed {
                 Processed::Ready(r) => r,
                 Processed::Dropped => {
+                    retired += 1;
                     // Dropped by a transform: its offset is committable at once.
                     self.submitted
                         .submit(connector, &rec.source_partition, source_offset, true)?;
@@ -558,6 +577,7 @@ impl Driver {
                     continue;
                 }
                 Processed::Tolerated(t) => {
+                    retired += 1;
                     let (failure, context) = *t;
                     match self.errors.dlq.as_mut() {
                         Some(dlq) => {
@@ -631,6 +651,7 @@ impl Driver {
                             &mut self.submitted,
                             &mut self.commits,
                             &mut self.errors,
+                            &self.metrics,
                         )?;
                     }
                     // Kafka fails the task on a record the producer refuses outright,
@@ -650,6 +671,7 @@ impl Driver {
             self.submitted
                 .submit(connector, &rec.source_partition, source_offset, false)?;
         }
+        self.metrics.record_write(0, retired);
         Ok(())
     }
 
@@ -663,7 +685,11 @@ impl Driver {
         for (k, v) in &pending {
             entries.push(((**k).clone(), Some(codec::encode_offset(v)?)));
         }
-        match self.offsets.set(entries).await {
+        let started = std::time::Instant::now();
+        let saved = self.offsets.set(entries).await;
+        self.metrics
+            .record_commit(saved.is_ok(), started.elapsed().as_millis() as u64);
+        match saved {
             Ok(()) => {
                 tracing::debug!(task = %self.id, partitions = pending.len(), "Committed source offsets.");
                 Ok(true)
@@ -697,6 +723,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         target,
         cancel,
     } = spec;
+    let metrics = crate::metrics::global().task(&id, TaskKind::Source);
     let dlq = DeadLetterQueue::start(&id, &errors, &producer, &admin, &cancel).await?;
     let handler = ErrorHandler::new(id.clone(), errors, status.clone());
     let pipeline = SourcePipeline::new(converters, chain, &handler);
@@ -708,10 +735,12 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             store: offsets.clone(),
         }),
     };
-    tokio::select! {
+    let started = tokio::select! {
         _ = cancel.cancelled() => return Ok(()),
-        r = task.start(ctx) => r?,
-    }
+        r = task.start(ctx) => r,
+    };
+    crate::metrics::global().record_task_startup(started.is_ok());
+    started?;
     let commits = task.record_committer().map(|committer| RecordCommits {
         committer,
         pending: FxHashMap::default(),
@@ -739,6 +768,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             State::Paused
         }
     };
+    metrics.set_state(state_of(*target.borrow()));
     status.put_task(&id.connector, id.task, state_of(*target.borrow()), None);
     tracing::info!(task = %id, "Source task finished initialization and start.");
 
@@ -758,6 +788,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         poll_cancel.clone(),
         committed.clone(),
         spare.clone(),
+        metrics.clone(),
     );
 
     let mut d = Driver {
@@ -783,6 +814,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         commits,
         headers_buf: Vec::new(),
         tap: status.taps().slot(&id.connector),
+        metrics: metrics.clone(),
     };
     let mut tick = tokio::time::interval(
         settings
@@ -806,6 +838,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
                 }
                 changed = target_rx.changed() => {
                     if changed.is_ok() {
+                        metrics.set_state(state_of(*target_rx.borrow()));
                         status.put_task(&id.connector, id.task, state_of(*target_rx.borrow()), None);
                     }
                 }

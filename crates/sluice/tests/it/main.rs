@@ -6,12 +6,14 @@
 
 mod cluster_rest;
 mod console;
+mod ctl;
 mod distributed;
 mod errors;
 mod hardening;
 mod harness;
 mod jdbc;
 mod messaging;
+mod metrics;
 mod postgres_cdc;
 mod rest;
 mod security;
