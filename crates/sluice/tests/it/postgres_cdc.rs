@@ -1271,3 +1271,144 @@ fn extract_new_record_state_unwraps_cdc_events_in_the_worker() {
     );
     assert_eq!(more.len(), 2, "no tombstone after the rewritten delete");
 }
+
+// ---- pipeline: PostgreSQL → CDC → ExtractNewRecordState → JDBC sink → MariaDB --------------
+
+/// The compared columns of `items` in PostgreSQL, as text, NULL as `<null>`.
+const PIPELINE_PG_ROWS: &str =
+    "SELECT id::text, coalesce(name, '<null>'), coalesce(qty::text, '<null>'), \
+    coalesce(price::text, '<null>'), coalesce(flag::int::text, '<null>') FROM items ORDER BY items.id";
+/// The same columns of the sink's table in MariaDB.
+const PIPELINE_MARIA_ROWS: &str = "SELECT id, name, qty, price, flag FROM items ORDER BY id";
+
+fn pipeline_pg_rows(pg: &PgCluster, db: &str) -> Vec<Vec<String>> {
+    pg.sql(db, PIPELINE_PG_ROWS)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect()
+}
+
+fn pipeline_maria_rows(maria: &crate::services::mariadb::MariaDb) -> Vec<Vec<String>> {
+    if maria.count_if_exists("items") == 0 {
+        return Vec::new();
+    }
+    maria
+        .rows(PIPELINE_MARIA_ROWS)
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|c| c.unwrap_or_else(|| "<null>".to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn pipeline_cdc_unwrap_jdbc_sink_mariadb_equals_postgres() {
+    let pg = PgCluster::start();
+    let db = pg.create_db("pipeline");
+    pg.sql(
+        &db,
+        "CREATE TABLE items (id int PRIMARY KEY, name text, qty bigint, price numeric(10,2), flag boolean)",
+    );
+    // Snapshot rows.
+    pg.sql(
+        &db,
+        "INSERT INTO items SELECT g, 'item ' || g, g * 10, (g * 1.25)::numeric(10,2), g % 2 = 0 \
+         FROM generate_series(1, 50) g",
+    );
+    let maria = crate::services::mariadb::MariaDb::create();
+
+    let broker = Broker::start();
+    let files = Files::new();
+    let prefix = unique("pipe").replace('-', "_");
+    let name = unique("pg-pipe");
+    let topic = format!("{prefix}.public.items");
+    let worker = files.write(
+        "worker.properties",
+        &worker_props(&broker.bootstrap(), &files.path("offsets")),
+    );
+    let source = files.write(
+        "pg.properties",
+        &connector_props(
+            &name,
+            &pg,
+            &db,
+            &prefix,
+            &[("table.include.list", "public.items")],
+        ),
+    );
+    let sink = files.write(
+        "sink.properties",
+        &format!(
+            "name={name}-sink
+connector.class=io.confluent.connect.jdbc.JdbcSinkConnector
+tasks.max=1
+topics={topic}
+connection.url={}
+insert.mode=upsert
+pk.mode=record_key
+delete.enabled=true
+auto.create=true
+table.name.format=items
+max.retries=0
+transforms=unwrap
+transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState
+transforms.unwrap.drop.tombstones=false
+",
+            maria.url()
+        ),
+    );
+    let w = Worker::standalone(
+        &worker,
+        &[&source, &sink],
+        free_port(),
+        &files.path("worker.log"),
+    );
+    w.wait_ready();
+
+    let equal = |what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let want = pipeline_pg_rows(&pg, &db);
+            let got = pipeline_maria_rows(&maria);
+            if want == got {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: MariaDB never equalled PostgreSQL\nPostgreSQL: {want:?}\nMariaDB:    {got:?}\nsource: {:?}\nsink: {:?}\n{}",
+                w.status(&name),
+                w.status(&format!("{name}-sink")),
+                w.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    // The snapshot arrives first.
+    equal("after the snapshot");
+
+    // Streamed changes while both connectors run.
+    for sql in [
+        "INSERT INTO items VALUES (51, 'new 51', 510, 63.75, true), (52, 'new 52', NULL, NULL, NULL)",
+        "UPDATE items SET name = 'renamed 3', qty = 333 WHERE id = 3",
+        "UPDATE items SET name = NULL WHERE id = 4",
+        "UPDATE items SET price = NULL, flag = NULL WHERE id = 5",
+        "UPDATE items SET qty = qty + 1 WHERE id BETWEEN 10 AND 20",
+        "DELETE FROM items WHERE id IN (1, 2, 30)",
+        "DELETE FROM items WHERE id = 51",
+        "INSERT INTO items VALUES (1, 'back 1', 1, 0.01, false)",
+        "UPDATE items SET qty = 520, price = 1.50, flag = true WHERE id = 52",
+        "BEGIN; INSERT INTO items VALUES (60, 'tx', 6, 6.00, true); UPDATE items SET name = 'tx 7' WHERE id = 7; \
+         DELETE FROM items WHERE id = 8; COMMIT",
+    ] {
+        pg.sql(&db, sql);
+    }
+    equal("after inserts, updates and deletes");
+    let rows = pipeline_pg_rows(&pg, &db);
+    assert_eq!(rows.len(), 50 + 2 - 3 - 1 + 1 + 1 - 1, "{rows:?}");
+    // The NULL update and the deletes really happened on both sides.
+    assert!(rows.iter().any(|r| r[0] == "4" && r[1] == "<null>"));
+    assert!(!rows.iter().any(|r| r[0] == "2" || r[0] == "8"));
+}
