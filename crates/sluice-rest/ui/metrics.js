@@ -21,11 +21,12 @@ export function parsePrometheus(text) {
 
 /** A source of named series for one connector: sample() → {seriesName: number}. */
 export async function metricsSource(name) {
+  const fallback = statusSource(name);
   let text = null;
   try { text = await getText('/metrics'); } catch { text = null; }
   if (text !== null) {
     return {
-      kind: 'worker metrics (/metrics)',
+      kind: 'worker metrics (/metrics), or the status API where this worker runs none of its tasks',
       async sample() {
         const t = await getText('/metrics');
         const out = {};
@@ -34,10 +35,17 @@ export async function metricsSource(name) {
           const key = `${s.name}${s.labels.task !== undefined ? ` task ${s.labels.task}` : ''}`;
           out[key] = (out[key] ?? 0) + s.value;
         }
-        return out;
+        // In a cluster the tasks may all run on other workers: this worker's registry then
+        // has nothing for the connector, and what the status API tells is all there is.
+        return Object.keys(out).length ? out : fallback.sample();
       },
     };
   }
+  return fallback;
+}
+
+/** Series from the status API, the errors count and the record tap. */
+function statusSource(name) {
   // Records per second from the record tap's sequence numbers (one per worker), which this
   // page keeps switched on while it is open.
   const seen = new Map();

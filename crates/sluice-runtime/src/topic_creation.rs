@@ -9,8 +9,9 @@
 //!
 //! Without `topic.creation.*` keys Kafka Connect creates nothing and leaves a missing topic to
 //! the broker's auto-creation (its producer asks for it in a metadata request); Sluice's
-//! librdkafka producer does not, so it creates the topic itself with the broker's defaults
-//! (partitions and replication factor -1, KIP-464), which is what auto-creation gives.
+//! librdkafka producer does not, so it creates the topic itself as auto-creation does with
+//! Kafka's shipped broker settings: one partition (`num.partitions=1`) and the broker's default
+//! replication factor (-1, KIP-464).
 //! `topic.creation.enable=false` turns every creation off.
 
 use regex::Regex;
@@ -54,7 +55,7 @@ impl Group {
 pub enum TopicCreation {
     /// `topic.creation.enable=false`: never.
     Off,
-    /// No `topic.creation.*` keys: with the broker's defaults (see the module docs).
+    /// No `topic.creation.*` keys: one partition, the broker's replication factor (module docs).
     BrokerDefaults,
     /// KIP-158 groups, in the order of `topic.creation.groups`, then the default group.
     Groups {
@@ -114,7 +115,7 @@ impl TopicCreation {
         match self {
             TopicCreation::Off => None,
             TopicCreation::BrokerDefaults => Some(NewTopic {
-                partitions: -1,
+                partitions: 1,
                 replication_factor: -1,
                 configs: Vec::new(),
             }),
@@ -275,7 +276,7 @@ mod tests {
     #[test]
     fn without_keys_the_broker_defaults_apply() {
         let t = TopicCreation::new(true, &RawConfig::new()).unwrap();
-        assert_eq!(t.new_topic("t"), topic(-1, -1, &[]));
+        assert_eq!(t.new_topic("t"), topic(1, -1, &[]));
     }
 
     #[test]
