@@ -323,7 +323,20 @@ fn a_connector_config_change_restarts_tasks_whose_configs_stay_the_same() {
     // The fix the user makes: the converter setting only, through the other worker.
     let mut fixed = cfg["config"].clone();
     fixed["value.converter.schemas.enable"] = json!("false");
-    let r = c.workers[1].send("PUT", "/connectors/snk/config", Some(fixed));
+    // A write that lands during a rebalance is refused with 409, as in Kafka: a client tries
+    // again.
+    let mut answer = None;
+    wait_for(
+        "the config change to be accepted (409 while the cluster rebalances)",
+        Duration::from_secs(60),
+        || {
+            let r = c.workers[1].send("PUT", "/connectors/snk/config", Some(fixed.clone()));
+            let done = r.status != 409;
+            answer = Some(r);
+            done
+        },
+    );
+    let r = answer.unwrap();
     assert_eq!(r.status, 200, "{}", r.text);
     c.running("snk");
     wait_for(
