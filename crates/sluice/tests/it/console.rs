@@ -171,9 +171,9 @@ fn standalone_over_https_with_basic_auth() {
 }
 
 #[test]
-#[ignore = "open: after the distributed REST security and metrics merges, the offsets edit, \
-            the JSON edit and the overview steps time out against two distributed workers \
-            (they passed on the console branch alone); standalone passes; cause not found yet"]
+#[ignore = "flaky, cause open: passed alone (53 s) but timed out in the full suite on the \
+            offsets edit, the JSON edit and the overview steps against two distributed \
+            workers; run with --run-ignored all"]
 fn distributed_two_workers() {
     harness::remember_panics();
     let broker = Broker::start();
