@@ -164,3 +164,40 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+/// Serves the REST API on every bound listener (HTTPS where the listener says so and an
+/// acceptor is configured), behind Basic authentication when configured. Both modes call it.
+pub fn serve_listeners(
+    bound: Vec<(crate::listeners::Listener, u16, tokio::net::TcpListener)>,
+    state: &sluice_rest::AppState,
+    basic_auth: Option<&sluice_rest::auth::BasicAuth>,
+    acceptor: Option<&openssl::ssl::SslAcceptor>,
+    worker_id: &str,
+    advertised_url: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let max_connections = max_connections();
+    for (l, port, sock) in bound {
+        let mut app = sluice_rest::router(state.clone());
+        if let Some(auth) = basic_auth {
+            app = sluice_rest::auth::require_basic_auth(app, auth.clone());
+        }
+        let host = if l.host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            l.host.clone()
+        };
+        tracing::info!(worker_id = %worker_id, basic_auth = basic_auth.is_some(), "REST server listening at {}://{host}:{port}/, advertising URL {advertised_url}", l.scheme);
+        match (acceptor, l.is_https()) {
+            (Some(acceptor), true) => {
+                let tls = crate::rest_security::TlsListener::new(sock, acceptor.clone())
+                    .with_context(|| format!("could not listen on https://{host}:{port}"))?;
+                tokio::spawn(serve(tls, app, max_connections));
+            }
+            _ => {
+                tokio::spawn(serve(sock, app, max_connections));
+            }
+        }
+    }
+    Ok(())
+}

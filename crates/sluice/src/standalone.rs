@@ -206,29 +206,14 @@ pub async fn run(
     state.loggers = Some(logging);
     let started = state.started.clone();
     let advertised_scheme = first.scheme.clone();
-    let max_connections = crate::rest_server::max_connections();
-    for (l, port, sock) in bound {
-        let mut app = sluice_rest::router(state.clone());
-        if let Some(auth) = &basic_auth {
-            app = sluice_rest::auth::require_basic_auth(app, auth.clone());
-        }
-        let host = if l.host.is_empty() {
-            "0.0.0.0".to_string()
-        } else {
-            l.host.clone()
-        };
-        tracing::info!(worker_id = %worker_id, basic_auth = basic_auth.is_some(), "REST server listening at {}://{host}:{port}/, advertising URL {advertised_scheme}://{worker_id}/", l.scheme);
-        match (&acceptor, l.is_https()) {
-            (Some(acceptor), true) => {
-                let tls = rest_security::TlsListener::new(sock, acceptor.clone())
-                    .with_context(|| format!("could not listen on https://{host}:{port}"))?;
-                tokio::spawn(crate::rest_server::serve(tls, app, max_connections));
-            }
-            _ => {
-                tokio::spawn(crate::rest_server::serve(sock, app, max_connections));
-            }
-        }
-    }
+    crate::rest_server::serve_listeners(
+        bound,
+        &state,
+        basic_auth.as_ref(),
+        acceptor.as_ref(),
+        &worker_id,
+        &format!("{advertised_scheme}://{worker_id}/"),
+    )?;
 
     let from_files: Vec<String> = connectors
         .iter()
