@@ -22,6 +22,12 @@ install() {
     return 0
   fi
   mkdir -p "$ROOT"
+  # One install at a time: a second caller (parallel tests) waits for the first.
+  exec 9>"$ROOT.lock"
+  flock 9
+  if [ -x "$BIN" ]; then
+    return 0
+  fi
   echo "Installing tansu $TANSU_VERSION into $ROOT (several minutes, once)..." >&2
   # Without dynostore and libsql neither memory:// nor sqlite:// storage works.
   # A test broker needs no link-time optimisation or full optimisation: opt-level 1 with many

@@ -206,13 +206,18 @@ impl Bench {
     }
 
     fn write_worker(&mut self, converter: &str) -> anyhow::Result<PathBuf> {
+        self.write_worker_with(converter, "")
+    }
+
+    /// A worker file with `extra` lines appended (`key=value\n` each).
+    fn write_worker_with(&mut self, converter: &str, extra: &str) -> anyhow::Result<PathBuf> {
         let name = self.unique("worker");
         let path = self.args.work.join(format!("{name}.properties"));
         let offsets = self.args.work.join(format!("{name}.offsets"));
         std::fs::write(
             &path,
             format!(
-                "bootstrap.servers={}\nkey.converter={STRING}\nvalue.converter={converter}\nvalue.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms={FLUSH_MS}\n",
+                "bootstrap.servers={}\nkey.converter={STRING}\nvalue.converter={converter}\nvalue.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms={FLUSH_MS}\n{extra}",
                 self.args.bootstrap,
                 offsets.display()
             ),
@@ -506,6 +511,36 @@ impl Bench {
         })
     }
 
+    /// Sluice against itself: the same source (or sink, reading `sink_topic`) with
+    /// `metrics.enabled=true` (the default, reported as the "Sluice" side) and `false` (the
+    /// "baseline" side), so the ratio is the throughput counting keeps.
+    fn metrics_pair(
+        &mut self,
+        label: &str,
+        file: &Path,
+        lines: u64,
+        file_bytes: u64,
+        sink_topic: Option<&str>,
+    ) -> anyhow::Result<(Pair, Topics)> {
+        let mut topics = Topics::default();
+        let pair = self.pair(label, file_bytes, |b, on| {
+            let worker = b.write_worker_with(STRING, &format!("metrics.enabled={on}\n"))?;
+            let mut sink_topics = Topics::default();
+            let s = match sink_topic {
+                Some(t) => b.sink_sluice(&worker, t, lines, file_bytes)?,
+                None => b.source_sluice(&worker, file, lines, file_bytes, &mut sink_topics)?,
+            };
+            // Both sides are Sluice: file their topics by side for the clean-up.
+            if on {
+                topics.sluice.append(&mut sink_topics.sluice);
+            } else {
+                topics.baseline.append(&mut sink_topics.sluice);
+            }
+            Ok(s)
+        })?;
+        Ok((pair, topics))
+    }
+
     /// An idle worker with 5 FileStreamSource and 5 FileStreamSink connectors: time to the
     /// first REST answer, and RSS once every task runs and things settle.
     fn footprint(&mut self) -> anyhow::Result<(Vec<f64>, Vec<u64>)> {
@@ -695,6 +730,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             file_bytes,
         )?);
     }
+    // What counting metrics costs (issue 19): Sluice with metrics on against Sluice with
+    // `metrics.enabled=false`, same input, same broker, alternating which goes first.
+    eprintln!("metrics on/off...");
+    let mut metrics_pairs = Vec::new();
+    let (p, t) = b.metrics_pair("Source, StringConverter", &file, lines, file_bytes, None)?;
+    b.delete_topics(&t.all().collect::<Vec<_>>());
+    metrics_pairs.push(p);
+    if !b.args.skip_sink {
+        let (p, _) = b.metrics_pair(
+            "Sink, StringConverter",
+            &file,
+            lines,
+            file_bytes,
+            Some(&plain),
+        )?;
+        metrics_pairs.push(p);
+    }
     b.delete_topics(&[&plain, &envelopes]);
     let _ = std::fs::remove_file(&file);
 
@@ -801,6 +853,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ));
         }
     }
+    md.push_str("\nMetrics on (the default) against `metrics.enabled=false`, same run:\n\n");
+    md.push_str("| Scenario | On rec/s | Off rec/s | On/off | On CPU-s / M rec | Off CPU-s / M rec |\n|---|---:|---:|---:|---:|---:|\n");
+    for p in &metrics_pairs {
+        md.push_str(&format!(
+            "| {} | {:.0} | {:.0} | {:.3} | {:.2} | {:.2} |\n",
+            p.name,
+            p.sluice.rate(),
+            p.baseline.rate(),
+            p.ratio(),
+            p.sluice.cpu_per_m(),
+            p.baseline.cpu_per_m(),
+        ));
+    }
     println!("{md}");
     if let Some(path) = &b.args.out_md {
         std::fs::write(path, &md)?;
@@ -811,6 +876,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "pairs": pairs.iter().map(Pair::json).collect::<Vec<_>>(),
             "footprint": {"ready_ms": ready, "idle_rss_kib": idle_rss,
                           "peak_rss_source_kib": peak_src, "peak_rss_baseline_kib": peak_base},
+            "metrics_on_off": metrics_pairs.iter().map(Pair::json).collect::<Vec<_>>(),
             "sweep": sweep.iter().map(|(s, p)| json!({"record_size": s, "pair": p.json()})).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&v)?)?;

@@ -81,6 +81,12 @@ pub struct Connection {
     versions: HashMap<i16, (i16, i16)>,
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        crate::net_metrics::closed();
+    }
+}
+
 /// The versions this client can build (min, max) per API.
 fn our_range(key: ApiKey) -> (i16, i16) {
     match key {
@@ -158,6 +164,7 @@ impl Connection {
                 Box::new(s)
             }
         };
+        crate::net_metrics::opened();
         let mut conn = Connection {
             addr: addr.to_string(),
             stream,
@@ -185,8 +192,11 @@ impl Connection {
             .map(|k| (k.api_key, (k.min_version, k.max_version)))
             .collect();
         if let Some(sasl) = &security.sasl {
-            conn.authenticate(&sasl.username, &sasl.password, sasl.mechanism)
-                .await?;
+            let auth = conn
+                .authenticate(&sasl.username, &sasl.password, sasl.mechanism)
+                .await;
+            crate::net_metrics::authenticated(auth.is_ok());
+            auth?;
         }
         Ok(conn)
     }
@@ -335,7 +345,9 @@ impl Connection {
             source,
         };
         let exchange = async {
+            let started = std::time::Instant::now();
             self.stream.write_all(&frame).await.map_err(io)?;
+            crate::net_metrics::sent(frame.len(), started.elapsed().as_nanos() as u64);
             loop {
                 let len = self.stream.read_i32().await.map_err(io)?;
                 if !(4..=100 * 1024 * 1024).contains(&len) {
@@ -344,7 +356,9 @@ impl Connection {
                     ))));
                 }
                 let mut buf = vec![0u8; len as usize];
+                let started = std::time::Instant::now();
                 self.stream.read_exact(&mut buf).await.map_err(io)?;
+                crate::net_metrics::received(4 + buf.len(), started.elapsed().as_nanos() as u64);
                 let mut bytes = Bytes::from(buf);
                 let h = ResponseHeader::decode(
                     &mut bytes,
@@ -475,6 +489,9 @@ async fn with_keepalive<T>(
 /// What the member reports to its owner.
 #[derive(Debug)]
 pub enum GroupEvent {
+    /// The member is about to send JoinGroup: a rebalance starts for it (Kafka's
+    /// `onJoinPrepare`), whether it will lead or follow.
+    Joining,
     /// This member leads the generation: answer with every member's assignment bytes.
     Lead {
         generation: JoinedGeneration,
@@ -732,6 +749,9 @@ async fn run(
                     continue;
                 }
                 let protocols = metadata.borrow_and_update().clone();
+                if events.send(GroupEvent::Joining).is_err() {
+                    return;
+                }
                 let keep = keepalive(
                     c.addr().to_string(),
                     &config,

@@ -7,6 +7,7 @@
 //!   LeaveGroup and their error cases).
 //! - [`driver`]: the tokio task that owns the sockets, finds the coordinator and heartbeats.
 //! - [`security`]: TLS and SASL (PLAIN, SCRAM-SHA-256/512) for those sockets.
+//! - [`net_metrics`]: the sockets' totals (Kafka's `connect-metrics`), for `/metrics`.
 //!
 //! This crate is the only one that speaks the group protocol. It knows nothing about
 //! connectors' configs or tasks beyond their names and ids, and it does no other I/O.
@@ -14,5 +15,6 @@
 pub mod assignor;
 pub mod driver;
 pub mod membership;
+pub mod net_metrics;
 pub mod protocol;
 pub mod security;

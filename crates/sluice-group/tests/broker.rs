@@ -128,6 +128,7 @@ fn serve(mut rx: UnboundedReceiver<GroupEvent>) -> UnboundedReceiver<(i32, Strin
                     let _ = settled.send(());
                 }
                 GroupEvent::Fatal(m) => panic!("{m}"),
+                GroupEvent::Joining => {}
             }
         }
     });

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::ClientContext;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::producer::{BaseProducer, Producer as _};
@@ -19,16 +18,38 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An admin client plus a metadata client for lookups librdkafka's admin API lacks.
 pub struct Admin {
-    admin: AdminClient<DefaultClientContext>,
+    admin: AdminClient<AdminContext>,
     settings: RdConfig,
+}
+
+/// The admin client's callbacks: logs as the other clients log, statistics for `/metrics`.
+pub struct AdminContext {
+    name: String,
+    stats: std::sync::Arc<crate::stats::Cell>,
+}
+
+impl ClientContext for AdminContext {
+    fn stats_raw(&self, json: &[u8]) {
+        self.stats.record(json)
+    }
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        crate::context::log(&self.name, level, fac, message)
+    }
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        crate::context::error(&self.name, error, reason)
+    }
 }
 
 impl Admin {
     pub fn new(name: &str, settings: &RdConfig) -> Result<Admin, KafkaError> {
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
+        cfg.set("statistics.interval.ms", crate::stats::INTERVAL_MS);
         let admin = cfg
-            .create()
+            .create_with_context(AdminContext {
+                name: name.to_string(),
+                stats: crate::stats::register(crate::stats::ClientKind::Admin, name),
+            })
             .map_err(|e| KafkaError::new(format!("Could not create admin client {name}"), e))?;
         Ok(Admin {
             admin,

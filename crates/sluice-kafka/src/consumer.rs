@@ -28,6 +28,7 @@ pub enum RebalanceEvent {
 pub struct RebalanceContext {
     name: String,
     events: Arc<Mutex<Vec<RebalanceEvent>>>,
+    stats: Arc<crate::stats::Cell>,
 }
 
 fn to_partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
@@ -38,6 +39,9 @@ fn to_partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
 }
 
 impl ClientContext for RebalanceContext {
+    fn stats_raw(&self, json: &[u8]) {
+        self.stats.record(json)
+    }
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         crate::context::log(&self.name, level, fac, log_message)
     }
@@ -147,10 +151,12 @@ impl Consumer {
         let events = Arc::new(Mutex::new(Vec::new()));
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
+        cfg.set("statistics.interval.ms", crate::stats::INTERVAL_MS);
         let inner: StreamConsumer<RebalanceContext> = cfg
             .create_with_context(RebalanceContext {
                 name: name.to_string(),
                 events: events.clone(),
+                stats: crate::stats::register(crate::stats::ClientKind::Consumer, name),
             })
             .map_err(|e| KafkaError::new(format!("Could not create consumer {name}"), e))?;
         Ok(Consumer {

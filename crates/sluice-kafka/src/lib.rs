@@ -13,6 +13,7 @@
 //! - [`client_config`]: Java client config -> librdkafka.
 //! - [`jaas_file`]: the `KafkaClient` section of a JAAS login configuration file.
 //! - [`context`]: rdkafka log and error callbacks routed to `tracing`.
+//! - [`stats`]: the clients' network totals from librdkafka's statistics, for `/metrics`.
 
 pub mod admin;
 pub mod client_config;
@@ -22,6 +23,7 @@ mod error;
 pub mod jaas_file;
 pub mod log;
 pub mod producer;
+pub mod stats;
 
 pub use error::KafkaError;
 

@@ -27,7 +27,7 @@ pub struct LogRecord {
 #[derive(Clone)]
 pub struct KafkaBasedLog {
     topic: String,
-    consumer: Arc<Mutex<BaseConsumer>>,
+    consumer: Arc<Mutex<Reader>>,
     producer: FutureProducer,
     partitions: Vec<i32>,
 }
@@ -39,6 +39,14 @@ impl std::fmt::Debug for KafkaBasedLog {
             .field("partitions", &self.partitions)
             .finish_non_exhaustive()
     }
+}
+
+/// The consumer and the records it consumed during a read that then failed: they are handed
+/// out by the next read, so a read that times out half way loses nothing (the consumer's
+/// position is already past them).
+struct Reader {
+    consumer: BaseConsumer,
+    pending: Vec<LogRecord>,
 }
 
 fn canceled(what: &str) -> KafkaError {
@@ -100,7 +108,10 @@ impl KafkaBasedLog {
         .map_err(|_| canceled("Opening the log was interrupted"))??;
         Ok(KafkaBasedLog {
             topic: topic.to_string(),
-            consumer: Arc::new(Mutex::new(consumer)),
+            consumer: Arc::new(Mutex::new(Reader {
+                consumer,
+                pending: Vec::new(),
+            })),
             producer,
             partitions,
         })
@@ -120,7 +131,9 @@ impl KafkaBasedLog {
         let topic = self.topic.clone();
         let partitions = self.partitions.clone();
         tokio::task::spawn_blocking(move || {
-            let consumer = consumer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut reader = consumer.lock().unwrap_or_else(|p| p.into_inner());
+            let Reader { consumer, pending } = &mut *reader;
+            let consumer = &*consumer;
             let deadline = Instant::now() + timeout;
             // One ListOffsets(latest) round for every partition, not one per partition.
             let mut tpl = TopicPartitionList::new();
@@ -144,7 +157,8 @@ impl KafkaBasedLog {
                 };
                 ends.push((*p, high));
             }
-            let mut out = Vec::new();
+            // What a failed read had already consumed comes first.
+            let mut out = std::mem::take(pending);
             // The next offset to read per partition, from what was consumed.
             let position = |c: &BaseConsumer, p: i32| -> i64 {
                 c.position()
@@ -158,10 +172,11 @@ impl KafkaBasedLog {
             };
             let mut behind: Vec<(i32, i64)> = ends
                 .into_iter()
-                .filter(|(p, high)| position(&consumer, *p) < *high)
+                .filter(|(p, high)| position(consumer, *p) < *high)
                 .collect();
             while !behind.is_empty() {
                 if Instant::now() >= deadline {
+                    *pending = out;
                     return Err(KafkaError::new(
                         format!(
                             "Timed out after {} ms reading topic {topic} to its end",
@@ -184,7 +199,7 @@ impl KafkaBasedLog {
                         tracing::debug!(topic = %topic, error = %e, "Transient error reading the log.");
                     }
                     None => {
-                        behind.retain(|(p, high)| position(&consumer, *p) < *high);
+                        behind.retain(|(p, high)| position(consumer, *p) < *high);
                     }
                 }
             }

@@ -151,9 +151,13 @@ impl Deliveries {
 pub struct DeliveryContext {
     name: String,
     queue: Arc<Queue>,
+    stats: Arc<crate::stats::Cell>,
 }
 
 impl ClientContext for DeliveryContext {
+    fn stats_raw(&self, json: &[u8]) {
+        self.stats.record(json)
+    }
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         crate::context::log(&self.name, level, fac, log_message)
     }
@@ -233,10 +237,12 @@ impl Producer {
         });
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
+        cfg.set("statistics.interval.ms", crate::stats::INTERVAL_MS);
         let inner: BaseProducer<DeliveryContext> = cfg
             .create_with_context(DeliveryContext {
                 name: name.to_string(),
                 queue: queue.clone(),
+                stats: crate::stats::register(crate::stats::ClientKind::Producer, name),
             })
             .map_err(|e| KafkaError::new(format!("Could not create producer {name}"), e))?;
         let inner = Arc::new(inner);

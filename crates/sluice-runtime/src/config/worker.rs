@@ -344,6 +344,12 @@ pub fn common_def() -> ConfigDef {
                 .doc("The number of samples maintained to compute metrics."),
         )
         .define(
+            ConfigKey::new(crate::metrics::ENABLED, ConfigType::Boolean)
+                .default_value("true")
+                .importance(Importance::Low)
+                .doc("Sluice only: false stops the tasks' metric counting (the record rates and totals, commit and batch statistics, consumer lag). GET /metrics still serves the statuses and the process_* series. For measuring what counting costs; leave it on otherwise."),
+        )
+        .define(
             ConfigKey::new(crate::metrics::PROMETHEUS_NAMING, ConfigType::String)
                 .default_value("strimzi")
                 .validator(Validator::OneOfIgnoreCase(vec!["strimzi", "confluent", "confluent-v1"]))

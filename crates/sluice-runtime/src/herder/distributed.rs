@@ -1880,6 +1880,8 @@ impl Actor {
 
     async fn on_group_event(&mut self, ev: GroupEvent) {
         match ev {
+            // Every member, leader or follower, is rebalancing from its JoinGroup on.
+            GroupEvent::Joining => crate::metrics::global().rebalance_started(),
             GroupEvent::Lead { generation, reply } => {
                 crate::metrics::global().rebalance_started();
                 // Answer at once from the snapshot: a slow leader stalls the whole group.

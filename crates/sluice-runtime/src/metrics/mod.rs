@@ -21,7 +21,7 @@ pub mod prometheus;
 pub mod stats;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
@@ -38,6 +38,9 @@ pub const PROMETHEUS_NAMING: &str = "metrics.prometheus.naming";
 /// Kafka's sampling settings, honoured here.
 pub const SAMPLE_WINDOW_MS: &str = "metrics.sample.window.ms";
 pub const NUM_SAMPLES: &str = "metrics.num.samples";
+/// Sluice only: `false` stops the tasks' counting (for measuring what counting costs); the
+/// statuses and `process_*` series are still served.
+pub const ENABLED: &str = "metrics.enabled";
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while these are held; a poisoned value is still a valid value.
@@ -50,9 +53,14 @@ struct Clock {
     epoch: Instant,
     window_ms: AtomicU64,
     samples: AtomicU64,
+    /// `metrics.enabled`: when false the tasks count nothing.
+    enabled: AtomicBool,
 }
 
 impl Clock {
+    fn off(&self) -> bool {
+        !self.enabled.load(Ordering::Relaxed)
+    }
     fn now(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
@@ -144,6 +152,9 @@ impl TaskMetrics {
 
     /// The task's state changed (for `running-ratio` and `pause-ratio`).
     pub fn set_state(&self, state: State) {
+        if self.clock.off() {
+            return;
+        }
         let tracked = match state {
             State::Running => TrackedState::Running,
             State::Paused => TrackedState::Paused,
@@ -154,6 +165,9 @@ impl TaskMetrics {
 
     /// Source: `poll()` returned `n` records after `millis` (`recordPollReturned`).
     pub fn record_poll(&self, n: usize, millis: u64) {
+        if self.clock.off() {
+            return;
+        }
         let (config, now) = (self.clock.config(), self.clock.now());
         self.first_total.fetch_add(n as u64, Ordering::Relaxed);
         let active = self.active.fetch_add(n as i64, Ordering::Relaxed) + n as i64;
@@ -167,6 +181,9 @@ impl TaskMetrics {
     /// Source: `written` records were acknowledged by the producer, and `retired` records
     /// (those plus records dropped or tolerated) are no longer active.
     pub fn record_write(&self, written: usize, retired: usize) {
+        if self.clock.off() {
+            return;
+        }
         if written == 0 && retired == 0 {
             return;
         }
@@ -187,6 +204,9 @@ impl TaskMetrics {
 
     /// Sink: the consumer returned `n` records.
     pub fn record_read(&self, n: usize) {
+        if self.clock.off() {
+            return;
+        }
         if n == 0 {
             return;
         }
@@ -197,6 +217,9 @@ impl TaskMetrics {
 
     /// Sink: `put()` took `n` records and `millis`.
     pub fn record_put(&self, n: usize, millis: u64) {
+        if self.clock.off() {
+            return;
+        }
         let (config, now) = (self.clock.config(), self.clock.now());
         self.second_total.fetch_add(n as u64, Ordering::Relaxed);
         let mut w = lock(&self.windows);
@@ -207,6 +230,9 @@ impl TaskMetrics {
 
     /// Sink: records read but not yet committed, summed over partitions.
     pub fn set_active(&self, active: i64) {
+        if self.clock.off() {
+            return;
+        }
         let (config, now) = (self.clock.config(), self.clock.now());
         self.active.store(active.max(0), Ordering::Relaxed);
         lock(&self.windows)
@@ -216,11 +242,17 @@ impl TaskMetrics {
 
     /// Sink: partitions assigned to the task's consumer.
     pub fn set_partition_count(&self, n: usize) {
+        if self.clock.off() {
+            return;
+        }
         self.partition_count.store(n as u64, Ordering::Relaxed);
     }
 
     /// An offset commit ended after `millis`.
     pub fn record_commit(&self, ok: bool, millis: u64) {
+        if self.clock.off() {
+            return;
+        }
         let (config, now) = (self.clock.config(), self.clock.now());
         let mut w = lock(&self.windows);
         w.commit_ok.record(config, if ok { 1.0 } else { 0.0 }, now);
@@ -236,6 +268,9 @@ impl TaskMetrics {
 
     /// Sink: the next offset to put on a partition (for the consumer lag).
     pub fn set_position(&self, tp: &TopicPartition, next: i64) {
+        if self.clock.off() {
+            return;
+        }
         let mut l = lock(&self.lag);
         match l.get_mut(tp) {
             Some(v) => v.0 = Some(next),
@@ -247,6 +282,9 @@ impl TaskMetrics {
 
     /// Sink: a partition's high watermark (for the consumer lag).
     pub fn set_high_watermark(&self, tp: &TopicPartition, high: i64) {
+        if self.clock.off() {
+            return;
+        }
         let mut l = lock(&self.lag);
         match l.get_mut(tp) {
             Some(v) => v.1 = Some(high),
@@ -607,6 +645,8 @@ pub struct Registry {
     errors: Mutex<BTreeMap<TaskId, Weak<ErrorMetrics>>>,
     worker: Mutex<WorkerStats>,
     rebalance: Mutex<Option<RebalanceStats>>,
+    /// Per network series, the totals seen at earlier scrapes (for the `-rate` series).
+    rates: Mutex<BTreeMap<String, std::collections::VecDeque<(u64, f64)>>>,
     start_ms: i64,
 }
 
@@ -630,11 +670,13 @@ impl Registry {
                 epoch: Instant::now(),
                 window_ms: AtomicU64::new(d.window_ms),
                 samples: AtomicU64::new(d.samples as u64),
+                enabled: AtomicBool::new(true),
             }),
             tasks: Mutex::default(),
             errors: Mutex::default(),
             worker: Mutex::default(),
             rebalance: Mutex::default(),
+            rates: Mutex::default(),
             start_ms: wall_ms(),
         }
     }
@@ -656,6 +698,10 @@ impl Registry {
         self.clock
             .samples
             .store(get(NUM_SAMPLES, d.samples as u64), Ordering::Relaxed);
+        let enabled = worker
+            .get(ENABLED)
+            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+        self.clock.enabled.store(enabled, Ordering::Relaxed);
     }
 
     /// A new task's measurements; its series exist while the handle does.
@@ -782,6 +828,7 @@ impl Registry {
         out.extend(self.collect_tasks());
         self.collect_worker(&mut out);
         let client_id = self.collect_rebalance(&mut out);
+        self.collect_network(client_id.as_deref(), &mut out);
         let mut tags = Vec::new();
         if let Some(c) = client_id {
             tags.push(("client-id", c));
@@ -805,6 +852,157 @@ impl Registry {
             self.start_ms as f64,
         ));
         out
+    }
+
+    /// A total's rate per second over the sample window, from the totals seen at scrapes:
+    /// Kafka's `Rate` counts events as they happen; these totals are read when scraped, so
+    /// the rate covers the span from the oldest scrape still inside the window (or the
+    /// registry's start, with the total at zero) to now.
+    fn rate_of(
+        &self,
+        rates: &mut BTreeMap<String, std::collections::VecDeque<(u64, f64)>>,
+        key: String,
+        total: f64,
+    ) -> f64 {
+        let (config, now) = (self.clock.config(), self.clock.now());
+        let span = config.window_ms.saturating_mul(config.samples as u64);
+        let seen = rates.entry(key).or_insert_with(|| [(0, 0.0)].into());
+        // Keep the newest point at or before the window's start as the base.
+        while seen.len() > 1 && seen[1].0.saturating_add(span) <= now {
+            seen.pop_front();
+        }
+        let (t0, v0) = seen[0];
+        seen.push_back((now, total));
+        if seen.len() > 64 {
+            seen.remove(1);
+        }
+        let elapsed = now.saturating_sub(t0);
+        if elapsed == 0 {
+            return 0.0;
+        }
+        ((total - v0).max(0.0)) * 1000.0 / elapsed as f64
+    }
+
+    /// The Kafka clients' network totals (`producer-metrics`, `consumer-metrics`,
+    /// `admin-client-metrics`, from librdkafka's statistics) and, in distributed mode, the
+    /// group member's (`connect-metrics`, tagged with its client id).
+    fn collect_network(&self, member: Option<&str>, out: &mut Vec<Metric>) {
+        let mut rates = lock(&self.rates);
+        let mut live = std::collections::BTreeSet::new();
+        let member = member.map(|m| {
+            let t = sluice_group::net_metrics::totals();
+            let key = format!("{NETWORK}/{m}/iotime-total");
+            live.insert(key.clone());
+            // Nanoseconds of I/O per second of wall time: the fraction of time doing I/O.
+            let io_ratio = self.rate_of(&mut rates, key, t.io_nanos as f64) / 1e9;
+            (m, t, io_ratio)
+        });
+        let mut series = |out: &mut Vec<Metric>,
+                          group: &'static str,
+                          client: &str,
+                          totals: &[(&'static str, &'static str, f64)],
+                          gauges: &[(&'static str, f64)]| {
+            let tags = vec![("client-id", client.to_string())];
+            for (total, rate, v) in totals {
+                out.push(Metric::num(group, total, tags.clone(), *v));
+                let key = format!("{group}/{client}/{total}");
+                live.insert(key.clone());
+                let r = self.rate_of(&mut rates, key, *v);
+                out.push(Metric::num(group, rate, tags.clone(), r));
+            }
+            for (name, v) in gauges {
+                out.push(Metric::num(group, name, tags.clone(), *v));
+            }
+        };
+        for (kind, client, s) in sluice_kafka::stats::snapshot() {
+            let group = match kind {
+                sluice_kafka::stats::ClientKind::Producer => PRODUCER,
+                sluice_kafka::stats::ClientKind::Consumer => CONSUMER,
+                sluice_kafka::stats::ClientKind::Admin => ADMIN_CLIENT,
+            };
+            series(
+                out,
+                group,
+                &client,
+                &[
+                    (
+                        "outgoing-byte-total",
+                        "outgoing-byte-rate",
+                        s.outgoing_bytes as f64,
+                    ),
+                    (
+                        "incoming-byte-total",
+                        "incoming-byte-rate",
+                        s.incoming_bytes as f64,
+                    ),
+                    ("request-total", "request-rate", s.requests as f64),
+                    ("response-total", "response-rate", s.responses as f64),
+                    (
+                        "connection-creation-total",
+                        "connection-creation-rate",
+                        s.connects as f64,
+                    ),
+                    (
+                        "connection-close-total",
+                        "connection-close-rate",
+                        s.disconnects as f64,
+                    ),
+                ],
+                &[("connection-count", s.connections as f64)],
+            );
+        }
+        if let Some((member, t, io_ratio)) = member {
+            series(
+                out,
+                NETWORK,
+                member,
+                &[
+                    (
+                        "outgoing-byte-total",
+                        "outgoing-byte-rate",
+                        t.outgoing_bytes as f64,
+                    ),
+                    (
+                        "incoming-byte-total",
+                        "incoming-byte-rate",
+                        t.incoming_bytes as f64,
+                    ),
+                    ("request-total", "request-rate", t.requests as f64),
+                    ("response-total", "response-rate", t.responses as f64),
+                    (
+                        "network-io-total",
+                        "network-io-rate",
+                        (t.requests + t.responses) as f64,
+                    ),
+                    (
+                        "connection-creation-total",
+                        "connection-creation-rate",
+                        t.created as f64,
+                    ),
+                    (
+                        "connection-close-total",
+                        "connection-close-rate",
+                        t.closed as f64,
+                    ),
+                    (
+                        "successful-authentication-total",
+                        "successful-authentication-rate",
+                        t.auth_ok as f64,
+                    ),
+                    (
+                        "failed-authentication-total",
+                        "failed-authentication-rate",
+                        t.auth_failed as f64,
+                    ),
+                ],
+                &[
+                    ("connection-count", t.connections as f64),
+                    ("iotime-total", t.io_nanos as f64),
+                    ("io-ratio", io_ratio.clamp(0.0, 1.0)),
+                ],
+            );
+        }
+        rates.retain(|k, _| live.contains(k));
     }
 
     fn collect_worker(&self, out: &mut Vec<Metric>) {
@@ -947,6 +1145,12 @@ pub const WORKER: &str = "connect-worker-metrics";
 pub const REBALANCE: &str = "connect-worker-rebalance-metrics";
 pub const COORDINATOR: &str = "connect-coordinator-metrics";
 pub const APP_INFO: &str = "app-info";
+/// Kafka client network series (librdkafka's statistics).
+pub const PRODUCER: &str = "producer-metrics";
+pub const CONSUMER: &str = "consumer-metrics";
+pub const ADMIN_CLIENT: &str = "admin-client-metrics";
+/// The group member's network series (Kafka's `connect-metrics`).
+pub const NETWORK: &str = "connect-metrics";
 /// Sluice's own: the consumer lag per sink task and partition.
 pub const SLUICE_SINK_TASK: &str = "sluice-sink-task-metrics";
 /// Sluice's own: records tolerated per task since the connector was created on this worker.
@@ -1198,6 +1402,32 @@ mod tests {
         assert_eq!(
             value(&out, CONNECTOR_TASK, "offset-commit-success-percentage"),
             Some(0.0)
+        );
+    }
+
+    #[test]
+    fn metrics_enabled_false_stops_the_counting_and_true_resumes_it() {
+        let r = Registry::new();
+        let mut worker = sluice_api::config::RawConfig::new();
+        worker.insert(ENABLED.into(), "FALSE".into());
+        r.configure(&worker);
+        let t = r.task(&id(), TaskKind::Source);
+        t.record_poll(10, 3);
+        t.record_write(10, 10);
+        let mut out = Vec::new();
+        t.collect(&mut out);
+        assert_eq!(
+            value(&out, SOURCE_TASK, "source-record-poll-total"),
+            Some(0.0)
+        );
+        worker.insert(ENABLED.into(), "true".into());
+        r.configure(&worker);
+        t.record_poll(4, 1);
+        let mut out = Vec::new();
+        t.collect(&mut out);
+        assert_eq!(
+            value(&out, SOURCE_TASK, "source-record-poll-total"),
+            Some(4.0)
         );
     }
 

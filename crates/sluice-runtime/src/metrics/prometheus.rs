@@ -102,6 +102,12 @@ const STRIMZI_SUFFIXES: &[&str] = &[
     "-skipped",
 ];
 
+/// The attribute suffixes Strimzi's rule for `<type>-metrics, client-id=…` groups (Kafka
+/// clients and the group member's `connect-metrics`) keeps; `-rate` is not among them.
+const CLIENT_SUFFIXES: &[&str] = &[
+    "-total", "-avg", "-bytes", "-count", "-ratio", "-age", "-flight", "-threads", "-ago",
+];
+
 fn tag_labels(m: &Metric, client_label: &str) -> Vec<(String, String)> {
     m.tags
         .iter()
@@ -217,6 +223,20 @@ fn strimzi(m: &Metric) -> Option<Series> {
             None,
             *v,
         ),
+        (Value::Num(v), PRODUCER | CONSUMER | ADMIN_CLIENT | NETWORK) => {
+            if !CLIENT_SUFFIXES.iter().any(|s| m.name.ends_with(s)) {
+                return None;
+            }
+            // `kafka.producer<type=producer-metrics, …>` → `kafka_producer_…`;
+            // `kafka.connect<type=connect-metrics, …>` → `kafka_connect_…`.
+            let prefix = underscore(m.group.trim_end_matches("-metrics"));
+            let kind = if m.name.ends_with("-total") {
+                Kind::Counter
+            } else {
+                Kind::Gauge
+            };
+            with(format!("kafka_{prefix}_{attr}"), kind, None, *v)
+        }
         (Value::Num(v), APP_INFO) if m.name == "start-time-ms" => with(
             "kafka_connect_start_time_seconds".into(),
             Kind::Gauge,
@@ -271,7 +291,8 @@ fn confluent(m: &Metric, strip_total: bool) -> Option<Series> {
         }
         (
             Value::Num(v),
-            CONNECTOR_TASK | SOURCE_TASK | SINK_TASK | TASK_ERROR | REBALANCE | COORDINATOR,
+            CONNECTOR_TASK | SOURCE_TASK | SINK_TASK | TASK_ERROR | REBALANCE | COORDINATOR
+            | NETWORK,
         ) => {
             let group = underscore(m.group);
             series(format!("kafka_connect_{group}_{attr}"), labels, *v)
@@ -578,5 +599,74 @@ sluice_task_tolerated_records_total{connector="snk",task="0"} 2
             e,
             "Invalid value jmx for configuration metrics.prometheus.naming: must be one of strimzi, confluent, confluent-v1"
         );
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::super::*;
+    use super::*;
+
+    fn sample() -> Vec<Metric> {
+        let p = || vec![("client-id", "connector-producer-src-0".to_string())];
+        let m = || vec![("client-id", "connect-1".to_string())];
+        vec![
+            Metric::num(PRODUCER, "outgoing-byte-total", p(), 1200.0),
+            Metric::num(PRODUCER, "outgoing-byte-rate", p(), 40.0),
+            Metric::num(PRODUCER, "connection-count", p(), 1.0),
+            Metric::num(
+                CONSUMER,
+                "incoming-byte-total",
+                vec![("client-id", "connector-consumer-snk-0".to_string())],
+                900.0,
+            ),
+            Metric::num(
+                ADMIN_CLIENT,
+                "connection-count",
+                vec![("client-id", "connector-adminclient-src-0".to_string())],
+                1.0,
+            ),
+            Metric::num(NETWORK, "incoming-byte-rate", m(), 12.5),
+            Metric::num(NETWORK, "request-total", m(), 30.0),
+            Metric::num(NETWORK, "io-ratio", m(), 0.001),
+            Metric::num(NETWORK, "connection-count", m(), 1.0),
+        ]
+    }
+
+    #[test]
+    fn strimzi_client_and_member_series_follow_its_client_rule() {
+        let out = render(&sample(), Naming::Strimzi);
+        for line in [
+            "kafka_producer_outgoing_byte_total{clientid=\"connector-producer-src-0\"} 1200\n",
+            "kafka_producer_connection_count{clientid=\"connector-producer-src-0\"} 1\n",
+            "kafka_consumer_incoming_byte_total{clientid=\"connector-consumer-snk-0\"} 900\n",
+            "kafka_admin_client_connection_count{clientid=\"connector-adminclient-src-0\"} 1\n",
+            "kafka_connect_request_total{clientid=\"connect-1\"} 30\n",
+            "kafka_connect_io_ratio{clientid=\"connect-1\"} 0.001\n",
+            "kafka_connect_connection_count{clientid=\"connect-1\"} 1\n",
+            "# TYPE kafka_producer_outgoing_byte_total counter\n",
+            "# TYPE kafka_producer_connection_count gauge\n",
+        ] {
+            assert!(out.contains(line), "{line} not in\n{out}");
+        }
+        // Strimzi's client rule keeps no `-rate` attribute.
+        assert!(!out.contains("_rate{"), "{out}");
+    }
+
+    #[test]
+    fn confluent_names_the_member_series_after_their_group() {
+        let out = render(&sample(), Naming::Confluent);
+        for line in [
+            "kafka_connect_connect_metrics_incoming_byte_rate{client_id=\"connect-1\"} 12.5\n",
+            "kafka_connect_connect_metrics_request_total{client_id=\"connect-1\"} 30\n",
+            "kafka_connect_connect_metrics_io_ratio{client_id=\"connect-1\"} 0.001\n",
+            "kafka_connect_connect_metrics_connection_count{client_id=\"connect-1\"} 1\n",
+        ] {
+            assert!(out.contains(line), "{line} not in\n{out}");
+        }
+        let v1 = render(&sample(), Naming::ConfluentV1);
+        assert!(v1.contains("kafka_connect_connect_metrics_request{client_id=\"connect-1\"} 30\n"));
+        // The Kafka clients' own series are not part of Confluent's Connect rules.
+        assert!(!out.contains("kafka_producer"), "{out}");
     }
 }

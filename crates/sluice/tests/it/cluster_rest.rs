@@ -309,14 +309,19 @@ fn a_connector_config_change_restarts_tasks_whose_configs_stay_the_same() {
     // named there too.
     cfg["config"]["value.converter"] = json!("org.apache.kafka.connect.json.JsonConverter");
     assert_eq!(create(&c.workers[0], &cfg).0, 201);
-    wait_for(
-        "the sink task FAILED on every worker",
-        Duration::from_secs(60),
-        || {
-            c.workers
-                .iter()
-                .all(|w| w.task_state("snk", 0).as_deref() == Some("FAILED"))
-        },
+    let mut seen = Vec::new();
+    let failed_everywhere = crate::harness::poll_until(Duration::from_secs(90), || {
+        seen = c.workers.iter().map(|w| w.status("snk")).collect();
+        seen.iter().all(|s| {
+            s.as_ref()
+                .and_then(|s| s["tasks"][0]["state"].as_str().map(str::to_string))
+                .as_deref()
+                == Some("FAILED")
+        })
+    });
+    assert!(
+        failed_everywhere,
+        "the sink task was not FAILED on every worker; their statuses: {seen:?}"
     );
     let (_, before) = c.workers[0].get("/connectors/snk/tasks").unwrap();
 

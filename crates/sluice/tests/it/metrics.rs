@@ -3,11 +3,11 @@
 //! Confluent/Grafana Kafka Connect dashboards query, once a FileStreamSource and a
 //! FileStreamSink have moved lines through a real worker.
 //!
-//! Not asserted, as documented in docs/metrics.md: the JVM series (`jvm_*`), the Kafka client
-//! series (`kafka_producer_*`, `kafka_consumer_*`, `kafka_admin_client_*`) and the group
-//! member's network series (`kafka_connect_connect_metrics_*`), which Sluice does not have.
-//! The rebalance and coordinator series exist in distributed mode only: the distributed test
-//! checks them.
+//! Not asserted, as documented in docs/metrics.md: the JVM series (`jvm_*`), which Sluice does
+//! not have, and `kafka_admin_client_*`, present only while an admin client lives (a source
+//! task closes its own once its topic exists). The rebalance, coordinator and group member
+//! network series exist in distributed mode only: the distributed test checks them (their
+//! Confluent names are covered by the golden tests in `metrics::prometheus`).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -300,6 +300,28 @@ fn strimzi_names_by_default() {
             && value(x, "sluice_sink_task_consumer_lag", &snk) == Some(0.0)
     });
     assert_eq!(missing(&samples, STRIMZI_DASHBOARD), Vec::<&str>::new());
+    // The Kafka clients' network series the dashboard's client panels query, from
+    // librdkafka's statistics (reported every 10 s): the source task's producer sent the
+    // lines, the sink task's consumer fetched them.
+    let producer = [("clientid", "connector-producer-src-0")];
+    let consumer = [("clientid", "connector-consumer-snk-0")];
+    let clients = scrape_until(w, "the clients' network series", |x| {
+        value(x, "kafka_producer_outgoing_byte_total", &producer).is_some_and(|b| b > 0.0)
+            && value(x, "kafka_consumer_incoming_byte_total", &consumer).is_some_and(|b| b > 0.0)
+            && value(x, "kafka_producer_connection_count", &producer).is_some_and(|c| c >= 1.0)
+            && value(x, "kafka_consumer_connection_count", &consumer).is_some_and(|c| c >= 1.0)
+    });
+    for name in [
+        "kafka_producer_request_total",
+        "kafka_producer_incoming_byte_total",
+        "kafka_consumer_response_total",
+        "kafka_consumer_outgoing_byte_total",
+    ] {
+        assert!(
+            clients.iter().any(|s| s.name == name),
+            "{name} missing from the scrape"
+        );
+    }
     let v = |name: &str, labels: &[(&str, &str)]| value(&samples, name, labels);
     assert_eq!(v("kafka_connect_worker_connector_count", &[]), Some(3.0));
     assert_eq!(v("kafka_connect_worker_task_count", &[]), Some(3.0));
@@ -634,6 +656,43 @@ heartbeat.interval.ms=1000
         Some(1.0)
     );
     assert!(v("kafka_connect_start_time_seconds", &cid).is_some_and(|t| t > 1.6e9));
+    // The group member's network series (Kafka's connect-metrics, family S names).
+    assert!(v("kafka_connect_connection_count", &cid).is_some_and(|n| n >= 1.0));
+    assert!(v("kafka_connect_outgoing_byte_total", &cid).is_some_and(|n| n > 0.0));
+    assert!(v("kafka_connect_incoming_byte_total", &cid).is_some_and(|n| n > 0.0));
+    assert!(v("kafka_connect_request_total", &cid).is_some_and(|n| n > 0.0));
+    assert!(v("kafka_connect_response_total", &cid).is_some_and(|n| n > 0.0));
+    assert!(v("kafka_connect_io_ratio", &cid).is_some_and(|r| (0.0..=1.0).contains(&r)));
+    // The leader timed its rebalances.
+    assert!(
+        v("kafka_connect_worker_rebalance_rebalance_max_time_ms", &[]).is_some_and(f64::is_finite)
+    );
+
+    // A second worker joins: a follower, it times its own rebalance as Kafka's members do
+    // (from its JoinGroup to its assignment) and reports its own assignment.
+    let w2 = Worker::distributed(&p("worker.properties"), free_port(), &p("worker2.log"));
+    w2.wait_ready();
+    let client2 = format!("connect-{}", w2.worker_id());
+    let cid2 = [("clientid", client2.as_str())];
+    let follower = scrape_until(&w2, "the follower's completed rebalance", |x| {
+        value(
+            x,
+            "kafka_connect_worker_rebalance_completed_rebalances_total",
+            &[],
+        )
+        .is_some_and(|n| n >= 1.0)
+            && value(x, "kafka_connect_worker_rebalance_rebalancing", &[]) == Some(0.0)
+            && value(x, "kafka_connect_coordinator_assigned_tasks", &cid2).is_some()
+    });
+    let f = |name: &str| value(&follower, name, &[]);
+    assert!(
+        f("kafka_connect_worker_rebalance_rebalance_max_time_ms")
+            .is_some_and(|t| t.is_finite() && t >= 0.0),
+        "{:?}",
+        f("kafka_connect_worker_rebalance_rebalance_max_time_ms")
+    );
+    assert!(f("kafka_connect_worker_rebalance_rebalance_avg_time_ms").is_some_and(f64::is_finite));
+    assert!(value(&follower, "kafka_connect_connection_count", &cid2).is_some_and(|n| n >= 1.0));
 }
 
 /// Creates a connector, retrying while the fresh cluster has no leader yet (409).
