@@ -126,7 +126,13 @@ fn server_error(v: &serde_json::Value) -> TdError {
         .and_then(|m| m.as_str())
         .unwrap_or_default()
         .to_string();
-    if AUTH_CODES.contains(&code) {
+    // taosAdapter reports a failed `tmq_consumer_new` as code 0xffff with TDengine's text.
+    let lower = desc.to_ascii_lowercase();
+    if AUTH_CODES.contains(&code)
+        || lower.contains("authentication failure")
+        || lower.contains("invalid user")
+        || lower.contains("invalid password")
+    {
         return TdError::Auth(format!(
             "taosAdapter rejected the TMQ subscription (TDengine ERROR 0x{code:x}: {desc}): check connection.user and connection.password"
         ));
@@ -650,6 +656,17 @@ pub fn encode_block(types: &[u8], widths: &[i32], rows: &[Vec<Cell>]) -> Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_failures_by_code_or_text() {
+        let e =
+            server_error(&serde_json::json!({"code": 0xffff, "message": "Authentication failure"}));
+        assert!(matches!(e, TdError::Auth(_)), "{e:?}");
+        let e = server_error(&serde_json::json!({"code": 0x0357, "message": ""}));
+        assert!(matches!(e, TdError::Auth(_)), "{e:?}");
+        let e = server_error(&serde_json::json!({"code": 0x03E0, "message": "Topic not exist"}));
+        assert!(matches!(e, TdError::Server { code: 0x03E0, .. }), "{e:?}");
+    }
 
     #[test]
     fn urls() {

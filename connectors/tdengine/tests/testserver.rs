@@ -561,4 +561,26 @@ async fn subscription_errors() {
         "{e}"
     );
     assert!(!e.to_string().contains("s3cret-pw"));
+    // The TMQ endpoint itself refuses bad credentials as an authentication error.
+    td.sql(
+        Some("test"),
+        "create topic if not exists t_auth as select * from meters",
+    )
+    .unwrap();
+    let sub = sluice_connector_tdengine::tmq::Subscription {
+        user: "root".into(),
+        password: "s3cret-pw".into(),
+        group_id: "g".into(),
+        offset_reset: "earliest".into(),
+        topics: vec!["t_auth".into()],
+    };
+    let e = sluice_connector_tdengine::tmq::Consumer::subscribe(&td.url(), &sub)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, sluice_connector_tdengine::taosadapter::TdError::Auth(_)),
+        "{e:?}"
+    );
+    assert!(!e.to_string().contains("s3cret-pw"));
 }

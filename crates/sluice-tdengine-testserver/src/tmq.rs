@@ -184,7 +184,8 @@ async fn handle(
         }
         let store = lock(&state.store);
         if str_arg("user") != store.user || str_arg("password") != store.password {
-            return text(error(action, req_id, 0x0357, "Authentication failure"));
+            // taosAdapter reports a failed `tmq_consumer_new` as 0xffff with TDengine's text.
+            return text(error(action, req_id, 0xffff, "Authentication failure"));
         }
         let group = str_arg("group_id");
         if group.is_empty() {
