@@ -6,6 +6,7 @@ use sluice_api::data::{java_float_to_string, schemas, SchemaBuilder, SchemaRef, 
 use sluice_api::{ConnectError, Result};
 
 use crate::offsets::parse_rfc3339;
+use crate::tmq::Cell;
 
 /// A table's layout: the primary timestamp column, tags and data columns with type names.
 #[derive(Clone, Debug, PartialEq)]
@@ -328,6 +329,199 @@ pub fn json(
     Ok(s)
 }
 
+/// `data.precision` of subscription mode: the unit of the timestamps in TMQ records
+/// (Java's `StringDeserializer`: `ns`, `us`, anything else milliseconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutPrecision {
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl OutPrecision {
+    pub fn parse(s: &str) -> OutPrecision {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ns" => OutPrecision::Nanos,
+            "us" => OutPrecision::Micros,
+            _ => OutPrecision::Millis,
+        }
+    }
+
+    /// Epoch nanoseconds in this unit (Java: `Timestamp.getTime()`, or whole seconds plus
+    /// `getNanos()` scaled).
+    pub fn of(self, ns: i64) -> i64 {
+        match self {
+            OutPrecision::Nanos => ns,
+            OutPrecision::Micros => ns.div_euclid(1_000),
+            OutPrecision::Millis => ns.div_euclid(1_000_000),
+        }
+    }
+}
+
+/// One row of a TMQ block, by column name (Java's deserialized `Map<String, Object>`).
+pub struct TmqRow<'a> {
+    pub names: &'a [String],
+    pub cells: &'a [Cell],
+    /// Nanoseconds per unit of the block's timestamps.
+    pub unit_ns: i64,
+    pub out: OutPrecision,
+}
+
+impl TmqRow<'_> {
+    fn get(&self, name: &str) -> &Cell {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.cells.get(i))
+            .unwrap_or(&Cell::Null)
+    }
+
+    /// A timestamp cell in the output unit.
+    fn ts(&self, c: &Cell) -> Option<i64> {
+        match c {
+            Cell::Timestamp(t) => Some(self.out.of(t.saturating_mul(self.unit_ns))),
+            _ => None,
+        }
+    }
+
+    /// `String.valueOf(map.get(name))`: timestamps already in the output unit, NULL as `null`.
+    fn text(&self, ty: &str, c: &Cell) -> Result<String> {
+        Ok(match c {
+            Cell::Null => "null".into(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Int(i) => i.to_string(),
+            Cell::UInt(u) => u.to_string(),
+            Cell::Float(f) => java_float_to_string(f64::from(*f), true),
+            Cell::Double(d) => java_float_to_string(*d, false),
+            Cell::Text(s) => s.clone(),
+            Cell::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            Cell::Timestamp(_) => self.ts(c).unwrap_or_default().to_string(),
+        })
+        .and_then(|s| match ty {
+            "TIMESTAMP" | "NCHAR" | "INT" | "TINYINT" | "SMALLINT" | "BIGINT" | "FLOAT"
+            | "DOUBLE" | "BINARY" | "VARCHAR" | "BOOL" => Ok(s),
+            other => Err(invalid_type(other)),
+        })
+    }
+
+    fn json_value(&self, ty: &str, c: &Cell) -> Value {
+        match (ty, c) {
+            (_, Cell::Null) => Value::Null,
+            ("TINYINT", Cell::Int(i)) => Value::Int8(*i as i8),
+            ("SMALLINT", Cell::Int(i)) => Value::Int16(*i as i16),
+            ("INT", Cell::Int(i)) => Value::Int32(*i as i32),
+            ("BIGINT", Cell::Int(i)) => Value::Int64(*i),
+            ("TIMESTAMP", c) => self.ts(c).map_or(Value::Null, Value::Int64),
+            ("FLOAT", Cell::Float(f)) => Value::Float32(*f),
+            ("FLOAT", Cell::Double(d)) => Value::Float32(*d as f32),
+            ("DOUBLE", Cell::Double(d)) => Value::Float64(*d),
+            ("DOUBLE", Cell::Float(f)) => Value::Float64(f64::from(*f)),
+            ("BOOL", Cell::Bool(b)) => Value::Boolean(*b),
+            (_, Cell::Text(s)) => Value::String(s.clone()),
+            (_, Cell::Bytes(b)) => Value::String(String::from_utf8_lossy(b).into_owned()),
+            (_, other) => Value::String(self.text("VARCHAR", other).unwrap_or_default()),
+        }
+    }
+}
+
+/// A TMQ row as subscription mode's line text (`LineMapper.process`): values as Java's
+/// `String.valueOf` prints them (NULL ⇒ `null`), timestamps (primary and others) as numbers
+/// in `data.precision`'s unit, the primary timestamp last without padding.
+pub fn tmq_line(table: &str, schema: &TableSchema, row: &TmqRow<'_>) -> Result<String> {
+    let mut out = String::from(table);
+    for (name, ty) in &schema.tags {
+        let c = row.get(name);
+        out.push(',');
+        out.push_str(name);
+        out.push('=');
+        if matches!(ty.as_str(), "BINARY" | "VARCHAR") {
+            out.push('"');
+            out.push_str(&row.text(ty, c)?);
+            out.push('"');
+        } else {
+            out.push_str(&row.text(ty, c)?);
+        }
+    }
+    out.push(' ');
+    for (i, (name, ty)) in schema.columns.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let c = row.get(name);
+        out.push_str(name);
+        out.push('=');
+        let v = row.text(ty, c)?;
+        match ty.as_str() {
+            "NCHAR" => {
+                out.push_str("L\"");
+                out.push_str(&v);
+                out.push('"');
+            }
+            "BINARY" | "VARCHAR" => {
+                out.push('"');
+                out.push_str(&v);
+                out.push('"');
+            }
+            "INT" | "TINYINT" | "SMALLINT" => {
+                out.push_str(&v);
+                out.push_str("i32");
+            }
+            "BIGINT" => {
+                out.push_str(&v);
+                out.push_str("i64");
+            }
+            "FLOAT" => {
+                out.push_str(&v);
+                out.push_str("f32");
+            }
+            "DOUBLE" => {
+                out.push_str(&v);
+                out.push_str("f64");
+            }
+            _ => out.push_str(&v),
+        }
+    }
+    out.push(' ');
+    out.push_str(&row.text("TIMESTAMP", row.get(&schema.ts_column))?);
+    Ok(out)
+}
+
+/// A TMQ row as subscription mode's JSON struct (`JsonMapper.process`): the timestamp in
+/// `data.precision`'s unit (not normalised to ms as in query mode), NULLs as null.
+pub fn tmq_json(
+    value_schema: &SchemaRef,
+    schema: &TableSchema,
+    row: &TmqRow<'_>,
+) -> Result<Struct> {
+    let put_err = |e: ConnectError| ConnectError::fatal(e.to_string());
+    let mut s = Struct::new(value_schema.clone());
+    let ts = row.ts(row.get(&schema.ts_column)).ok_or_else(|| {
+        ConnectError::fatal(format!(
+            "a TMQ row has no timestamp in column {}",
+            schema.ts_column
+        ))
+    })?;
+    s.put(&schema.ts_column, Value::Int64(ts))
+        .map_err(put_err)?;
+    for (name, ty) in &schema.columns {
+        s.put(name, row.json_value(ty, row.get(name)))
+            .map_err(put_err)?;
+    }
+    if !schema.tags.is_empty() {
+        let tag_schema = value_schema
+            .field("tags")
+            .map(|f| f.schema.clone())
+            .ok_or_else(|| ConnectError::fatal("json schema lost its tags field"))?;
+        let mut t = Struct::new(tag_schema);
+        for (name, ty) in &schema.tags {
+            t.put(name, row.json_value(ty, row.get(name)))
+                .map_err(put_err)?;
+        }
+        s.put("tags", Value::Struct(t)).map_err(put_err)?;
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +647,52 @@ mod tests {
             java_timestamp(1_538_577_485_500_000_000),
             "2018-10-03 14:38:05.5"
         );
+    }
+
+    /// Subscription mode (§4.7): the tutorial row as `LineMapper.process` prints it with
+    /// `data.precision=ms`, and as `JsonMapper.process` builds it with `ns`.
+    #[test]
+    fn tmq_rows_match_java() {
+        let names: Vec<String> = ["ts", "current", "voltage", "phase", "location", "groupid"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let cells = vec![
+            Cell::Timestamp(1_538_548_685_000),
+            Cell::Float(10.3),
+            Cell::Int(219),
+            Cell::Null,
+            Cell::Text("California.SanFrancisco".into()),
+            Cell::Int(2),
+        ];
+        let row = TmqRow {
+            names: &names,
+            cells: &cells,
+            unit_ns: 1_000_000,
+            out: OutPrecision::parse("ms"),
+        };
+        assert_eq!(
+            tmq_line("meters", &tutorial(), &row).unwrap(),
+            "meters,location=\"California.SanFrancisco\",groupid=2 current=10.3f32,voltage=219i32,phase=nullf32 1538548685000"
+        );
+        let ns = TmqRow {
+            out: OutPrecision::parse("NS"),
+            ..row
+        };
+        assert!(tmq_line("meters", &tutorial(), &ns)
+            .unwrap()
+            .ends_with(" 1538548685000000000"));
+        let vs = json_schema(&tutorial()).unwrap();
+        let s = tmq_json(&vs, &tutorial(), &ns).unwrap();
+        assert_eq!(s.get("ts"), Some(&Value::Int64(1_538_548_685_000_000_000)));
+        assert_eq!(s.get("phase"), Some(&Value::Null));
+        assert_eq!(s.get("voltage"), Some(&Value::Int32(219)));
+        let us = TmqRow {
+            out: OutPrecision::parse("us"),
+            ..ns
+        };
+        assert!(tmq_line("meters", &tutorial(), &us)
+            .unwrap()
+            .ends_with(" 1538548685000000"));
     }
 }

@@ -5,8 +5,8 @@
 //! (`_c0 > offset and _c0 <= now`), published as line text or JSON structs with Java's
 //! partitions `{"table": …}` and offsets `{"timestamp_millisecond": …, "timestamp_nanosecond": …}`.
 //!
-//! Subscription mode (TDengine TMQ, Java's default `read.method`) is not implemented: a
-//! connector that asks for it fails at start with a message saying so.
+//! Subscription mode (TDengine TMQ, Java's default `read.method`) is in
+//! [`crate::subscription`]; the connector (discovery, task split) is the same for both.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use sluice_api::config::{ConfigDef, RawConfig};
 use sluice_api::connector::{
-    Connector, ConnectorContext, ConnectorKind, ConnectorPlugin, SourceTask, SourceTaskContext,
-    TaskFactory,
+    Connector, ConnectorContext, ConnectorKind, ConnectorPlugin, RecordCommitter, SourceTask,
+    SourceTaskContext, TaskFactory,
 };
 use sluice_api::data::{SchemaRef, Value};
 use sluice_api::record::{OffsetMap, SourceRecord, Topic};
@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, *};
 use crate::format::{self, TableSchema};
 use crate::offsets;
+use crate::subscription::SubscriptionTask;
 use crate::taosadapter::{parse_url, Client, TdError};
 
 pub const CLASS: &str = "com.taosdata.kafka.connect.source.TDengineSourceConnector";
@@ -170,8 +171,8 @@ impl Settings {
     }
 }
 
-/// Checks what Java checks in the `SourceConfig` constructor, and refuses subscription mode.
-fn check_read_method(c: &sluice_api::config::Config) -> Result<()> {
+/// Checks what Java checks in the `SourceConfig` constructor; true for subscription mode.
+fn check_read_method(c: &sluice_api::config::Config) -> Result<bool> {
     let method = c.string(READ_METHOD).unwrap_or("subscription");
     if method.eq_ignore_ascii_case("subscription") {
         if c.string(SUBSCRIPTION_GROUP_ID)
@@ -181,11 +182,9 @@ fn check_read_method(c: &sluice_api::config::Config) -> Result<()> {
                 "subscription.group.id must be set when read.method is subscription",
             ));
         }
-        return Err(ConnectError::config(
-            "read.method=subscription (the default) is not supported by Sluice's TDengine source yet; set read.method=query",
-        ));
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Whether `db` exists (`information_schema.ins_databases`).
@@ -379,14 +378,14 @@ struct Executor {
     latest_end: i64,
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     (now_ns() / 1_000_000) as u64
 }
 
@@ -397,6 +396,8 @@ pub struct TDengineSourceTask {
     executors: Vec<Executor>,
     /// Nanoseconds per unit of the database's precision.
     unit_ns: Option<i64>,
+    /// Set in subscription mode, which then does all the work.
+    subscription: Option<SubscriptionTask>,
 }
 
 impl TDengineSourceTask {
@@ -534,8 +535,14 @@ impl TDengineSourceTask {
 impl SourceTask for TDengineSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         let parsed = config::parse(&config_def(), &context.configs)?;
-        check_read_method(&parsed)?;
+        let subscription = check_read_method(&parsed)?;
         let s = Settings::from(&parsed)?;
+        if subscription {
+            self.subscription =
+                Some(SubscriptionTask::start(s.clone(), s.client()?, &parsed, &context).await?);
+            self.settings = Some(s);
+            return Ok(());
+        }
         self.client = Some(s.client()?);
         self.executors = s
             .tables
@@ -563,6 +570,9 @@ impl SourceTask for TDengineSourceTask {
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        if let Some(sub) = self.subscription.as_mut() {
+            return sub.poll().await;
+        }
         let Some(s) = self.settings.clone() else {
             return Err(ConnectError::illegal_state(
                 "TDengineSourceTask is not started",
@@ -635,8 +645,22 @@ impl SourceTask for TDengineSourceTask {
         Ok(out)
     }
 
+    async fn commit(&mut self) -> Result<()> {
+        match self.subscription.as_mut() {
+            Some(sub) => sub.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    fn record_committer(&mut self) -> Option<Arc<dyn RecordCommitter>> {
+        self.subscription.as_ref().map(|s| s.record_committer())
+    }
+
     async fn stop(&mut self) -> Result<()> {
         self.client = None;
+        if let Some(sub) = self.subscription.as_mut() {
+            sub.stop().await?;
+        }
         Ok(())
     }
 }
@@ -702,7 +726,7 @@ mod tests {
     }
 
     #[test]
-    fn subscription_mode_is_refused_with_javas_check_first() {
+    fn subscription_mode_needs_a_group_id() {
         let raw: RawConfig = [
             ("connection.url", "jdbc:TAOS://h:6030"),
             ("topic.prefix", "p"),

@@ -426,3 +426,161 @@ async fn source_connector_start_errors() {
     let e = start("test", "taosdata", port).await.0.unwrap_err();
     assert!(e.to_string().contains("unreachable"), "{e}");
 }
+
+async fn subscription_task(
+    td: &TestServer,
+    extra: &[(&str, String)],
+) -> sluice_api::Result<source::TDengineSourceTask> {
+    let mut pairs = vec![
+        (
+            "connection.url",
+            format!("jdbc:TAOS-WS://127.0.0.1:{}", td.port),
+        ),
+        ("connection.database", "test".to_string()),
+        ("topic.prefix", "td".to_string()),
+        ("subscription.group.id", "g1".to_string()),
+        ("subscription.from", "earliest".to_string()),
+        ("poll.interval.ms", "0".to_string()),
+        ("tables", "meters".to_string()),
+    ];
+    pairs.extend(extra.iter().cloned());
+    let mut t = source::TDengineSourceTask::default();
+    t.start(SourceTaskContext {
+        configs: raw(&pairs),
+        offsets: Arc::new(Offsets(HashMap::new())),
+    })
+    .await?;
+    Ok(t)
+}
+
+/// Polls until `n` records came or 10 s passed.
+async fn poll_n(
+    t: &mut source::TDengineSourceTask,
+    n: usize,
+) -> Vec<sluice_api::record::SourceRecord> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut out = Vec::new();
+    while out.len() < n && std::time::Instant::now() < deadline {
+        out.extend(t.poll().await.unwrap());
+    }
+    out
+}
+
+/// S9 without Kafka: the default read method creates the TMQ topic, publishes Java's
+/// records (`data.precision` decides the timestamp unit), and commits the group's TMQ offset
+/// only for records the runtime handed back as acknowledged; a new task of the group resumes
+/// after the committed offset, so unacknowledged rows come again (at-least-once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn subscription_commits_only_acknowledged_messages() {
+    let td = TestServer::start(0).unwrap();
+    seed(&td);
+    let mut t = subscription_task(&td, &[("data.precision", "ns".into())])
+        .await
+        .unwrap();
+    let committer = t
+        .record_committer()
+        .expect("subscription mode acknowledges records");
+    let got = poll_n(&mut t, 3).await;
+    let texts: Vec<&str> = got
+        .iter()
+        .map(|r| r.record.value.as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "meters,location=\"SF\",groupid=2 current=10.3f32,voltage=219i32 1538577485000000000",
+            "meters,location=\"SF\",groupid=2 current=10.4f32,voltage=220i32 1538577486000000000",
+            "meters,location=\"LA\",groupid=3 current=11.3f32,voltage=221i32 1538577485000000000",
+        ]
+    );
+    for r in &got {
+        assert_eq!(&*r.record.topic, "td-test-meters");
+        assert!(r.source_offset.is_empty());
+        assert_eq!(*r.source_partition, offsets::partition("meters"));
+    }
+    // Nothing acknowledged: nothing committed.
+    t.commit().await.unwrap();
+    assert_eq!(td.tmq_committed("g1", "td-test-meters"), None);
+    for r in got {
+        committer.commit_record(r, None);
+    }
+    t.commit().await.unwrap();
+    assert_eq!(td.tmq_committed("g1", "td-test-meters"), Some(3));
+
+    // A row now, polled but never acknowledged, then the task stops (a crash).
+    td.sql(
+        Some("test"),
+        "insert into d2 values('2018-10-03 14:38:07.000', 12.5, 222)",
+    )
+    .unwrap();
+    assert_eq!(poll_n(&mut t, 1).await.len(), 1);
+    t.stop().await.unwrap();
+    assert_eq!(td.tmq_committed("g1", "td-test-meters"), Some(3));
+
+    // The group resumes after the committed offset: only the unacknowledged row, as JSON
+    // with millisecond timestamps.
+    let mut again = subscription_task(&td, &[("out.format", "json".into())])
+        .await
+        .unwrap();
+    let got = poll_n(&mut again, 1).await;
+    assert_eq!(got.len(), 1);
+    let Value::Struct(s) = &got[0].record.value else {
+        panic!("{:?}", got[0].record.value)
+    };
+    assert_eq!(s.get("ts"), Some(&Value::Int64(1_538_577_487_000)));
+    assert_eq!(s.get("voltage"), Some(&Value::Int32(222)));
+    for _ in 0..3 {
+        assert!(again.poll().await.unwrap().is_empty());
+    }
+    again.stop().await.unwrap();
+}
+
+/// Subscription-mode start errors: a missing group id (Java's message), bad credentials (a
+/// config error naming the keys, without the password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn subscription_errors() {
+    let td = TestServer::start(0).unwrap();
+    seed(&td);
+    let e = subscription_task(&td, &[("subscription.group.id", "".into())])
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "subscription.group.id must be set when read.method is subscription"
+    );
+    // The topic is created at start, over REST: bad credentials fail the start.
+    let e = subscription_task(&td, &[("connection.password", "s3cret-pw".into())])
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.to_string()
+            .contains("check connection.user and connection.password"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("s3cret-pw"));
+    // The TMQ endpoint itself refuses bad credentials as an authentication error.
+    td.sql(
+        Some("test"),
+        "create topic if not exists t_auth as select * from meters",
+    )
+    .unwrap();
+    let sub = sluice_connector_tdengine::tmq::Subscription {
+        user: "root".into(),
+        password: "s3cret-pw".into(),
+        group_id: "g".into(),
+        offset_reset: "earliest".into(),
+        topics: vec!["t_auth".into()],
+    };
+    let e = sluice_connector_tdengine::tmq::Consumer::subscribe(&td.url(), &sub)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, sluice_connector_tdengine::taosadapter::TdError::Auth(_)),
+        "{e:?}"
+    );
+    assert!(!e.to_string().contains("s3cret-pw"));
+}

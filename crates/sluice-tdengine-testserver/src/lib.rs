@@ -9,7 +9,9 @@
 //! - `POST /rest/sql` and `/rest/sql/<db>`: the SQL subset in [`sql`], REST JSON replies;
 //! - `POST /influxdb/v1/write?db=&precision=`: line protocol, 204 on success;
 //! - `POST /opentsdb/v1/put/telnet/<db>`, `POST /opentsdb/v1/put/json/<db>`;
-//! - `GET /-/ping`.
+//! - `GET /-/ping`;
+//! - `GET /rest/tmq`: the TMQ WebSocket endpoint in [`tmq`] (topics made by `create topic` in
+//!   [`sql`], consumer groups with committed offsets).
 //!
 //! Every endpoint but ping needs `Authorization: Basic` (or `?u=&p=` on the InfluxDB one).
 //!
@@ -21,12 +23,15 @@ pub mod schemaless;
 pub mod sql;
 pub mod store;
 pub mod time;
+pub mod tmq;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -57,9 +62,22 @@ pub struct WriteCall {
 pub struct AppState {
     pub store: Shared,
     pub calls: Arc<Mutex<Vec<WriteCall>>>,
+    /// Rows a TMQ message holds at most (0: 1,000).
+    pub tmq_rows: Arc<AtomicUsize>,
+    /// TMQ consumers subscribed now.
+    pub tmq_consumers: Arc<AtomicUsize>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+impl AppState {
+    pub fn tmq_rows_per_message(&self) -> usize {
+        match self.tmq_rows.load(Ordering::Relaxed) {
+            0 => 1000,
+            n => n,
+        }
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -168,6 +186,12 @@ fn schemaless_write(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/-/ping", get(|| async { StatusCode::OK }))
+        .route(
+            "/rest/tmq",
+            get(|State(s): State<AppState>, ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(move |socket| tmq::serve(socket, s))
+            }),
+        )
         .route(
             "/rest/sql",
             post(
@@ -318,6 +342,56 @@ impl TestServer {
     /// Runs one SQL statement against the store directly (for seeding and assertions).
     pub fn sql(&self, db: Option<&str>, statement: &str) -> Result<sql::Output, TdError> {
         sql::execute(&mut lock(&self.state.store), db, statement)
+    }
+
+    /// The committed TMQ offset of `group` in `topic`, if any.
+    pub fn tmq_committed(&self, group: &str, topic: &str) -> Option<i64> {
+        lock(&self.state.store)
+            .committed
+            .get(&(group.to_string(), topic.to_string()))
+            .copied()
+    }
+
+    /// How many rows of `topic` a consumer resuming at `position` has passed (the topic's
+    /// WAL entries before it).
+    pub fn tmq_rows_before(&self, topic: &str, position: i64) -> usize {
+        let store = lock(&self.state.store);
+        let Some(def) = store.topics.get(topic) else {
+            return 0;
+        };
+        let Some(d) = store.databases.get(&def.db) else {
+            return 0;
+        };
+        let source = match &def.source {
+            store::TopicSource::Select(t) | store::TopicSource::Stable(t) => Some(t.as_str()),
+            store::TopicSource::Database => None,
+        };
+        d.wal
+            .iter()
+            .take(usize::try_from(position).unwrap_or(0))
+            .filter(|(idx, _)| {
+                let Some(name) = d.wal_names.get(*idx as usize) else {
+                    return false;
+                };
+                source.is_none_or(|t| {
+                    name == t
+                        || d.tables
+                            .get(name)
+                            .and_then(|x| x.stable.as_deref())
+                            .is_some_and(|s| s == t)
+                })
+            })
+            .count()
+    }
+
+    /// TMQ consumers subscribed now (one per open `/rest/tmq` connection that subscribed).
+    pub fn tmq_consumers(&self) -> usize {
+        self.state.tmq_consumers.load(Ordering::Relaxed)
+    }
+
+    /// Makes TMQ messages hold at most `rows` rows.
+    pub fn set_tmq_rows_per_message(&self, rows: usize) {
+        self.state.tmq_rows.store(rows, Ordering::Relaxed);
     }
 
     /// The schemaless write calls received so far.

@@ -1,9 +1,11 @@
 //! The SQL subset the connectors and tests send through `/rest/sql`: create/drop/use database,
 //! create stable/table, insert (with `USING … TAGS`), describe, `information_schema.ins_*`,
-//! and selects with `where`, `order by`, `limit`, `count(*)` and `first(_c0)`.
+//! and selects with `where`, `order by`, `limit`, `count(*)` and `first(_c0)`; create/drop
+//! TMQ topics (`as select * from`, `as stable`, `as database`).
 
 use crate::store::{
-    Column, Database, Kind, Stable, Store, Table, TdError, Val, SYNTAX_ERROR, TABLE_NOT_EXIST,
+    Column, Database, Kind, Stable, Store, Table, TdError, TopicDef, TopicSource, Val,
+    SYNTAX_ERROR, TABLE_NOT_EXIST,
 };
 use crate::time;
 
@@ -200,6 +202,9 @@ pub fn execute(store: &mut Store, default_db: Option<&str>, sql: &str) -> Result
         pos: 0,
     };
     if p.kw("create") {
+        if p.kw("topic") {
+            return create_topic(store, default_db, &mut p);
+        }
         if p.kw("database") {
             let exists_ok = p.kw("if") && p.kw("not") && p.kw("exists");
             let name = p.ident()?;
@@ -278,6 +283,15 @@ pub fn execute(store: &mut Store, default_db: Option<&str>, sql: &str) -> Result
         return Ok(Output::Affected(0));
     }
     if p.kw("drop") {
+        if p.kw("topic") {
+            let if_exists = p.kw("if") && p.kw("exists");
+            let name = p.ident()?;
+            if store.topics.remove(&name).is_none() && !if_exists {
+                return Err(TdError::new(TOPIC_NOT_EXIST, "Topic not exist"));
+            }
+            store.committed.retain(|(_, t), _| *t != name);
+            return Ok(Output::Affected(0));
+        }
         if p.kw("database") {
             let if_exists = p.kw("if") && p.kw("exists");
             let name = p.ident()?;
@@ -317,6 +331,54 @@ pub fn execute(store: &mut Store, default_db: Option<&str>, sql: &str) -> Result
         return select(store, default_db, &mut p);
     }
     Err(syntax(&p.near()))
+}
+
+/// TDengine's `TSDB_CODE_MND_TOPIC_NOT_EXIST`.
+pub const TOPIC_NOT_EXIST: i32 = 0x03E0;
+
+/// `create topic [if not exists] <name> as select * from <table> | as stable <st> | as
+/// database <db>`.
+fn create_topic(store: &mut Store, default_db: Option<&str>, p: &mut P) -> Result<Output, TdError> {
+    let if_not_exists = p.kw("if") && p.kw("not") && p.kw("exists");
+    let name = p.ident()?;
+    p.expect_kw("as")?;
+    let (db, source) = if p.kw("select") {
+        if !matches!(p.peek(), Some(Tok::Sym('*'))) {
+            return Err(syntax(&p.near()));
+        }
+        p.pos += 1;
+        p.expect_kw("from")?;
+        let (db, table) = p.name()?;
+        let db = resolve_db(db, default_db)?;
+        let d = store.db(&db)?;
+        if !d.stables.contains_key(&table)
+            && d.tables.get(&table).is_none_or(|t| t.stable.is_some())
+        {
+            return Err(TdError::new(TABLE_NOT_EXIST, "Table does not exist"));
+        }
+        (db, TopicSource::Select(table))
+    } else if p.kw("stable") {
+        let (db, st) = p.name()?;
+        let db = resolve_db(db, default_db)?;
+        if !store.db(&db)?.stables.contains_key(&st) {
+            return Err(TdError::new(TABLE_NOT_EXIST, "Table does not exist"));
+        }
+        (db, TopicSource::Stable(st))
+    } else if p.kw("database") {
+        let db = p.ident()?;
+        store.db(&db)?;
+        (db, TopicSource::Database)
+    } else {
+        return Err(syntax(&p.near()));
+    };
+    if store.topics.contains_key(&name) {
+        if if_not_exists {
+            return Ok(Output::Affected(0));
+        }
+        return Err(TdError::new(0x03E1, "Topic already exists"));
+    }
+    store.topics.insert(name, TopicDef { db, source });
+    Ok(Output::Affected(0))
 }
 
 fn column_defs(p: &mut P) -> Result<Vec<Column>, TdError> {

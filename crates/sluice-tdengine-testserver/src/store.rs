@@ -3,7 +3,7 @@
 //! NCHAR tags of power-of-two widths, MD5 child names, precision conversion, merge on an equal
 //! timestamp, all-or-nothing calls).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use md5::{Digest, Md5};
 
@@ -226,7 +226,16 @@ pub struct Database {
     pub precision: String,
     pub stables: BTreeMap<String, Stable>,
     pub tables: BTreeMap<String, Table>,
+    /// The write-ahead log TMQ reads: one entry per row written, its index is its version
+    /// (the database has one vgroup, [`VGROUP_ID`]). Entries name the table by index into
+    /// `wal_names` and the row by timestamp.
+    pub wal: Vec<(u32, i64)>,
+    pub wal_names: Vec<String>,
+    wal_index: HashMap<String, u32>,
 }
+
+/// The one vgroup of every database (TMQ offsets are per topic and vgroup).
+pub const VGROUP_ID: i32 = 2;
 
 impl Database {
     pub fn new(precision: &str) -> Database {
@@ -234,6 +243,9 @@ impl Database {
             precision: precision.to_string(),
             stables: BTreeMap::new(),
             tables: BTreeMap::new(),
+            wal: Vec::new(),
+            wal_names: Vec::new(),
+            wal_index: HashMap::new(),
         }
     }
 
@@ -256,6 +268,16 @@ impl Database {
                 }
                 row[i] = v;
             }
+            let idx = match self.wal_index.get(table) {
+                Some(i) => *i,
+                None => {
+                    let i = self.wal_names.len() as u32;
+                    self.wal_names.push(table.to_string());
+                    self.wal_index.insert(table.to_string(), i);
+                    i
+                }
+            };
+            self.wal.push((idx, ts));
         }
     }
 
@@ -466,6 +488,29 @@ pub struct Store {
     pub password: String,
     /// Every schemaless write call, in order (the benchmark and tests count them).
     pub schemaless_calls: Vec<(Protocol, usize)>,
+    /// TMQ topics by name.
+    pub topics: BTreeMap<String, TopicDef>,
+    /// Committed TMQ offsets by (consumer group, topic) of the one vgroup.
+    pub committed: BTreeMap<(String, String), i64>,
+}
+
+/// What a TMQ topic reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TopicSource {
+    /// `as select * from <table>`: a super table (its children, columns then tags) or a
+    /// normal table.
+    Select(String),
+    /// `as stable <stable>`: the data columns of its children.
+    Stable(String),
+    /// `as database <db>`: the data columns of every table.
+    Database,
+}
+
+/// A TMQ topic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopicDef {
+    pub db: String,
+    pub source: TopicSource,
 }
 
 impl Default for Store {
@@ -475,6 +520,8 @@ impl Default for Store {
             user: "root".into(),
             password: "taosdata".into(),
             schemaless_calls: Vec::new(),
+            topics: BTreeMap::new(),
+            committed: BTreeMap::new(),
         }
     }
 }

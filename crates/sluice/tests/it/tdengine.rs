@@ -877,3 +877,229 @@ data.precision=ns
     assert!(copied[0][5].as_str().unwrap().starts_with("t_"));
     drop(w);
 }
+
+/// The tutorial's `source-demo.properties` exactly as TDengine's guide publishes it (§12.1):
+/// native URL (mapped to taosAdapter on port 6041 of the same host), no `read.method`, so
+/// Java's default subscription mode with `subscription.from=latest`.
+const TUTORIAL_SOURCE_FILE: &str = "name=TDengineSourceConnector
+connector.class=com.taosdata.kafka.connect.source.TDengineSourceConnector
+tasks.max=1
+subscription.group.id=source-demo
+connection.url=jdbc:TAOS://127.0.0.1:6030
+connection.user=root
+connection.password=taosdata
+connection.database=test
+connection.attempts=3
+connection.backoff.ms=5000
+topic.prefix=tdengine
+topic.delimiter=-
+poll.interval.ms=1000
+fetch.max.rows=100
+topic.per.stable=true
+topic.ignore.db=false
+out.format=line
+data.precision=ms
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+";
+
+/// S9: the tutorial's source file, unchanged, in its default subscription mode: the TMQ topic
+/// `tdengine-test-meters` is created, rows written before the subscription are not published
+/// (`latest`, as with Java), the two new meters are, with 13-digit (`data.precision=ms`)
+/// timestamps, and the group's TMQ offset is committed once Kafka has them.
+#[test]
+fn tutorial_source_file_unchanged_subscribes_and_publishes_new_meters() {
+    let broker = Broker::start();
+    // The native URL names port 6030; Sluice reaches taosAdapter on 6041 of that host.
+    let td = TestServer::start(6041).expect("the test server on taosAdapter's port 6041");
+    seed_tutorial(&td);
+    let f = Files::new();
+    let source = f.write("source-demo.properties", TUTORIAL_SOURCE_FILE);
+    let worker = worker_file(&f, &broker, STRING);
+    let w = Worker::standalone(&worker, &[&source], free_port(), &f.path("worker.log"));
+    w.wait_ready();
+    wait_for(
+        "the TMQ consumer subscribed",
+        Duration::from_secs(60),
+        || td.tmq_consumers() == 1,
+    );
+    td.sql(
+        Some("test"),
+        "INSERT INTO d1001 VALUES (now, 13.3, 229, 0.38)",
+    )
+    .unwrap();
+    td.sql(
+        Some("test"),
+        "INSERT INTO d1002 VALUES (now, 16.3, 233, 0.22)",
+    )
+    .unwrap();
+    let topic = "tdengine-test-meters";
+    let got = consume(&broker.bootstrap(), topic, 2, Duration::from_secs(60));
+    let t = texts(&got);
+    assert_eq!(t.len(), 2, "{t:#?}\n{}", w.log_text());
+    let (a, b) = (
+        "meters,location=\"California.SanFrancisco\",groupid=2 current=13.3f32,voltage=229i32,phase=0.38f32 ",
+        "meters,location=\"California.SanFrancisco\",groupid=3 current=16.3f32,voltage=233i32,phase=0.22f32 ",
+    );
+    assert!(t[0].starts_with(a), "{}", t[0]);
+    assert!(t[1].starts_with(b), "{}", t[1]);
+    for text in &t {
+        let ts = text.rsplit(' ').next().unwrap_or_default();
+        assert_eq!(ts.len(), 13, "a millisecond timestamp: {text}");
+        assert!(ts.parse::<i64>().is_ok(), "{text}");
+    }
+    for r in &got {
+        assert_eq!(r.key, None);
+    }
+    // 8 seeded rows and 2 new ones in the WAL: the group's position after them.
+    wait_for(
+        "the TMQ offset committed after Kafka has the records",
+        Duration::from_secs(30),
+        || td.tmq_committed("source-demo", topic) == Some(10),
+    );
+    // Nothing else is published: the 8 older rows were before the subscription.
+    let again = consume(&broker.bootstrap(), topic, 3, Duration::from_secs(3));
+    assert_eq!(again.len(), 2);
+    drop(w);
+}
+
+/// `voltage=<n>i32` of a line record.
+fn voltage(text: &str) -> Option<usize> {
+    let rest = text.split("voltage=").nth(1)?;
+    rest.split("i32").next()?.parse().ok()
+}
+
+/// Subscription mode is at least once: the worker is killed with SIGKILL while rows are
+/// still being written and published; at that moment every row before the group's committed
+/// TMQ offset is already in Kafka (the offset is never ahead of Kafka); after a restart every
+/// row is published (the ones after the committed offset may be published twice, counted).
+#[test]
+fn source_subscription_kill9_mid_stream_loses_nothing() {
+    const N: usize = 10_000;
+    const BATCH: usize = 100;
+    let broker = Broker::start();
+    let td = TestServer::start(0).unwrap();
+    td.set_tmq_rows_per_message(20);
+    td.sql(None, "create database sub").unwrap();
+    td.sql(
+        Some("sub"),
+        "CREATE STABLE meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) TAGS (location BINARY(64), groupId INT)",
+    )
+    .unwrap();
+    for g in 0..4 {
+        td.sql(
+            Some("sub"),
+            &format!("CREATE TABLE d{g} USING meters TAGS ('California.LosAngeles', {g})"),
+        )
+        .unwrap();
+    }
+    let prefix = unique("sub");
+    let topic = format!("{prefix}-sub-meters");
+    let group = unique("kill-group");
+    let f = Files::new();
+    let source = f.write(
+        "source.properties",
+        &format!(
+            "name=sub-source
+connector.class=com.taosdata.kafka.connect.source.TDengineSourceConnector
+tasks.max=1
+subscription.group.id={group}
+subscription.from=earliest
+connection.url=jdbc:TAOS-WS://127.0.0.1:{}
+connection.database=sub
+topic.prefix={prefix}
+poll.interval.ms=100
+data.precision=ms
+",
+            td.port
+        ),
+    );
+    let worker = worker_file(&f, &broker, STRING);
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = td.state.store.clone();
+    let progress = written.clone();
+    let writer = std::thread::spawn(move || {
+        let base: i64 = 1_700_000_000_000;
+        for b in 0..N / BATCH {
+            let mut sql = String::from("INSERT INTO ");
+            for i in b * BATCH..(b + 1) * BATCH {
+                sql.push_str(&format!(
+                    "d{} VALUES ({}, 1.5, {i}, 0.5) ",
+                    i % 4,
+                    base + i as i64
+                ));
+            }
+            let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
+            sluice_tdengine_testserver::sql::execute(&mut s, Some("sub"), &sql)
+                .unwrap_or_else(|e| panic!("{e}"));
+            drop(s);
+            progress.store((b + 1) * BATCH, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut w = Worker::standalone(&worker, &[&source], free_port(), &f.path("worker.log"));
+    w.wait_ready();
+    wait_for(
+        "a TMQ offset committed while rows are still written",
+        Duration::from_secs(60),
+        || td.tmq_committed(&group, &topic).is_some_and(|c| c > 0),
+    );
+    w.kill9();
+    let at_kill = written.load(std::sync::atomic::Ordering::SeqCst);
+    let committed = td.tmq_committed(&group, &topic).unwrap_or(0);
+    let passed = td.tmq_rows_before(&topic, committed);
+    assert!(
+        passed < N,
+        "the kill came after every row was committed ({passed}); not mid-stream"
+    );
+    // Rows are written in voltage order, so the group has passed voltages 0..passed: each
+    // must already be in Kafka.
+    let have = |records: &[crate::harness::Consumed]| -> std::collections::BTreeSet<usize> {
+        texts(records).iter().filter_map(|t| voltage(t)).collect()
+    };
+    let before = crate::harness::consume_until(
+        &broker.bootstrap(),
+        &topic,
+        Duration::from_secs(30),
+        |out| {
+            let h = have(out);
+            (0..passed).all(|v| h.contains(&v))
+        },
+    );
+    let h = have(&before);
+    let missing: Vec<usize> = (0..passed).filter(|v| !h.contains(v)).take(10).collect();
+    assert!(
+        missing.is_empty(),
+        "committed TMQ offset {committed} passes {passed} rows, but Kafka lacks e.g. {missing:?}"
+    );
+    eprintln!(
+        "killed after {at_kill} rows written; Kafka had {} records, the group had committed {passed} rows",
+        before.len()
+    );
+
+    let w2 = Worker::standalone(&worker, &[&source], free_port(), &f.path("worker2.log"));
+    w2.wait_ready();
+    writer.join().expect("writer");
+    let all = crate::harness::consume_until(
+        &broker.bootstrap(),
+        &topic,
+        Duration::from_secs(180),
+        |out| have(out).len() == N,
+    );
+    let h = have(&all);
+    assert_eq!(
+        h.len(),
+        N,
+        "{} of {N} rows published after the restart; worker log:\n{}",
+        h.len(),
+        w2.log_text()
+    );
+    let duplicates = all.len() - N;
+    eprintln!("{N} rows, {} records: {duplicates} duplicates", all.len());
+    wait_for(
+        "the group's offset after every row",
+        Duration::from_secs(60),
+        || td.tmq_rows_before(&topic, td.tmq_committed(&group, &topic).unwrap_or(0)) == N,
+    );
+    drop(w2);
+}
