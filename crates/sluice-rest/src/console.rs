@@ -140,9 +140,12 @@ fn bytes_json(b: Option<&[u8]>, secrets: &[String]) -> Json_ {
 }
 
 /// Replaces every occurrence of one of the connector's secret config values (a password a
-/// connector copied into a record, say) with `[hidden]`.
+/// connector copied into a record, say) or of a value resolved from a config provider with
+/// `[hidden]`.
 fn mask_secrets(s: &str, secrets: &[String]) -> String {
-    let mut out = s.to_string();
+    // Values resolved from config providers (remembered when the task's config was resolved
+    // on this worker) first, then the connector's literal secrets.
+    let mut out = sluice_runtime::secrets::redact(s).into_owned();
     for secret in secrets {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), HIDDEN);
