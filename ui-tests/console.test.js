@@ -72,6 +72,7 @@ function auth() {
   return USER ? { Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` } : {};
 }
 
+const restConflicts = [];
 /**
  * The REST API directly (Node's fetch), for checks behind the UI. A request refused with 409
  * because the cluster rebalances (it does after every connector change) is sent again, as any
@@ -88,6 +89,7 @@ async function rest(method, p, body) {
     const text = await r.text();
     const out = { status: r.status, body: text ? JSON.parse(text) : null, headers: r.headers };
     if (r.status !== 409 || !/rebalanc|conflicting operation|stale configuration/i.test(out.body?.message ?? '') || Date.now() > end) return out;
+    restConflicts.push(`${method} ${p}`);
     await new Promise((res) => setTimeout(res, 500));
   }
 }
@@ -128,6 +130,9 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 1200000 }, asy
   // No request may leave for another origin (no CDN, no network).
   const foreign = [];
   page.on('request', (r) => { if (!URLS.some((u) => r.url().startsWith(u)) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+  // Writes the cluster refused while rebalancing (the console sends them again).
+  const conflicts = [];
+  page.on('response', (r) => { if (r.status() === 409) conflicts.push(`${r.request().method()} ${new URL(r.url()).pathname}`); });
 
   // The steps build on each other: after a failure the rest are skipped, so the first cause
   // is what the run reports, without a cascade of timeouts after it.
@@ -484,6 +489,7 @@ test(`the console drives a ${MODE} worker end to end`, { timeout: 1200000 }, asy
     });
 
     console.log(`axe-core ${JSON.parse(fs.readFileSync(require.resolve('axe-core/package.json'), 'utf8')).version} audits:\n  ${audited.join('\n  ')}`);
+    console.log(`409 answers the console got (and retried where the cluster was rebalancing): ${conflicts.length ? conflicts.join(', ') : 'none'}; the test's own REST calls retried: ${restConflicts.length ? restConflicts.join(', ') : 'none'}`);
     assert.deepEqual(foreign, [], 'no request leaves the worker');
     assert.deepEqual(consoleErrors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no script errors');
   } finally {

@@ -137,6 +137,17 @@ fn run_browser_suite(
         start.elapsed().as_secs_f64(),
         out_dir.display()
     );
+    // How often the cluster rebalanced meanwhile (each is a window of 409s for writes).
+    for w in workers {
+        let log = w.log_text();
+        let assignments = log.matches("Received an assignment.").count();
+        if assignments > 0 {
+            println!(
+                "worker {}: {assignments} assignment(s) received during the run",
+                w.rest_port
+            );
+        }
+    }
     if !status.success() {
         for w in workers {
             eprintln!("---- log of worker {} ----\n{}", w.rest_port, w.log_text());
