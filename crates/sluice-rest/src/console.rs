@@ -455,6 +455,12 @@ mod tests {
             json!({"encoding": "base64", "data": "/wA="})
         );
         assert_eq!(bytes_json(None, &secrets), Json_::Null);
+        // A value resolved from a config provider (remembered when it was resolved).
+        sluice_runtime::secrets::remember("r3solved-by-a-provider");
+        assert_eq!(
+            bytes_json(Some(b"token r3solved-by-a-provider here"), &[]),
+            json!({"encoding": "utf8", "data": "token [hidden] here"})
+        );
     }
 
     async fn get(app: &axum::Router, path: &str, etag: Option<&str>) -> Response {
