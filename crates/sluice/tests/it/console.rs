@@ -213,9 +213,10 @@ fn standalone_over_https_with_basic_auth() {
 
 /// Two workers: every connector change makes them rebalance, and a write that lands in a
 /// rebalance is refused with 409 (as in Kafka). Run beside other tests, the restart after the
-/// JSON edit landed in one (seen: four 409s on `POST …/restart`); the console used to show the
-/// refusal and stop, which is why this test once timed out in the full suite. The console now
-/// sends such writes again, and the suite reports the 409s it saw.
+/// JSON edit landed in one (seen once: four 409s on `POST …/restart`); the console used to show
+/// the refusal and stop waiting, the likely reason this test once timed out in the full suite
+/// (not reproduced with the old console in three runs under load). The console now sends such
+/// writes again, and the suite reports the 409s it saw.
 #[test]
 fn distributed_two_workers() {
     harness::remember_panics();
