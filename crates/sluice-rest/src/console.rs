@@ -140,9 +140,12 @@ fn bytes_json(b: Option<&[u8]>, secrets: &[String]) -> Json_ {
 }
 
 /// Replaces every occurrence of one of the connector's secret config values (a password a
-/// connector copied into a record, say) with `[hidden]`.
+/// connector copied into a record, say) or of a value resolved from a config provider with
+/// `[hidden]`.
 fn mask_secrets(s: &str, secrets: &[String]) -> String {
-    let mut out = s.to_string();
+    // Values resolved from config providers (remembered when the task's config was resolved
+    // on this worker) first, then the connector's literal secrets.
+    let mut out = sluice_runtime::secrets::redact(s).into_owned();
     for secret in secrets {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), HIDDEN);
@@ -452,6 +455,12 @@ mod tests {
             json!({"encoding": "base64", "data": "/wA="})
         );
         assert_eq!(bytes_json(None, &secrets), Json_::Null);
+        // A value resolved from a config provider (remembered when it was resolved).
+        sluice_runtime::secrets::remember("r3solved-by-a-provider");
+        assert_eq!(
+            bytes_json(Some(b"token r3solved-by-a-provider here"), &[]),
+            json!({"encoding": "utf8", "data": "token [hidden] here"})
+        );
     }
 
     async fn get(app: &axum::Router, path: &str, etag: Option<&str>) -> Response {

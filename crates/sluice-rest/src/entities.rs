@@ -269,10 +269,13 @@ pub struct ConfigInfos {
 impl ConfigInfos {
     pub fn new(report: &ValidationReport, masker: &Masker) -> Self {
         let info = |c: &RtConfigInfo| {
-            let hidden = masker.is_secret(&c.value.name, c.value.value.as_deref().unwrap_or(""))
+            // The report holds the values as sent (references unresolved).
+            let secret_key = masker.is_secret_key(&c.value.name)
                 || c.definition
                     .as_ref()
                     .is_some_and(|d| d.config_type == sluice_api::config::ConfigType::Password);
+            let hidden = secret_key
+                && !crate::mask::is_provider_reference(c.value.value.as_deref().unwrap_or(""));
             ConfigInfo {
                 definition: c.definition.as_ref().map(ConfigKeyInfo::from),
                 value: Some(ConfigValueInfo {

@@ -11,8 +11,40 @@ export class ApiError extends Error {
 
 export const enc = encodeURIComponent;
 
-/** Calls the API; resolves to the parsed JSON body (or null), rejects with ApiError carrying the server's own message. */
-export async function api(method, path, body, { timeoutMs = 95000 } = {}) {
+/**
+ * Whether an answer is Kafka's 409 for a request that reached the cluster while it rebalanced
+ * (or with a stale config): nothing was done, and the same request can be sent again.
+ */
+export function isRebalanceConflict(status, message) {
+  return status === 409 && /rebalanc|conflicting operation|stale configuration/i.test(message ?? '');
+}
+
+// Who hears about retries (the page shows "the cluster is rebalancing; trying again").
+const retryListeners = new Set();
+export function onRetry(fn) { retryListeners.add(fn); return () => retryListeners.delete(fn); }
+
+/**
+ * Calls the API; resolves to the parsed JSON body (or null), rejects with ApiError carrying the
+ * server's own message. A request refused with 409 because the cluster is rebalancing is sent
+ * again (with backoff, for up to `retryMs`), as a Connect client is expected to: a cluster
+ * rebalances after every connector change, and under load that takes a while.
+ */
+export async function api(method, path, body, { timeoutMs = 95000, retryMs = 90000 } = {}) {
+  const until = Date.now() + retryMs;
+  let wait = 250;
+  for (;;) {
+    try {
+      return await once(method, path, body, timeoutMs);
+    } catch (e) {
+      if (!(e instanceof ApiError) || !isRebalanceConflict(e.status, e.message) || Date.now() + wait > until) throw e;
+      for (const l of retryListeners) { try { l(method, path, e); } catch { /* a listener of a left page */ } }
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(wait * 2, 2000);
+    }
+  }
+}
+
+async function once(method, path, body, timeoutMs) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let resp;

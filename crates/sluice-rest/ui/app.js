@@ -1,5 +1,5 @@
 // The console's entry: hash routes (real links, so pages open in new tabs), shared helpers.
-import { get, ApiError } from './api.js';
+import { get, ApiError, onRetry } from './api.js';
 import { overview, connectorPage, pluginsPage, workerPage } from './views.js';
 import { connectorForm } from './forms.js';
 
@@ -84,6 +84,39 @@ export async function attempt(label, fn) {
   }
 }
 
+/**
+ * The WAI-ARIA tabs pattern on `list` (role=tablist holding role=tab elements with
+ * aria-selected): only the selected tab is in the Tab order (roving tabindex); Left/Right move
+ * to the previous/next tab (wrapping), Home/End to the first/last, and the tab reached is
+ * selected at once (`activate(tab)`). Returns a function that re-syncs the tabindexes after the
+ * selection changed some other way.
+ */
+export function tablist(list, activate) {
+  const tabs = () => [...list.querySelectorAll('[role=tab]')];
+  const sync = () => { for (const t of tabs()) t.tabIndex = t.getAttribute('aria-selected') === 'true' ? 0 : -1; };
+  sync();
+  list.addEventListener('keydown', (ev) => {
+    const all = tabs();
+    const i = all.indexOf(document.activeElement);
+    if (i < 0 || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const j = { ArrowRight: (i + 1) % all.length, ArrowLeft: (i - 1 + all.length) % all.length, Home: 0, End: all.length - 1 }[ev.key];
+    if (j === undefined) return;
+    ev.preventDefault();
+    all[j].focus();
+    activate(all[j]);
+    sync();
+  });
+  return sync;
+}
+
+/** Tabs that are links to pages (the connector's sections): selecting one opens its page. */
+export function linkTabs(list) {
+  return tablist(list, (tab) => {
+    for (const t of list.querySelectorAll('[role=tab]')) t.setAttribute('aria-selected', String(t === tab));
+    location.hash = tab.getAttribute('href');
+  });
+}
+
 /** Marks `main` as showing a new page; the returned function tells whether it still does (late answers of a left page must not write into the next one). */
 export function claim(main) {
   const token = {};
@@ -132,7 +165,27 @@ export function go(hash) {
   else location.hash = hash;
 }
 
-window.addEventListener('hashchange', () => { route().then(() => document.getElementById('main').focus({ preventScroll: true })); });
+// After a page change the focus goes to the new page, or stays on the tabs when the keyboard
+// was moving through them.
+// A focus the user moved onto the new page meanwhile stays where it is.
+window.addEventListener('hashchange', () => {
+  const before = document.activeElement;
+  const onTab = before?.getAttribute?.('role') === 'tab';
+  route().then(() => {
+    const now = document.activeElement;
+    if (now && now !== document.body && now !== before && now.isConnected) return;
+    const main = document.getElementById('main');
+    const tab = onTab ? main.querySelector('[role=tab][aria-selected=true]') : null;
+    (tab ?? main).focus({ preventScroll: true });
+  });
+});
+// A write refused while the cluster rebalances is sent again (api.js); say so, once a burst.
+let retrySaid = 0;
+onRetry((method) => {
+  if (Date.now() - retrySaid < 4000) return;
+  retrySaid = Date.now();
+  toast(`The cluster is rebalancing; sending the ${method} request again…`);
+});
 route();
 get('/').then((info) => {
   document.getElementById('worker-info').textContent = `Kafka Connect ${info.version} · ${info.commit}${info.kafka_cluster_id ? ` · cluster ${info.kafka_cluster_id}` : ''}`;

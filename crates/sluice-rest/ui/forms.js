@@ -1,7 +1,7 @@
 // Create and edit: a form generated from the plugin's config definition, live validation
 // through config/validate (errors at the field), raw JSON and .properties editors, file upload.
 import { api, get, put, post, enc } from './api.js';
-import { esc, toast, pollUntil, go, onLeave, claim } from './app.js';
+import { esc, toast, pollUntil, go, onLeave, claim, tablist } from './app.js';
 
 /** Java .properties (the subset connector files use: comments, key=value / key: value, continuations, escapes). */
 export function parseProperties(text) {
@@ -40,6 +40,8 @@ function inputFor(def, value, id) {
     case 'INT': case 'LONG': case 'SHORT': case 'DOUBLE':
       return `<input ${common} inputmode="decimal" value="${esc(value)}" ${ph}>`;
     case 'PASSWORD':
+      // A config-provider reference names where the secret is: shown as written.
+      if (/^\s*(?:\$\{[^}]*?:[^}]*?\}\s*)+$/.test(value)) return `<input ${common} value="${esc(value)}" ${ph}>`;
       return `<input ${common} type="password" autocomplete="new-password" value="${esc(value)}" ${ph}>`;
     default:
       return `<input ${common} value="${esc(value)}" ${ph} ${def.type === 'LIST' ? 'title="comma-separated list"' : ''}>`;
@@ -73,13 +75,13 @@ export async function connectorForm(main, editName) {
       </select></label>
       <label class="upload">Load a file (.json or .properties) <input id="upload" type="file" accept=".json,.properties,.txt,application/json,text/plain"></label>
     </div>
-    <nav class="tabs" role="tablist" aria-label="Editor">
-      <button role="tab" data-mode="form" aria-selected="true">Form</button>
-      <button role="tab" data-mode="json" aria-selected="false">JSON</button>
-      <button role="tab" data-mode="properties" aria-selected="false">.properties</button>
-    </nav>
+    <div class="tabs" role="tablist" aria-label="Editor">
+      <button type="button" role="tab" id="mode-form" aria-controls="editor" data-mode="form" aria-selected="true">Form</button>
+      <button type="button" role="tab" id="mode-json" aria-controls="editor" data-mode="json" aria-selected="false">JSON</button>
+      <button type="button" role="tab" id="mode-properties" aria-controls="editor" data-mode="properties" aria-selected="false">.properties</button>
+    </div>
     <form id="cform" novalidate>
-      <div id="editor"></div>
+      <div id="editor" role="tabpanel" aria-labelledby="mode-form"></div>
       <div id="general-errors" role="alert"></div>
       <div class="row sticky">
         <button type="submit" class="primary">${editing ? 'Save config' : 'Create connector'}</button>
@@ -89,6 +91,8 @@ export async function connectorForm(main, editName) {
       </div>
     </form>`;
   const editor = main.querySelector('#editor');
+  // Keyboard: arrows move between the editor tabs and switch at once (their click handler).
+  const syncTabs = tablist(main.querySelector('[role=tablist]'), (t) => t.click());
   const pluginSel = main.querySelector('#plugin');
 
   // The known plugin class, matched by full name or alias (connector.class may be short).
@@ -176,6 +180,8 @@ export async function connectorForm(main, editName) {
 
   const renderEditor = () => {
     main.querySelectorAll('[role=tab]').forEach((t) => t.setAttribute('aria-selected', String(t.dataset.mode === mode)));
+    syncTabs();
+    editor.setAttribute('aria-labelledby', `mode-${mode}`);
     if (mode === 'form') { renderForm(); return; }
     const c = { ...config, ...(plugin ? { 'connector.class': plugin } : {}) };
     const text = mode === 'json' ? JSON.stringify({ name: c.name ?? editName ?? '', config: c }, null, 2) : toProperties(c);

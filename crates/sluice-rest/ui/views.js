@@ -1,6 +1,6 @@
 // Overview, connector page, plugins and worker pages.
 import { get, put, post, del, patch, enc, ApiError } from './api.js';
-import { esc, toast, health, HEALTH_RANK, badge, traceTitle, shortClass, pollUntil, onLeave, go, claim } from './app.js';
+import { esc, toast, health, HEALTH_RANK, badge, traceTitle, shortClass, pollUntil, onLeave, go, claim, linkTabs } from './app.js';
 import { connectorCharts } from './metrics.js';
 
 // ---------------------------------------------------------------- overview
@@ -110,9 +110,16 @@ export async function overview(main) {
       render();
     });
   };
+  // Refreshes overlap when the worker is slow: only the newest answer is shown.
+  let asked = 0;
+  let shownSeq = 0;
   const refresh = async () => {
+    const mine = ++asked;
     try {
-      rows = await loadAll();
+      const fresh = await loadAll();
+      if (mine < shownSeq) return;
+      shownSeq = mine;
+      rows = fresh;
       render();
     } catch (e) {
       if (alive()) main.querySelector('#list').innerHTML = `<p class="error" role="alert">Cannot list connectors: ${esc(e.message)}</p>`;
@@ -149,9 +156,9 @@ export async function overview(main) {
       await refresh();
       // A page left meanwhile stops polling.
       return !alive() || names.every((n) => want(rows.find((r) => r.name === n)));
-    }, { timeoutMs: 30000, everyMs: 1000 });
+    }, { timeoutMs: 120000, everyMs: 1000 });
     if (!alive()) return;
-    if (!failed.length) toast(ok ? `${action}: done for ${names.length} connector(s).` : `${action}: not every connector reached its new state after 30 s; see the list.`, ok ? 'info' : 'error');
+    if (!failed.length) toast(ok ? `${action}: done for ${names.length} connector(s).` : `${action}: not every connector reached its new state after 2 min; see the list.`, ok ? 'info' : 'error');
   });
   await refresh();
   const timer = setInterval(() => { if (overviewState.auto && !document.hidden) refresh(); }, 5000);
@@ -189,7 +196,7 @@ export async function connectorPage(main, name, tab) {
         missing = e;
         return false;
       }
-    }, { timeoutMs: 5000, everyMs: 300 });
+    }, { timeoutMs: 30000, everyMs: 500 });
     if (!info) throw missing;
   } catch (e) {
     if (alive()) main.innerHTML = `<h1>${esc(name)}</h1><p class="error" role="alert">${esc(e.message)}</p><p><a href="#/">Back to the connectors</a></p>`;
@@ -220,37 +227,51 @@ export async function connectorPage(main, name, tab) {
       ${info.config['errors.tolerance'] ? ` · errors.tolerance=${esc(info.config['errors.tolerance'])}` : ''}
       ${info.config['errors.deadletterqueue.topic.name'] ? ` · dead letter queue: <span class="mono">${esc(info.config['errors.deadletterqueue.topic.name'])}</span>` : ''}</p>
     <div id="act-status" class="act-status" role="status" aria-live="polite"></div>
-    <nav class="tabs" aria-label="Connector sections">
-      ${TABS.map(([t, label]) => `<a href="${base}/${t}" ${t === tab ? 'aria-current="page"' : ''}>${label}</a>`).join('')}
-    </nav>
-    <section id="tab" aria-label="${esc(TABS.find(([t]) => t === tab)?.[1] ?? '')}"></section>`;
+    <div class="tabs" role="tablist" aria-label="Connector sections">
+      ${TABS.map(([t, label]) => `<a href="${base}/${t}" id="tab-${t}" role="tab" aria-controls="tab" aria-selected="${t === tab}">${label}</a>`).join('')}
+    </div>
+    <section id="tab" role="tabpanel" aria-labelledby="tab-${esc(tab)}" tabindex="0"></section>`;
+  linkTabs(main.querySelector('[role=tablist]'));
   const section = main.querySelector('#tab');
   const actStatus = main.querySelector('#act-status');
   const showHealth = (st) => { main.querySelector('#c-health').innerHTML = badge(health(st)); };
   get(`/connectors/${enc(name)}/status`).then(showHealth).catch(() => {});
 
+  // States settle visibly: poll until the state is reached. A cluster that rebalances (every
+  // connector change makes it) or a loaded machine can take longer than the 30 s after which
+  // the page says what the state is instead; it keeps watching for a while after that and says
+  // so when the state arrives.
   const settle = async (label, expect) => {
     actStatus.className = 'act-status busy';
+    actStatus.removeAttribute('role');
     actStatus.textContent = `${label}: waiting for ${expect.describe}…`;
     let last = null;
-    const ok = await pollUntil(async () => {
+    const check = async () => {
+      if (!alive()) return true;
       try {
         last = await get(`/connectors/${enc(name)}/status`);
       } catch (e) {
         if (e.status === 404) { last = null; return expect.gone === true; }
         throw e;
       }
+      if (!alive()) return true;
       showHealth(last);
       if (tab === 'status') renderStatus(section, name, last, rerender);
       return expect.check(last);
-    });
+    };
+    const why = () => (last ? `the connector is ${last.connector.state}${(last.tasks ?? []).map((t) => `, task ${t.id} ${t.state}${t.trace ? ` (${traceTitle(t.trace)})` : ''}`).join('')}${last.connector.trace ? ` — ${traceTitle(last.connector.trace)}` : ''}` : 'the connector is gone');
+    let ok = await pollUntil(check, { timeoutMs: 30000 });
+    if (!ok && alive()) {
+      actStatus.textContent = `${label}: ${expect.describe} not reached after 30 s; ${why()}. Still watching…`;
+      ok = await pollUntil(check, { timeoutMs: 150000, everyMs: 1000 });
+    }
+    if (!alive()) return ok;
     if (ok) {
       actStatus.className = 'act-status ok';
       actStatus.textContent = `${label}: ${expect.describe} reached.`;
     } else {
       actStatus.className = 'act-status error';
-      const why = last ? `the connector is ${last.connector.state}${(last.tasks ?? []).map((t) => `, task ${t.id} ${t.state}${t.trace ? ` (${traceTitle(t.trace)})` : ''}`).join('')}${last.connector.trace ? ` — ${traceTitle(last.connector.trace)}` : ''}` : 'the connector is gone';
-      actStatus.textContent = `${label}: ${expect.describe} not reached after 30 s; ${why}.`;
+      actStatus.textContent = `${label}: ${expect.describe} not reached after 3 min; ${why()}.`;
     }
     return ok;
   };
@@ -301,9 +322,15 @@ export async function connectorPage(main, name, tab) {
     } catch (e) {
       section.innerHTML = `<p class="muted">No status yet: ${esc(e.message)}</p>`;
     }
+    // One request at a time, and none while an action watches the state itself.
+    let inFlight = false;
     const timer = setInterval(async () => {
-      if (document.hidden || actStatus.classList.contains('busy')) return;
-      try { const s = await get(`/connectors/${enc(name)}/status`); showHealth(s); renderStatus(section, name, s, rerender); } catch { /* shown on next action */ }
+      if (inFlight || document.hidden || actStatus.classList.contains('busy')) return;
+      inFlight = true;
+      try {
+        const s = await get(`/connectors/${enc(name)}/status`);
+        if (alive() && !actStatus.classList.contains('busy')) { showHealth(s); renderStatus(section, name, s, rerender); }
+      } catch { /* shown on next action */ } finally { inFlight = false; }
     }, 3000);
     onLeave(() => clearInterval(timer));
   } else if (tab === 'config') {
@@ -344,8 +371,8 @@ function renderStatus(section, name, st, rerender) {
     try {
       await post(`/connectors/${enc(name)}/tasks/${id}/restart`);
       toast(`Task ${id} restarting…`);
-      const ok = await pollUntil(async () => (await get(`/connectors/${enc(name)}/tasks/${id}/status`)).state === 'RUNNING', { timeoutMs: 20000 });
-      toast(ok ? `Task ${id} is RUNNING.` : `Task ${id} did not reach RUNNING in 20 s.`, ok ? 'info' : 'error');
+      const ok = await pollUntil(async () => (await get(`/connectors/${enc(name)}/tasks/${id}/status`)).state === 'RUNNING', { timeoutMs: 60000 });
+      toast(ok ? `Task ${id} is RUNNING.` : `Task ${id} did not reach RUNNING in 60 s.`, ok ? 'info' : 'error');
       rerender();
     } catch (e) { toast(`Restart of task ${id} refused: ${e.message}`, 'error'); }
   }));
@@ -356,12 +383,20 @@ function renderStatus(section, name, st, rerender) {
   }).catch(() => {});
 }
 
+/** A value that is nothing but config-provider references (`${provider:path:key}`), as the worker shows them. */
+const REFERENCE = /^\s*(?:\$\{[^}]*?:[^}]*?\}\s*)+$/;
+
 function renderConfig(section, info) {
   const keys = Object.keys(info.config).sort();
+  const shown = (v) => {
+    if (v === '[hidden]') return `<td class="mono secret">${esc(v)} <span class="chip note">secret</span></td>`;
+    if (REFERENCE.test(v)) return `<td class="mono">${esc(v)} <span class="chip note ref" title="resolved by the worker's config provider when the connector starts">reference</span></td>`;
+    return `<td class="mono">${esc(v)}</td>`;
+  };
   section.innerHTML = `
-    <p class="muted">Secret values are shown as <code>[hidden]</code>; saving the form keeps them as they are.</p>
-    <table class="grid kv"><thead><tr><th scope="col">Key</th><th scope="col">Value</th></tr></thead>
-    <tbody>${keys.map((k) => `<tr><th scope="row" class="mono">${esc(k)}</th><td class="mono ${info.config[k] === '[hidden]' ? 'muted' : ''}">${esc(info.config[k])}</td></tr>`).join('')}</tbody></table>
+    <p class="muted">Secret values are shown as <code>[hidden]</code>; saving the form keeps them as they are. Config-provider references such as <code>\${file:/path:key}</code> are shown as written: the worker resolves them when the connector starts, and their values are never shown.</p>
+    <table class="grid kv" aria-label="Config of ${esc(info.name)}"><thead><tr><th scope="col">Key</th><th scope="col">Value</th></tr></thead>
+    <tbody>${keys.map((k) => `<tr data-key="${esc(k)}"><th scope="row" class="mono">${esc(k)}</th>${shown(info.config[k])}</tr>`).join('')}</tbody></table>
     <h2>Tasks</h2><p>${info.tasks.length} task(s): ${info.tasks.map((t) => `${esc(t.connector)}-${t.task}`).join(', ') || 'none'}</p>
     <h2>As JSON</h2><pre class="code">${esc(JSON.stringify({ name: info.name, config: info.config }, null, 2))}</pre>`;
 }
@@ -419,9 +454,15 @@ async function renderOffsets(section, name, info) {
   const say = (text, kind) => { msg.className = kind; msg.textContent = text; };
   section.querySelector('#stop-now')?.addEventListener('click', async () => {
     try {
+      say('Stopping: waiting for STOPPED…', 'muted');
       await put(`/connectors/${enc(name)}/stop`);
-      await pollUntil(async () => (await get(`/connectors/${enc(name)}/status`)).connector.state === 'STOPPED');
+      const ok = await pollUntil(async () => {
+        const s = await get(`/connectors/${enc(name)}/status`);
+        return s.connector.state === 'STOPPED' && s.tasks.length === 0;
+      }, { timeoutMs: 120000 });
+      if (!section.isConnected) return;
       await renderOffsets(section, name, info);
+      if (!ok) say('The connector did not reach STOPPED within 2 min; see its status.', 'error');
     } catch (e) { say(`Stop refused: ${e.message}`, 'error'); }
   });
   section.querySelector('#offsets-alter').addEventListener('click', async () => {
@@ -457,8 +498,10 @@ function renderTap(section, name) {
     <div class="row"><button id="tap-toggle" aria-pressed="true">Pause view</button><label>Show last <select id="tap-limit"><option>20</option><option selected>50</option><option>200</option></select> records</label> <span id="tap-info" class="muted" aria-live="polite"></span></div>
     <table class="grid tap" aria-label="Live records"><thead><tr><th scope="col">Task</th><th scope="col">Topic / partition</th><th scope="col">Timestamp</th><th scope="col">Key</th><th scope="col">Value</th><th scope="col">Headers</th></tr></thead><tbody id="tap-rows"><tr><td colspan="6" class="muted">Waiting for records…</td></tr></tbody></table>`;
   let on = true;
+  let inFlight = false;
   const poll = async () => {
-    if (!on || document.hidden) return;
+    if (!on || document.hidden || inFlight || !section.isConnected) return;
+    inFlight = true;
     const limit = section.querySelector('#tap-limit').value;
     try {
       const t = await get(`/sluice/connectors/${enc(name)}/tap?limit=${limit}`);
@@ -474,7 +517,9 @@ function renderTap(section, name) {
         <td class="mono">${r.headers.map((h) => `${esc(h.key)}=${showBytes(h.value)}`).join('<br>')}</td></tr>`).join('')
         : '<tr><td colspan="6" class="muted">No records since the tap started. New records appear here as the tasks handle them.</td></tr>';
     } catch (e) {
-      section.querySelector('#tap-info').textContent = `Tap unavailable: ${e.message}`;
+      if (section.isConnected) section.querySelector('#tap-info').textContent = `Tap unavailable: ${e.message}`;
+    } finally {
+      inFlight = false;
     }
   };
   section.querySelector('#tap-toggle').addEventListener('click', (ev) => {
@@ -540,7 +585,7 @@ function renderPreview(section, name, info) {
 export async function pluginsPage(main) {
   const plugins = await get('/connector-plugins?connectorsOnly=false');
   main.innerHTML = `<h1>Plugins</h1>
-    <table class="grid"><thead><tr><th scope="col">Type</th><th scope="col">Class</th><th scope="col">Version</th><th scope="col"></th></tr></thead>
+    <table class="grid"><thead><tr><th scope="col">Type</th><th scope="col">Class</th><th scope="col">Version</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
     <tbody>${plugins.map((p) => `<tr><td>${esc(p.type)}</td><td class="mono">${esc(p.class)}</td><td>${esc(p.version ?? '')}</td>
       <td>${p.type === 'source' || p.type === 'sink' ? `<a href="#/new?plugin=${esc(enc(p.class))}">Create…</a>` : ''}</td></tr>`).join('')}</tbody></table>`;
 }

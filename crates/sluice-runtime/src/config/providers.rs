@@ -77,6 +77,12 @@ pub fn has_reference(value: &str) -> bool {
     pattern().is_match(value)
 }
 
+/// Whether `value` is nothing but `${...:...}` references (around optional whitespace): it
+/// names where a secret is, not the secret, and can be shown as written.
+pub fn is_only_references(value: &str) -> bool {
+    has_reference(value) && pattern().replace_all(value, "").trim().is_empty()
+}
+
 /// Kafka's class name or its simple name (what users of other Connect distributions write).
 fn class_kind(class: &str) -> Option<&'static str> {
     match class {
@@ -326,6 +332,16 @@ mod tests {
         ]);
         c.extend(raw(extra));
         Providers::from_worker(&c).unwrap()
+    }
+
+    #[test]
+    fn values_made_only_of_references() {
+        assert!(is_only_references("${file:/etc/s.properties:pw}"));
+        assert!(is_only_references(" ${env:USER}${env:HOST} "));
+        assert!(!is_only_references("pre${file:/etc/s.properties:pw}"));
+        assert!(!is_only_references("${file:/a:b} and more"));
+        assert!(!is_only_references("plain"));
+        assert!(!is_only_references("${nocolon}"));
     }
 
     #[test]

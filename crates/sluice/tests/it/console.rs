@@ -4,8 +4,9 @@
 //! a real tansu broker. Screenshots land in `target/console-screenshots/<mode>/`.
 //!
 //! Needs `/usr/bin/chromium` (`apt-get install -y chromium`, done by scripts/test.sh) and Node
-//! 18+; `npm ci` runs here when `ui-tests/node_modules` is missing. Nothing is skipped: a
-//! missing browser or Node fails the test with the command that fixes it.
+//! 18+; `npm ci` runs here when a package of `ui-tests/package.json` (playwright-core,
+//! axe-core) is missing from `ui-tests/node_modules`. Nothing is skipped: a missing browser or
+//! Node fails the test with the command that fixes it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +19,9 @@ fn repo_root() -> PathBuf {
 }
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The npm packages of `ui-tests/package.json` (pinned there and in its lockfile).
+const PACKAGES: &[&str] = &["playwright-core", "axe-core"];
 
 /// Node, the browser and the test's npm packages, or a loud failure saying how to get them.
 fn ui_tests_dir() -> PathBuf {
@@ -33,10 +37,15 @@ fn ui_tests_dir() -> PathBuf {
     );
     // One test at a time installs the packages (nextest runs tests as processes in parallel).
     let lock = dir.join("node_modules/.sluice-install.lock");
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    let installed = || {
+        PACKAGES.iter().all(|p| {
+            dir.join("node_modules")
+                .join(p)
+                .join("package.json")
+                .exists()
+        })
+    };
+    if !installed() {
         let _ = std::fs::create_dir_all(dir.join("node_modules"));
         let start = Instant::now();
         while std::fs::create_dir(&lock).is_err() {
@@ -47,10 +56,7 @@ fn ui_tests_dir() -> PathBuf {
             );
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        if !dir
-            .join("node_modules/playwright-core/package.json")
-            .exists()
-        {
+        if !installed() {
             let out = Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund"])
                 .current_dir(&dir)
@@ -94,6 +100,16 @@ fn run_browser_suite(
 ) {
     let dir = ui_tests_dir();
     let out_dir = screenshots(mode);
+    // What the workers' FileConfigProvider (alias `file`) reads: the suite refers to it.
+    let secrets = file.with_file_name("secrets.properties");
+    std::fs::write(
+        &secrets,
+        format!(
+            "path={}\nuser=console-user\npassword=console-p4ssw0rd\n",
+            file.display()
+        ),
+    )
+    .expect("secrets file");
     let mut cmd = Command::new("node");
     cmd.args(["--test", "--test-reporter=spec", "console.test.js"])
         .current_dir(&dir)
@@ -102,35 +118,60 @@ fn run_browser_suite(
         .env("SLUICE_SOURCE_FILE", file)
         .env("SLUICE_TOPIC", topic)
         .env("SLUICE_OUT", &out_dir)
+        .env("SLUICE_SECRETS", &secrets)
         .env("SLUICE_CHROMIUM", CHROMIUM);
     if let Some((u, p)) = credentials {
         cmd.env("SLUICE_USER", u).env("SLUICE_PASSWORD", p);
     }
+    // The suite's output goes to a file as it runs (readable while it runs, kept beside the
+    // screenshots).
+    let log = out_dir.join("suite.log");
+    let file = std::fs::File::create(&log).expect("suite log");
+    cmd.stdout(file.try_clone().expect("suite log"))
+        .stderr(file);
     let start = Instant::now();
-    let out = cmd.output().expect("node runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = cmd.status().expect("node runs");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     println!(
         "browser suite ({mode}) took {:.1} s; screenshots in {}\n{text}",
         start.elapsed().as_secs_f64(),
         out_dir.display()
     );
-    if !out.status.success() {
+    // How often the cluster rebalanced meanwhile (each is a window of 409s for writes).
+    for w in workers {
+        let log = w.log_text();
+        let assignments = log.matches("Received an assignment.").count();
+        if assignments > 0 {
+            println!(
+                "worker {}: {assignments} assignment(s) received during the run",
+                w.rest_port
+            );
+        }
+    }
+    if !status.success() {
         for w in workers {
             eprintln!("---- log of worker {} ----\n{}", w.rest_port, w.log_text());
         }
         panic!("the browser suite failed ({mode}):\n{text}");
     }
-    let shots = std::fs::read_dir(&out_dir).map_or(0, Iterator::count);
+    let shots = std::fs::read_dir(&out_dir).map_or(0, |d| {
+        d.filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count()
+    });
     assert!(
         shots >= 10,
         "only {shots} screenshots in {}",
         out_dir.display()
     );
 }
+
+/// Config providers of every worker here: connectors may refer to `${file:/path:key}`.
+const PROVIDERS: &str = "config.providers=file
+config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider
+";
 
 fn worker_props(bootstrap: &str, offsets: &Path) -> String {
     format!(
@@ -139,7 +180,7 @@ key.converter=org.apache.kafka.connect.storage.StringConverter
 value.converter=org.apache.kafka.connect.storage.StringConverter
 offset.storage.file.filename={}
 offset.flush.interval.ms=500
-",
+{PROVIDERS}",
         offsets.display()
     )
 }
@@ -170,10 +211,13 @@ fn standalone_over_https_with_basic_auth() {
     );
 }
 
+/// Two workers: every connector change makes them rebalance, and a write that lands in a
+/// rebalance is refused with 409 (as in Kafka). Run beside other tests, the restart after the
+/// JSON edit landed in one (seen once: four 409s on `POST …/restart`); the console used to show
+/// the refusal and stop waiting, the likely reason this test once timed out in the full suite
+/// (not reproduced with the old console in three runs under load). The console now sends such
+/// writes again, and the suite reports the 409s it saw.
 #[test]
-#[ignore = "flaky, cause open: passed alone (53 s) but timed out in the full suite on the \
-            offsets edit, the JSON edit and the overview steps against two distributed \
-            workers; run with --run-ignored all"]
 fn distributed_two_workers() {
     harness::remember_panics();
     let broker = Broker::start();
@@ -196,7 +240,7 @@ status.storage.replication.factor=1
 offset.flush.interval.ms=500
 scheduled.rebalance.max.delay.ms=5000
 heartbeat.interval.ms=1000
-",
+{PROVIDERS}",
             broker.bootstrap()
         ),
     )

@@ -225,7 +225,9 @@ fn connector_lifecycle_and_error_bodies() {
     );
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["config"]["secret.password"], "[hidden]");
-    assert_eq!(r.json["config"]["provided"], "[hidden]");
+    // Config-provider references are shown as written (as Kafka does): they name where a
+    // secret is, not the secret.
+    assert_eq!(r.json["config"]["provided"], "${file:/etc/creds:key}");
     assert!(!r.text.contains("s3cret"));
 
     // Duplicate, mismatch, missing class, invalid config.
@@ -284,6 +286,7 @@ fn connector_lifecycle_and_error_bodies() {
     assert_eq!(r.json["connector.class"], "TestSource");
     assert_eq!(r.json["name"], name.as_str());
     assert_eq!(r.json["secret.password"], "[hidden]");
+    assert_eq!(r.json["provided"], "${file:/etc/creds:key}");
     let r = w.send("GET", &format!("/connectors/{name}/tasks"), None);
     assert_eq!(r.json[1]["id"], json!({"connector": name, "task": 1}));
     assert_eq!(
@@ -795,7 +798,7 @@ fn plugins_and_validation() {
         json!(["Must configure one of topics or topics.regex"])
     );
     assert_eq!(topics["definition"]["type"], "LIST");
-    // Config-provider references are never echoed back.
+    // Config-provider references are echoed back as written, never resolved.
     let r = w.send(
         "PUT",
         "/connector-plugins/FileStreamSink/config/validate",
@@ -809,7 +812,7 @@ fn plugins_and_validation() {
         .iter()
         .find(|c| c["value"]["name"] == "file")
         .unwrap();
-    assert_eq!(file["value"]["value"], "[hidden]");
+    assert_eq!(file["value"]["value"], "${file:/s:path}");
     w.send(
         "PUT",
         "/connector-plugins/FileStreamSource/config/validate",
