@@ -295,8 +295,8 @@ impl SourceSettings {
                     .unwrap_or("connect_logical"),
             ),
             query_retry_attempts: c.int(config::QUERY_RETRY_ATTEMPTS).unwrap_or(-1),
-            log_query: !(c.string(config::QUERY).unwrap_or("").is_empty()
-                && !c.string(config::QUERY_MASKED).unwrap_or("").is_empty()),
+            log_query: !c.string(config::QUERY).unwrap_or("").is_empty()
+                || c.string(config::QUERY_MASKED).unwrap_or("").is_empty(),
             timestamp_mapping: parse_mappings(
                 config::TIMESTAMP_COLUMNS_MAPPING,
                 c.list(config::TIMESTAMP_COLUMNS_MAPPING),
@@ -709,7 +709,7 @@ impl JdbcSourceTask {
                     self.active = Some(active);
                 }
                 Some(Ok(Chunk::Rows(rows))) => {
-                    let records = self.to_records(&mut active, rows, false, &s);
+                    let records = self.records_of(&mut active, rows, false, &s);
                     self.active = Some(active);
                     return records.map(Some);
                 }
@@ -719,7 +719,7 @@ impl JdbcSourceTask {
                     return Err(e);
                 }
                 None => {
-                    let records = self.to_records(&mut active, Vec::new(), true, &s)?;
+                    let records = self.records_of(&mut active, Vec::new(), true, &s)?;
                     self.db = active.stream.done.await.ok().flatten();
                     self.queriers[active.index].next_due = Instant::now() + s.poll_interval;
                     return Ok(if records.is_empty() {
@@ -772,7 +772,7 @@ impl JdbcSourceTask {
     /// Turns rows into records, moving the querier's offset. In timestamp mode the last row
     /// is held back until the next chunk (or the end) shows whether a row with the same
     /// timestamp follows (the offset moves only on the last row of a timestamp, PR #1093).
-    fn to_records(
+    fn records_of(
         &mut self,
         active: &mut ActiveQuery,
         mut rows: Vec<Vec<SqlValue>>,

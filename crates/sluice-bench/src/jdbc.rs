@@ -181,12 +181,14 @@ pub fn raw_sink(
             let end = (next + batch.max(1) as u64).min(rows);
             let batch_rows: Vec<Row> = (next..end).map(row).collect();
             client.batch_execute("BEGIN").await?;
-            let futures = batch_rows.iter().map(|r| {
-                client.execute(
-                    &stmt,
-                    &[&r.id, &r.a, &r.b, &r.c, &r.d, &r.e, &r.f, &r.g, &r.h, &r.i],
-                )
-            });
+            type P<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+            let params: Vec<[P<'_>; 10]> = batch_rows
+                .iter()
+                .map(|r| -> [P<'_>; 10] {
+                    [&r.id, &r.a, &r.b, &r.c, &r.d, &r.e, &r.f, &r.g, &r.h, &r.i]
+                })
+                .collect();
+            let futures = params.iter().map(|p| client.execute(&stmt, p));
             futures::future::try_join_all(futures).await?;
             client.batch_execute("COMMIT").await?;
             next = end;
@@ -257,7 +259,7 @@ pub fn raw_source(
                 }
             }
             sent += 1;
-            if sent % 1024 == 0 {
+            if sent.is_multiple_of(1024) {
                 producer.poll(Duration::ZERO);
             }
         }
