@@ -428,14 +428,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let admin = connect(port, "postgres").await?;
         admin.batch_execute("CREATE DATABASE bench").await?;
         let c = connect(port, "bench").await?;
-        c.batch_execute(
-            "CREATE TABLE t (id bigint PRIMARY KEY, a integer NOT NULL, b text NOT NULL, c double precision NOT NULL, d boolean NOT NULL);
-             CREATE TABLE lat (id bigint PRIMARY KEY, v integer NOT NULL);
-             CREATE PUBLICATION bench_pub FOR TABLE t, lat;
-             SELECT pg_create_logical_replication_slot('raw_slot', 'pgoutput');
-             SELECT pg_create_logical_replication_slot('sluice_slot', 'pgoutput');",
-        )
-        .await?;
+        // One statement at a time: a slot cannot be created in a transaction that wrote.
+        for sql in [
+            "CREATE TABLE t (id bigint PRIMARY KEY, a integer NOT NULL, b text NOT NULL, c double precision NOT NULL, d boolean NOT NULL)",
+            "CREATE TABLE lat (id bigint PRIMARY KEY, v integer NOT NULL)",
+            "CREATE PUBLICATION bench_pub FOR TABLE t, lat",
+            "SELECT pg_create_logical_replication_slot('raw_slot', 'pgoutput')",
+            "SELECT pg_create_logical_replication_slot('sluice_slot', 'pgoutput')",
+        ] {
+            c.batch_execute(sql)
+                .await
+                .map_err(|e| anyhow::anyhow!("{sql}: {e:?}"))?;
+        }
         anyhow::Ok(c)
     })?;
     eprintln!(
@@ -495,7 +499,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(
         &worker,
         format!(
-            "bootstrap.servers={}\noffset.storage.file.filename={}\noffset.flush.interval.ms=1000\n",
+            "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\noffset.storage.file.filename={}\noffset.flush.interval.ms=1000\n",
             args.bootstrap,
             args.work.join(format!("cdc-{tag}.offsets")).display()
         ),

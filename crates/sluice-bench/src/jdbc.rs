@@ -458,7 +458,7 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
         std::fs::write(
             &worker,
             format!(
-                "bootstrap.servers={}\noffset.storage.file.filename={}\n",
+                "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\noffset.storage.file.filename={}\n",
                 args.bootstrap,
                 args.work.join("jdbc-produce.offsets").display()
             ),
@@ -576,10 +576,12 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
             client.batch_execute(&ddl("src")).await?;
             client
                 .batch_execute(&format!(
-                    "INSERT INTO \"src\" SELECT g, g % 1000, g * 3, g * 0.5, g % 2 = 0, 'name-' || lpad(g::text, 8, '0'), 'lorem ipsum dolor', to_hex(g * 2654435761), g % 97, g / 8.0 FROM generate_series(0, {}) g; VACUUM ANALYZE \"src\"",
+                    "INSERT INTO \"src\" SELECT g, g % 1000, g * 3, g * 0.5, g % 2 = 0, 'name-' || lpad(g::text, 8, '0'), 'lorem ipsum dolor', to_hex(g * 2654435761), g % 97, g / 8.0 FROM generate_series(0, {}) g",
                     n - 1
                 ))
-                .await
+                .await?;
+            // Alone: VACUUM cannot run inside a (multi-statement) transaction.
+            client.batch_execute("VACUUM ANALYZE \"src\"").await
         })?;
         for (label, incrementing) in [("source-bulk", false), ("source-incrementing", true)] {
             if !scenarios.contains(&label) {
