@@ -527,18 +527,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .spawn()?;
     let pid = child.id().to_string();
     let result = (|| -> anyhow::Result<(Sample, Vec<f64>, f64)> {
-        use rdkafka::consumer::{BaseConsumer, Consumer as _};
-        let watcher: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &args.bootstrap)
-            .create()?;
+        let counted = crate::jdbc::count_records(&args.bootstrap, &topic, written)?;
         let deadline = start + Duration::from_secs(3600);
         let sluice = loop {
             std::thread::sleep(Duration::from_millis(20));
-            let hi = watcher
-                .fetch_watermarks(&topic, 0, Duration::from_secs(5))
-                .map(|(_, hi)| hi)
-                .unwrap_or(0);
-            if hi >= written as i64 {
+            if counted.load(std::sync::atomic::Ordering::SeqCst) {
                 break Sample {
                     wall_s: start.elapsed().as_secs_f64(),
                     cpu_s: procfs::cpu_seconds(&pid).unwrap_or(f64::NAN),
