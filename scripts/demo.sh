@@ -41,7 +41,7 @@ except sqlite3.OperationalError as e:
 con.commit()
 PY
 }
-sqlite "$DEMO_DIR/shop.db" "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, amount REAL NOT NULL)"
+sqlite "$DEMO_DIR/shop.db" "CREATE TABLE orders (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, amount REAL NOT NULL)"
 
 # Seed 001's files; only the paths and the bootstrap address differ.
 cat >"$DEMO_DIR/connect-standalone.properties" <<PROPS
