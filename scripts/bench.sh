@@ -13,6 +13,11 @@
 #   BENCH_MICRO=0      skip the criterion micro-benchmarks
 #   BENCH_SCALE=0      skip the scale scenario (BENCH_SCALE_CONNECTORS, BENCH_SCALE_TASKS)
 #   BENCH_TDENGINE_POINTS  points of the TDengine sink benchmark (default 1000000; 0 skips it)
+#   BENCH_JDBC_ROWS    rows of the JDBC sink/source benchmarks against raw PostgreSQL clients
+#                      (default 1000000; 0 skips them; needs PostgreSQL on BENCH_PG, default
+#                      127.0.0.1:5432, trust auth, database `test`)
+#   BENCH_CDC_EVENTS   inserts of the PostgreSQL CDC benchmark (default 1000000; 0 skips it and
+#                      the latency probe; needs the PostgreSQL 15 server binaries, as the tests)
 #   BENCH_WORK         scratch directory (default /tmp/sluice-bench)
 #
 # It installs and starts the dev broker (scripts/broker.sh, in-memory storage), builds the
@@ -94,6 +99,28 @@ if [ "${BENCH_TDENGINE_POINTS:-1000000}" != 0 ]; then
     --bootstrap "127.0.0.1:$PORT" \
     --work "$WORK" \
     --points "${BENCH_TDENGINE_POINTS:-1000000}" \
+    --out-md "$WORK/results.md"
+fi
+
+# The JDBC connectors against raw tokio-postgres clients on the same PostgreSQL server
+# (issue 16): sink insert/upsert, source bulk/incrementing.
+if [ "${BENCH_JDBC_ROWS:-1000000}" != 0 ]; then
+  "$TARGET/release/sluice-bench" jdbc \
+    --sluice "$TARGET/release/sluice" \
+    --bootstrap "127.0.0.1:$PORT" \
+    --work "$WORK" \
+    --pg "${BENCH_PG:-127.0.0.1:5432}" \
+    --rows "${BENCH_JDBC_ROWS:-1000000}" \
+    --out-md "$WORK/results.md"
+fi
+
+# PostgreSQL CDC against a raw pgoutput reader, and commit-to-Kafka latency (issue 17).
+if [ "${BENCH_CDC_EVENTS:-1000000}" != 0 ]; then
+  "$TARGET/release/sluice-bench" cdc \
+    --sluice "$TARGET/release/sluice" \
+    --bootstrap "127.0.0.1:$PORT" \
+    --work "$WORK" \
+    --events "${BENCH_CDC_EVENTS:-1000000}" \
     --out-md "$WORK/results.md"
 fi
 

@@ -3,6 +3,11 @@
 # runs `sluice standalone` with the seed's worker, file source and file sink configs, and
 # echoes lines into source.txt that appear on the topic and in sink.txt.
 #
+# The same worker also runs a SQLite pipeline with no database server: Confluent's JDBC source
+# reads the table `orders` of $DEMO_DIR/shop.db (mode=incrementing) into the topic
+# `sqlite-orders`, and the JDBC sink writes that topic into $DEMO_DIR/warehouse.db
+# (auto.create, upsert). Rows inserted into shop.db show up in warehouse.db.
+#
 #   scripts/demo.sh            run until Ctrl-C (type more lines into $DEMO_DIR/source.txt)
 #   scripts/demo.sh --once     move the demo lines, show the result, stop everything
 set -euo pipefail
@@ -18,8 +23,25 @@ echo "Building Sluice (release)..." >&2
 cargo build --release --quiet -p sluice
 
 mkdir -p "$DEMO_DIR"
-rm -f "$DEMO_DIR"/source.txt "$DEMO_DIR"/sink.txt "$DEMO_DIR"/connect.offsets
+rm -f "$DEMO_DIR"/source.txt "$DEMO_DIR"/sink.txt "$DEMO_DIR"/connect.offsets \
+  "$DEMO_DIR"/shop.db "$DEMO_DIR"/warehouse.db
 touch "$DEMO_DIR/source.txt"
+
+# SQL on a SQLite file through Python's built-in sqlite3 (no sqlite3 CLI needed); prints rows.
+sqlite() {
+  python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+try:
+    for row in con.execute(sys.argv[2]):
+        print(" | ".join("NULL" if v is None else str(v) for v in row))
+except sqlite3.OperationalError as e:
+    if "no such table" not in str(e):
+        raise
+con.commit()
+PY
+}
+sqlite "$DEMO_DIR/shop.db" "CREATE TABLE orders (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, amount REAL NOT NULL)"
 
 # Seed 001's files; only the paths and the bootstrap address differ.
 cat >"$DEMO_DIR/connect-standalone.properties" <<PROPS
@@ -52,9 +74,33 @@ file=$DEMO_DIR/sink.txt
 topics=topic-connect
 PROPS
 
+# The SQLite pipeline: Confluent's JDBC connector configs, only the URLs are files.
+cat >"$DEMO_DIR/connect-sqlite-source.properties" <<PROPS
+name=sqlite-source
+connector.class=io.confluent.connect.jdbc.JdbcSourceConnector
+connection.url=jdbc:sqlite:$DEMO_DIR/shop.db
+mode=incrementing
+incrementing.column.name=id
+table.whitelist=orders
+topic.prefix=sqlite-
+poll.interval.ms=500
+PROPS
+cat >"$DEMO_DIR/connect-sqlite-sink.properties" <<PROPS
+name=sqlite-sink
+connector.class=io.confluent.connect.jdbc.JdbcSinkConnector
+connection.url=jdbc:sqlite:$DEMO_DIR/warehouse.db
+topics=sqlite-orders
+table.name.format=orders
+insert.mode=upsert
+pk.mode=record_value
+pk.fields=id
+auto.create=true
+PROPS
+
 scripts/broker.sh start "$PORT" >/dev/null
 target/release/sluice standalone "$DEMO_DIR/connect-standalone.properties" \
   "$DEMO_DIR/connect-file-source.properties" "$DEMO_DIR/connect-file-sink.properties" \
+  "$DEMO_DIR/connect-sqlite-source.properties" "$DEMO_DIR/connect-sqlite-sink.properties" \
   2>"$DEMO_DIR/worker.log" &
 WORKER=$!
 cleanup() {
@@ -82,8 +128,21 @@ cat "$DEMO_DIR/sink.txt"
 echo "--- status of local-file-source:"
 curl -s "http://127.0.0.1:$REST_PORT/connectors/local-file-source/status"; echo
 
+sqlite "$DEMO_DIR/shop.db" "INSERT INTO orders (customer, amount) VALUES ('ada', 12.5), ('grace', 7.25), ('李雷', 30.0)"
+for _ in $(seq 1 300); do
+  [ "$(sqlite "$DEMO_DIR/warehouse.db" "SELECT count(*) FROM orders")" = 3 ] && break
+  sleep 0.1
+done
+echo "--- $DEMO_DIR/warehouse.db, table orders (from shop.db through the topic sqlite-orders):"
+sqlite "$DEMO_DIR/warehouse.db" "SELECT id, customer, amount FROM orders ORDER BY id"
+if [ "$(sqlite "$DEMO_DIR/warehouse.db" "SELECT count(*) FROM orders")" != 3 ]; then
+  echo "demo: the SQLite rows did not reach warehouse.db; see $DEMO_DIR/worker.log" >&2
+  exit 1
+fi
+
 if [ "$ONCE" = "--once" ]; then
   exit 0
 fi
-echo "Sluice is running. Append lines to $DEMO_DIR/source.txt and watch $DEMO_DIR/sink.txt; Ctrl-C stops it."
+echo "Sluice is running. Append lines to $DEMO_DIR/source.txt and watch $DEMO_DIR/sink.txt;"
+echo "insert rows into the table orders of $DEMO_DIR/shop.db and watch $DEMO_DIR/warehouse.db. Ctrl-C stops it."
 wait "$WORKER"

@@ -13,6 +13,7 @@ pub const DIALECT_NAME: &str = "dialect.name";
 pub const QUOTE_SQL_IDENTIFIERS: &str = "quote.sql.identifiers";
 pub const DB_TIMEZONE: &str = "db.timezone";
 pub const TABLE_TYPES: &str = "table.types";
+pub const DATE_TIMEZONE: &str = "date.timezone";
 
 // Source.
 pub const MODE: &str = "mode";
@@ -35,6 +36,23 @@ pub const BATCH_MAX_ROWS: &str = "batch.max.rows";
 pub const TOPIC_PREFIX: &str = "topic.prefix";
 pub const NUMERIC_MAPPING: &str = "numeric.mapping";
 pub const NUMERIC_PRECISION_MAPPING: &str = "numeric.precision.mapping";
+pub const TIMESTAMP_GRANULARITY: &str = "timestamp.granularity";
+pub const QUERY_MASKED: &str = "query.masked";
+pub const QUERY_RETRY_ATTEMPTS: &str = "query.retry.attempts";
+pub const TRANSACTION_ISOLATION_MODE: &str = "transaction.isolation.mode";
+pub const DATE_CALENDAR_SYSTEM: &str = "date.calendar.system";
+pub const MAX_BUFFER_SIZE: &str = "max.buffer.size";
+pub const POLL_LINGER_MS: &str = "poll.linger.ms";
+pub const TABLE_MONITORING_STARTUP_POLLING_LIMIT_MS: &str =
+    "table.monitoring.startup.polling.limit.ms";
+pub const TIMESTAMP_COLUMNS_MAPPING: &str = "timestamp.columns.mapping";
+pub const INCREMENTING_COLUMN_MAPPING: &str = "incrementing.column.mapping";
+pub const JDBC_CREDENTIALS_PROVIDER_CLASS: &str = "jdbc.credentials.provider.class";
+pub const DEFAULT_CREDENTIALS_PROVIDER: &str =
+    "io.confluent.connect.jdbc.util.DefaultJdbcCredentialsProvider";
+pub const TRIM_SENSITIVE_LOG: &str = "trim.sensitive.log";
+pub const TIMESTAMP_FIELDS_LIST: &str = "timestamp.fields.list";
+pub const TIMESTAMP_PRECISION_MODE: &str = "timestamp.precision.mode";
 /// Task keys the connector adds.
 pub const TABLES: &str = "tables";
 pub const TABLES_FETCHED: &str = "tables.fetched";
@@ -282,6 +300,10 @@ pub struct ConnectionSettings {
     pub url: JdbcUrl,
     pub attempts: u32,
     pub backoff_ms: u64,
+    /// `db.timezone` (and the sink's `date.timezone`).
+    pub zones: crate::db::Zones,
+    /// `transaction.isolation.mode` (source): the level set on each connection, if any.
+    pub isolation: Option<String>,
 }
 
 impl ConnectionSettings {
@@ -299,10 +321,16 @@ impl ConnectionSettings {
         if let Some(p) = config.string(CONNECTION_PASSWORD).filter(|p| !p.is_empty()) {
             url.password = Some(p.to_string());
         }
+        let isolation = config
+            .string(TRANSACTION_ISOLATION_MODE)
+            .map(str::to_ascii_uppercase)
+            .filter(|m| m != "DEFAULT");
         Ok(ConnectionSettings {
             url,
             attempts: config.int(CONNECTION_ATTEMPTS).unwrap_or(3).max(1) as u32,
             backoff_ms: config.long(CONNECTION_BACKOFF_MS).unwrap_or(10_000).max(0) as u64,
+            zones: zones(config)?,
+            isolation,
         })
     }
 }
@@ -314,16 +342,21 @@ pub fn quote_identifiers(config: &Config) -> bool {
         .is_some_and(|q| q.eq_ignore_ascii_case("never"))
 }
 
-/// Checks `db.timezone`: Sluice reads and writes times in UTC only for now.
-pub fn check_timezone(config: &Config) -> Result<()> {
-    let tz = config.string(DB_TIMEZONE).unwrap_or("UTC");
-    if matches!(tz, "UTC" | "Z" | "GMT" | "Etc/UTC" | "UTC0" | "Etc/GMT") {
-        Ok(())
-    } else {
-        Err(ConnectError::config(format!(
-            "Invalid value {tz} for configuration {DB_TIMEZONE}: Sluice's JDBC connectors support only UTC so far"
-        )))
-    }
+/// `db.timezone` and (sink) `date.timezone`: `DB_TIMEZONE` binds dates in `db.timezone`,
+/// `UTC` in UTC; the source, which has no such key, reads dates in UTC (Confluent's
+/// `GenericDatabaseDialect`).
+pub fn zones(config: &Config) -> Result<crate::db::Zones> {
+    let name = config.string(DB_TIMEZONE).unwrap_or("UTC");
+    let db = crate::db::Zone::parse(name).ok_or_else(|| {
+        ConnectError::config(format!(
+            "Invalid value {name} for configuration {DB_TIMEZONE}: Invalid time zone identifier (an IANA zone such as Europe/Berlin, UTC, or an offset such as +05:30)"
+        ))
+    })?;
+    let date = match config.string(DATE_TIMEZONE) {
+        Some(d) if d.eq_ignore_ascii_case("DB_TIMEZONE") => db.clone(),
+        _ => crate::db::Zone::default(),
+    };
+    Ok(crate::db::Zones { db, date })
 }
 
 fn connection_keys(def: ConfigDef) -> ConfigDef {
@@ -397,6 +430,21 @@ fn connection_keys(def: ConfigDef) -> ConfigDef {
             .default_value("UTC")
             .importance(Importance::Medium)
             .doc("Name of the JDBC timezone used in the connector when querying with time-based criteria. Defaults to UTC."),
+    )
+    .define(
+        ConfigKey::new(JDBC_CREDENTIALS_PROVIDER_CLASS, ConfigType::Class)
+            .default_value(DEFAULT_CREDENTIALS_PROVIDER)
+            .validator(Validator::OneOf(vec![DEFAULT_CREDENTIALS_PROVIDER]))
+            .importance(Importance::Low)
+            .group("Database", 7)
+            .doc("Credentials provider or provider factory to use for authentication to the database. Sluice has the default provider only: connection.user and connection.password (or the URL's)."),
+    )
+    .define(
+        ConfigKey::new(DATE_CALENDAR_SYSTEM, ConfigType::String)
+            .default_value("LEGACY")
+            .validator(Validator::OneOfIgnoreCase(vec!["LEGACY", "PROLEPTIC_GREGORIAN"]))
+            .importance(Importance::Low)
+            .doc("The calendar used for DATE and TIMESTAMP values: LEGACY (hybrid Julian/Gregorian) or PROLEPTIC_GREGORIAN. Sluice computes dates in the proleptic Gregorian calendar; the two differ only before 1582-10-15."),
     )
 }
 
@@ -519,6 +567,85 @@ pub fn source_config_def() -> ConfigDef {
                 .default_value("TABLE")
                 .importance(Importance::Low)
                 .doc("By default, the JDBC connector will only detect tables with type TABLE from the source Database. This config allows a command separated list of table types to extract."),
+        )
+        .define(
+            ConfigKey::new(QUERY_MASKED, ConfigType::Password)
+                .default_value("")
+                .importance(Importance::Medium)
+                .group("Mode", 8)
+                .doc("Same as 'query' configuration but the query string is masked. Use this config to prevent sensitive information from being logged."),
+        )
+        .define(
+            ConfigKey::new(TIMESTAMP_GRANULARITY, ConfigType::String)
+                .default_value("connect_logical")
+                .validator(Validator::OneOfIgnoreCase(vec![
+                    "connect_logical",
+                    "micros_long",
+                    "micros_string",
+                    "micros_iso_datetime_string",
+                    "nanos_long",
+                    "nanos_string",
+                    "nanos_iso_datetime_string",
+                ]))
+                .importance(Importance::Low)
+                .group("Mode", 9)
+                .doc("Define the granularity of the Timestamp column. Options include: connect_logical (default), micros_long, micros_string, micros_iso_datetime_string ('yyyy-MM-dd'T'HH:mm:ss.SSSSSS'), nanos_long, nanos_string, nanos_iso_datetime_string ('yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSS')."),
+        )
+        .define(
+            ConfigKey::new(TRANSACTION_ISOLATION_MODE, ConfigType::String)
+                .default_value("DEFAULT")
+                .validator(Validator::OneOf(vec![
+                    "DEFAULT",
+                    "READ_UNCOMMITTED",
+                    "READ_COMMITTED",
+                    "REPEATABLE_READ",
+                    "SERIALIZABLE",
+                    "SQL_SERVER_SNAPSHOT",
+                ]))
+                .importance(Importance::Low)
+                .group("Mode", 10)
+                .doc("Mode to control which transaction isolation level is used when running queries against the database. By default no explicit transaction isolation mode is set. Options include: DEFAULT, READ_UNCOMMITTED, READ_COMMITTED, REPEATABLE_READ, SERIALIZABLE, SQL_SERVER_SNAPSHOT (SQL Server only)."),
+        )
+        .define(
+            ConfigKey::new(QUERY_RETRY_ATTEMPTS, ConfigType::Int)
+                .default_value("-1")
+                .importance(Importance::Low)
+                .group("Mode", 11)
+                .doc("Number of times to retry SQL exceptions encountered when executing queries."),
+        )
+        .define(
+            ConfigKey::new(TIMESTAMP_COLUMNS_MAPPING, ConfigType::List)
+                .default_value("")
+                .importance(Importance::Medium)
+                .group("Mode", 12)
+                .doc("A comma separated list of table regex to timestamp columns mappings, ``regex1:[col1|col2],regex2:[col3]``. Regexes are matched against the fully-qualified table names; every table must match exactly one mapping. Used instead of timestamp.column.name."),
+        )
+        .define(
+            ConfigKey::new(INCREMENTING_COLUMN_MAPPING, ConfigType::List)
+                .default_value("")
+                .importance(Importance::Medium)
+                .group("Mode", 13)
+                .doc("A comma separated list of table regex to incrementing column mappings, ``regex1:col2,regex2:col1``. Regexes are matched against the fully-qualified table names; every table must match exactly one mapping. Used instead of incrementing.column.name."),
+        )
+        .define(
+            ConfigKey::new(MAX_BUFFER_SIZE, ConfigType::Int)
+                .default_value("0")
+                .validator(Validator::at_least(0.0))
+                .importance(Importance::Low)
+                .doc("The maximum number of records from the source database that can be buffered into memory. The default of 0 means a buffer size will be based on the maximum batch size."),
+        )
+        .define(
+            ConfigKey::new(POLL_LINGER_MS, ConfigType::Long)
+                .default_value("5000")
+                .validator(Validator::at_least(0.0))
+                .importance(Importance::Low)
+                .doc("The maximum time to wait for a record before returning an empty batch."),
+        )
+        .define(
+            ConfigKey::new(TABLE_MONITORING_STARTUP_POLLING_LIMIT_MS, ConfigType::Long)
+                .default_value("10000")
+                .importance(Importance::Low)
+                .doc("The amount of time to wait for the table monitoring thread to complete initial table read."),
         )
         .define(
             ConfigKey::new(POLL_INTERVAL_MS, ConfigType::Int)
@@ -657,6 +784,35 @@ pub fn sink_config_def() -> ConfigDef {
                 .importance(Importance::Medium)
                 .group("DDL Support", 2)
                 .doc("Whether to automatically add columns in the table schema when found to be missing relative to the record schema by issuing ``ALTER``."),
+        )
+        .define(
+            ConfigKey::new(DATE_TIMEZONE, ConfigType::String)
+                .default_value("DB_TIMEZONE")
+                .validator(Validator::OneOfIgnoreCase(vec!["DB_TIMEZONE", "UTC"]))
+                .importance(Importance::Medium)
+                .group("Data Mapping", 5)
+                .doc("Name of the timezone used to bind DATE values: DB_TIMEZONE (the db.timezone, Confluent's historical behaviour) or UTC."),
+        )
+        .define(
+            ConfigKey::new(TIMESTAMP_FIELDS_LIST, ConfigType::List)
+                .default_value("")
+                .importance(Importance::Low)
+                .group("Data Mapping", 6)
+                .doc("List of comma-separated record value timestamp field names that should be converted to timestamps. Not supported by Sluice yet: it must stay empty."),
+        )
+        .define(
+            ConfigKey::new(TIMESTAMP_PRECISION_MODE, ConfigType::String)
+                .default_value("MICROSECONDS")
+                .validator(Validator::OneOfIgnoreCase(vec!["MICROSECONDS", "NANOSECONDS"]))
+                .importance(Importance::Low)
+                .group("Data Mapping", 7)
+                .doc("Precision of the fields of timestamp.fields.list: MICROSECONDS or NANOSECONDS."),
+        )
+        .define(
+            ConfigKey::new(TRIM_SENSITIVE_LOG, ConfigType::Boolean)
+                .default_value("false")
+                .importance(Importance::Low)
+                .doc("Whether to trim the values of records from error messages and logs. Accepted for compatibility: Sluice's messages name the table, the column and the offending value either way, and never a password."),
         )
         .define(
             ConfigKey::new(MAX_RETRIES, ConfigType::Int)

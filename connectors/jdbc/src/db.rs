@@ -26,7 +26,8 @@ pub enum SqlValue {
     Date(i32),
     /// Microseconds since midnight.
     Time(i64),
-    /// Microseconds since 1970-01-01T00:00:00 (in `db.timezone`, which is UTC).
+    /// Microseconds since 1970-01-01T00:00:00 UTC: an instant (the dialects shift wall-clock
+    /// columns by `db.timezone` when reading and binding).
     Timestamp(i64),
 }
 
@@ -61,6 +62,150 @@ impl std::fmt::Display for SqlValue {
 }
 
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// A time zone of `db.timezone` / `date.timezone`: the zone in which the database's
+/// wall-clock values (PostgreSQL `timestamp`, `time`; MySQL `DATETIME`, `TIMESTAMP`, `TIME`;
+/// SQLite date/time text) are read and bound, as Confluent's dialects pass a `Calendar` of
+/// that zone to `getTimestamp`/`setTimestamp`. Values carrying their own offset (PostgreSQL
+/// `timestamptz`) and SQLite epoch integers are instants and are not shifted.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone {
+            name: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+impl Zone {
+    /// Parses a Java `ZoneId`: an IANA name (`Europe/Berlin`), `UTC`/`GMT`/`Z`, or a fixed
+    /// offset (`+05:30`, `UTC+2`, `GMT-08:00`).
+    pub fn parse(name: &str) -> Option<Zone> {
+        let n = name.trim();
+        if matches!(
+            n,
+            "UTC" | "Z" | "GMT" | "UT" | "Etc/UTC" | "Etc/GMT" | "UTC0"
+        ) {
+            return Some(Zone::default());
+        }
+        let fixed = |text: &str| -> Option<jiff::tz::TimeZone> {
+            let (sign, rest) = match text.as_bytes().first()? {
+                b'+' => (1, &text[1..]),
+                b'-' => (-1, &text[1..]),
+                _ => return None,
+            };
+            let (h, m) = match rest.split_once(':') {
+                Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
+                None if rest.len() == 4 => (rest[..2].parse().ok()?, rest[2..].parse().ok()?),
+                None => (rest.parse().ok()?, 0),
+            };
+            if h > 18 || m > 59 {
+                return None;
+            }
+            let offset = jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()?;
+            Some(jiff::tz::TimeZone::fixed(offset))
+        };
+        let tz = if let Some(t) = fixed(n) {
+            t
+        } else if let Some(t) = ["UTC", "GMT", "UT"]
+            .iter()
+            .find_map(|p| n.strip_prefix(p))
+            .and_then(fixed)
+        {
+            t
+        } else {
+            jiff::tz::TimeZone::get(n).ok()?
+        };
+        Some(Zone {
+            name: n.to_string(),
+            tz,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_utc(&self) -> bool {
+        self.tz == jiff::tz::TimeZone::UTC
+    }
+
+    /// The instant (µs since the epoch) of a wall-clock time in this zone, given as µs
+    /// since 1970-01-01T00:00 on that clock. A time in a DST gap moves forward, an
+    /// ambiguous one takes the earlier offset (java.time's rules).
+    pub fn wall_to_instant(&self, wall_us: i64) -> i64 {
+        if self.is_utc() {
+            return wall_us;
+        }
+        let Ok(as_utc) = jiff::Timestamp::from_microsecond(wall_us) else {
+            return wall_us;
+        };
+        let civil = jiff::tz::Offset::UTC.to_datetime(as_utc);
+        match self.tz.to_ambiguous_timestamp(civil).compatible() {
+            Ok(ts) => ts.as_microsecond(),
+            Err(_) => wall_us,
+        }
+    }
+
+    /// The wall-clock time in this zone (µs since 1970-01-01T00:00 on that clock) of an
+    /// instant.
+    pub fn instant_to_wall(&self, us: i64) -> i64 {
+        if self.is_utc() {
+            return us;
+        }
+        match jiff::Timestamp::from_microsecond(us) {
+            Ok(ts) => us + i64::from(self.tz.to_offset(ts).seconds()) * 1_000_000,
+            Err(_) => us,
+        }
+    }
+
+    /// A time of day read from the database (µs since midnight on the zone's clock) as
+    /// Connect's Time: the time of day in UTC of that wall time on 1970-01-01.
+    pub fn wall_time_to_utc(&self, us: i64) -> i64 {
+        self.wall_to_instant(us).rem_euclid(MICROS_PER_DAY)
+    }
+
+    /// Connect's Time (µs since midnight UTC, 1970-01-01) as the zone's time of day.
+    pub fn utc_time_to_wall(&self, us: i64) -> i64 {
+        self.instant_to_wall(us).rem_euclid(MICROS_PER_DAY)
+    }
+
+    /// Connect's Date (days; midnight UTC) as the date a calendar of this zone shows for
+    /// that instant (`setDate(…, Calendar)`: the day before in zones west of UTC).
+    pub fn utc_date_to_local(&self, days: i32) -> i32 {
+        if self.is_utc() {
+            return days;
+        }
+        let wall = self.instant_to_wall(i64::from(days) * MICROS_PER_DAY);
+        i32::try_from(wall.div_euclid(MICROS_PER_DAY)).unwrap_or(days)
+    }
+}
+
+/// The SQL name of a `transaction.isolation.mode` level (`None`: SQL_SERVER_SNAPSHOT, which
+/// only SQL Server has).
+pub fn isolation_sql(mode: &str) -> Option<&'static str> {
+    match mode {
+        "READ_UNCOMMITTED" => Some("READ UNCOMMITTED"),
+        "READ_COMMITTED" => Some("READ COMMITTED"),
+        "REPEATABLE_READ" => Some("REPEATABLE READ"),
+        "SERIALIZABLE" => Some("SERIALIZABLE"),
+        _ => None,
+    }
+}
+
+/// The zones a connection reads and binds date/time values in: `db.timezone` for times and
+/// timestamps, and for dates the sink's `date.timezone` (the source reads dates in UTC).
+#[derive(Clone, Debug, Default)]
+pub struct Zones {
+    pub db: Zone,
+    pub date: Zone,
+}
 
 /// Hours, minutes, seconds and microseconds of a time of day.
 pub fn split_time(us: i64) -> (i64, i64, i64, i64) {
@@ -301,7 +446,59 @@ pub struct ResultSet {
     pub rows: Vec<Vec<SqlValue>>,
 }
 
+/// A piece of a streamed result: the columns first, then rows in chunks.
+pub enum Chunk {
+    Columns(Vec<ResultColumn>),
+    Rows(Vec<Vec<SqlValue>>),
+}
+
+/// A query running on a connection of its own task, its rows arriving in chunks.
+pub struct StreamedQuery {
+    pub rx: tokio::sync::mpsc::Receiver<Result<Chunk>>,
+    /// The connection back when the query is done (`None` after a connection failure).
+    pub done: tokio::task::JoinHandle<Option<Db>>,
+}
+
 impl Db {
+    /// Starts `sql` on this connection in a task of its own and returns the stream of its
+    /// result: columns, then rows in chunks of `fetch` (`batch.max.rows`). At most two chunks
+    /// wait in the channel, so memory stays bounded whatever the size of the result (the
+    /// driver reads the socket, or SQLite steps the statement, only as chunks are taken).
+    /// A statement error ends the stream with the error; a broken connection is closed and
+    /// not handed back.
+    pub fn stream_query(self, sql: String, params: Vec<SqlValue>, fetch: usize) -> StreamedQuery {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let done = match self {
+            Db::Sqlite(mut c) => tokio::task::spawn_blocking(move || {
+                if let Err(e) = c.query_into_blocking(&sql, &params, fetch, &tx) {
+                    let _ = tx.blocking_send(Err(e));
+                }
+                Some(Db::Sqlite(c))
+            }),
+            mut db => tokio::spawn(async move {
+                let r = match &mut db {
+                    Db::Postgres(c) => c.query_into(&sql, &params, fetch, &tx).await,
+                    Db::MySql(c) => c.query_into(&sql, &params, fetch, &tx).await,
+                    Db::Sqlite(_) => Ok(()),
+                };
+                match r {
+                    Ok(()) => Some(db),
+                    Err(e) => {
+                        let broken = e.kind() == sluice_api::ErrorKind::Retriable;
+                        let _ = tx.send(Err(e)).await;
+                        if broken {
+                            db.close().await;
+                            None
+                        } else {
+                            Some(db)
+                        }
+                    }
+                }
+            }),
+        };
+        StreamedQuery { rx, done }
+    }
+
     /// Opens a connection, trying `connection.attempts` times `connection.backoff.ms` apart.
     pub async fn connect(settings: &ConnectionSettings) -> Result<Db> {
         let attempts = settings.attempts.max(1);
@@ -414,14 +611,18 @@ impl Db {
 
     /// The database's current time (`SELECT CURRENT_TIMESTAMP`), microseconds since the epoch.
     pub async fn current_time_micros(&mut self) -> Result<i64> {
+        // As instants (µs since the epoch), whatever the session's or `db.timezone`'s zone.
         let sql = match self {
             Db::Postgres(_) => "SELECT CURRENT_TIMESTAMP",
-            Db::MySql(_) => "SELECT CURRENT_TIMESTAMP(6)",
-            Db::Sqlite(_) => "SELECT strftime('%Y-%m-%d %H:%M:%f','now')",
+            Db::MySql(_) => "SELECT CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(6)) * 1000000 AS SIGNED)",
+            Db::Sqlite(_) => {
+                "SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
+            }
         };
         let rs = self.query(sql, &[]).await?;
         match rs.rows.first().and_then(|r| r.first()) {
             Some(SqlValue::Timestamp(us)) => Ok(*us),
+            Some(SqlValue::Int(us)) => Ok(*us),
             Some(SqlValue::Text(t)) => parse_timestamp_text(t)
                 .ok_or_else(|| ConnectError::fatal(format!("Unexpected database time '{t}'"))),
             other => Err(ConnectError::fatal(format!(
@@ -529,6 +730,32 @@ mod tests {
             SqlValue::Timestamp(1_785_501_296_789_000).to_string(),
             "2026-07-31 12:34:56.789000"
         );
+    }
+
+    #[test]
+    fn zones_shift_like_java_calendars() {
+        let ny = Zone::parse("America/New_York").expect("zone");
+        let wall = parse_timestamp_text("2026-07-01 12:00:00").expect("ts");
+        let instant = ny.wall_to_instant(wall);
+        assert_eq!(instant - wall, 4 * 3_600_000_000, "EDT is UTC-4");
+        assert_eq!(ny.instant_to_wall(instant), wall);
+        // A wall time in the spring-forward gap moves forward (java.time's rule).
+        let gap = parse_timestamp_text("2026-03-08 02:30:00").expect("ts");
+        assert_eq!(
+            ny.wall_to_instant(gap),
+            parse_timestamp_text("2026-03-08 07:30:00").expect("ts")
+        );
+        // Time of day on 1970-01-01 (EST), and Date bound through a New York calendar.
+        assert_eq!(ny.wall_time_to_utc(12 * 3_600_000_000), 17 * 3_600_000_000);
+        assert_eq!(ny.utc_time_to_wall(17 * 3_600_000_000), 12 * 3_600_000_000);
+        assert_eq!(ny.utc_date_to_local(20_635), 20_634);
+        let ist = Zone::parse("+05:30").expect("offset");
+        assert_eq!(ist.instant_to_wall(0), 5 * 3_600_000_000 + 30 * 60_000_000);
+        assert!(Zone::parse("UTC+2").is_some() && Zone::parse("GMT-08:00").is_some());
+        assert!(Zone::parse("UTC").expect("utc").is_utc());
+        assert!(Zone::parse("Nowhere/Special").is_none());
+        assert_eq!(isolation_sql("READ_COMMITTED"), Some("READ COMMITTED"));
+        assert_eq!(isolation_sql("SQL_SERVER_SNAPSHOT"), None);
     }
 
     #[test]

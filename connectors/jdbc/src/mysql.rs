@@ -10,13 +10,16 @@ use sluice_api::{ConnectError, Result};
 
 use crate::config::ConnectionSettings;
 use crate::db::{
-    civil_from_days, days_from_civil, split_time, ColumnKind, InsertShape, ResultColumn, ResultSet,
-    SqlValue, TableColumn, TableId, MICROS_PER_DAY,
+    civil_from_days, days_from_civil, split_time, Chunk, ColumnKind, InsertShape, ResultColumn,
+    ResultSet, SqlValue, TableColumn, TableId, Zones, MICROS_PER_DAY,
 };
 
 pub struct MyConn {
     conn: Conn,
     address: String,
+    /// `db.timezone` (DATETIME, TIMESTAMP, TIME are wall-clock values in it) and the sink's
+    /// `date.timezone`.
+    zones: Zones,
 }
 
 /// MySQL's limit of placeholders in one statement.
@@ -52,6 +55,15 @@ impl MyConn {
     pub async fn connect(settings: &ConnectionSettings) -> Result<MyConn> {
         let url = &settings.url;
         let address = url.address();
+        let mut init = vec!["SET time_zone = '+00:00'".to_string()];
+        if let Some(level) = &settings.isolation {
+            match crate::db::isolation_sql(level) {
+                Some(l) => init.push(format!("SET SESSION TRANSACTION ISOLATION LEVEL {l}")),
+                None => tracing::warn!(
+                    "Unable to set transaction.isolation.mode: {level}. No transaction isolation mode will be set for the queries: not supported by MySQL"
+                ),
+            }
+        }
         let opts = OptsBuilder::default()
             .ip_or_hostname(url.host.clone())
             .tcp_port(url.port)
@@ -59,7 +71,7 @@ impl MyConn {
             .pass(url.password.clone())
             .db_name(url.database.clone())
             .prefer_socket(false)
-            .init(vec!["SET time_zone = '+00:00'"]);
+            .init(init);
         let conn = Conn::new(opts).await.map_err(|e| {
             let e = error(&address, "Connecting", e);
             if e.kind() == sluice_api::ErrorKind::Data {
@@ -68,7 +80,11 @@ impl MyConn {
                 e
             }
         })?;
-        Ok(MyConn { conn, address })
+        Ok(MyConn {
+            conn,
+            address,
+            zones: settings.zones.clone(),
+        })
     }
 
     pub async fn close(self) {
@@ -107,7 +123,11 @@ impl MyConn {
                     stmt.push_str(&shape.tuple);
                 }
                 stmt.push_str(&shape.tail);
-                let params: Vec<Value> = chunk.iter().flatten().map(to_value).collect();
+                let params: Vec<Value> = chunk
+                    .iter()
+                    .flatten()
+                    .map(|v| to_value(v, &self.zones))
+                    .collect();
                 let r = self.conn.exec_drop(stmt, Params::Positional(params)).await;
                 r.map_err(|e| self.err(&format!("Executing '{sql}'"), e))?;
             }
@@ -115,7 +135,7 @@ impl MyConn {
         }
         let params: Vec<Params> = rows
             .iter()
-            .map(|r| Params::Positional(r.iter().map(to_value).collect()))
+            .map(|r| Params::Positional(r.iter().map(|v| to_value(v, &self.zones)).collect()))
             .collect();
         let r = self.conn.exec_batch(sql, params).await;
         r.map_err(|e| self.err(&format!("Executing '{sql}'"), e))
@@ -125,9 +145,10 @@ impl MyConn {
         let params = if params.is_empty() {
             Params::Empty
         } else {
-            Params::Positional(params.iter().map(to_value).collect())
+            Params::Positional(params.iter().map(|v| to_value(v, &self.zones)).collect())
         };
         let address = self.address.clone();
+        let zones = self.zones.clone();
         let mut result = self
             .conn
             .exec_iter(sql, params)
@@ -150,7 +171,7 @@ impl MyConn {
             let mut decoded = Vec::with_capacity(values.len());
             for (i, v) in values.into_iter().enumerate() {
                 let col = columns.get(i);
-                decoded.push(decode(v, col).map_err(|e| {
+                decoded.push(decode(v, col, &zones).map_err(|e| {
                     ConnectError::data(format!(
                         "Cannot read column {}: {e}",
                         col.map_or("?", |c| c.name.as_str())
@@ -160,6 +181,70 @@ impl MyConn {
             out.push(decoded);
         }
         Ok(ResultSet { columns, rows: out })
+    }
+
+    /// Runs a query and sends its columns, then its rows in chunks of `fetch`, into `tx`,
+    /// reading rows off the socket only as fast as the receiver takes them.
+    pub async fn query_into(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        fetch: usize,
+        tx: &tokio::sync::mpsc::Sender<Result<Chunk>>,
+    ) -> Result<()> {
+        let params = if params.is_empty() {
+            Params::Empty
+        } else {
+            Params::Positional(params.iter().map(|v| to_value(v, &self.zones)).collect())
+        };
+        let address = self.address.clone();
+        let zones = self.zones.clone();
+        let mut result = self
+            .conn
+            .exec_iter(sql, params)
+            .await
+            .map_err(|e| error(&address, &format!("Query '{sql}'"), e))?;
+        let columns: Vec<ResultColumn> = result
+            .columns()
+            .map(|c| c.iter().map(result_column).collect())
+            .unwrap_or_default();
+        if tx.send(Ok(Chunk::Columns(columns.clone()))).await.is_err() {
+            return Ok(());
+        }
+        let fetch = fetch.max(1);
+        let mut rows = Vec::with_capacity(fetch);
+        while let Some(row) = result
+            .next()
+            .await
+            .map_err(|e| error(&address, &format!("Query '{sql}'"), e))?
+        {
+            let values = row.unwrap();
+            let mut decoded = Vec::with_capacity(values.len());
+            for (i, v) in values.into_iter().enumerate() {
+                let col = columns.get(i);
+                decoded.push(decode(v, col, &zones).map_err(|e| {
+                    ConnectError::data(format!(
+                        "Cannot read column {}: {e}",
+                        col.map_or("?", |c| c.name.as_str())
+                    ))
+                })?);
+            }
+            rows.push(decoded);
+            if rows.len() >= fetch {
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(fetch));
+                if tx.send(Ok(Chunk::Rows(full))).await.is_err() {
+                    break;
+                }
+            }
+        }
+        result
+            .drop_result()
+            .await
+            .map_err(|e| error(&address, &format!("Query '{sql}'"), e))?;
+        if !rows.is_empty() {
+            let _ = tx.send(Ok(Chunk::Rows(rows))).await;
+        }
+        Ok(())
     }
 
     pub async fn current_database(&mut self) -> Result<Option<String>> {
@@ -294,7 +379,11 @@ fn result_column(c: &mysql_async::Column) -> ResultColumn {
     }
 }
 
-fn decode(v: Value, col: Option<&ResultColumn>) -> std::result::Result<SqlValue, String> {
+fn decode(
+    v: Value,
+    col: Option<&ResultColumn>,
+    zones: &Zones,
+) -> std::result::Result<SqlValue, String> {
     let kind = col.map_or(ColumnKind::Text, |c| c.kind);
     Ok(match v {
         Value::NULL => SqlValue::Null,
@@ -319,11 +408,12 @@ fn decode(v: Value, col: Option<&ResultColumn>) -> std::result::Result<SqlValue,
                 ColumnKind::Date => SqlValue::Date(
                     i32::try_from(days).map_err(|_| "date out of range".to_string())?,
                 ),
-                _ => SqlValue::Timestamp(
+                // Wall-clock time in db.timezone (the session itself runs in UTC).
+                _ => SqlValue::Timestamp(zones.db.wall_to_instant(
                     days * MICROS_PER_DAY
                         + ((i64::from(h) * 60 + i64::from(mi)) * 60 + i64::from(s)) * 1_000_000
                         + i64::from(us),
-                ),
+                )),
             }
         }
         Value::Time(neg, days, h, mi, s, us) => {
@@ -331,12 +421,18 @@ fn decode(v: Value, col: Option<&ResultColumn>) -> std::result::Result<SqlValue,
                 ((i64::from(days) * 24 + i64::from(h)) * 3600 + i64::from(mi) * 60 + i64::from(s))
                     * 1_000_000
                     + i64::from(us);
-            SqlValue::Time(if neg { -us } else { us })
+            let us = if neg { -us } else { us };
+            if (0..MICROS_PER_DAY).contains(&us) {
+                SqlValue::Time(zones.db.wall_time_to_utc(us))
+            } else {
+                // A duration beyond a day (MySQL TIME holds ±838 h): no time of day to shift.
+                SqlValue::Time(us)
+            }
         }
     })
 }
 
-fn to_value(v: &SqlValue) -> Value {
+fn to_value(v: &SqlValue, zones: &Zones) -> Value {
     match v {
         SqlValue::Null => Value::NULL,
         SqlValue::Bool(b) => Value::Int(i64::from(*b)),
@@ -348,10 +444,11 @@ fn to_value(v: &SqlValue) -> Value {
         SqlValue::Bytes(b) => Value::Bytes(b.clone()),
         SqlValue::Decimal(d) => Value::Bytes(d.as_bytes().to_vec()),
         SqlValue::Date(d) => {
-            let (y, m, day) = civil_from_days(i64::from(*d));
+            let (y, m, day) = civil_from_days(i64::from(zones.date.utc_date_to_local(*d)));
             Value::Date(y.clamp(0, 9999) as u16, m as u8, day as u8, 0, 0, 0, 0)
         }
         SqlValue::Time(us) => {
+            let us = &zones.db.utc_time_to_wall(*us);
             let neg = *us < 0;
             let abs = us.abs();
             let (h, mi, s, frac) = split_time(abs);
@@ -365,6 +462,7 @@ fn to_value(v: &SqlValue) -> Value {
             )
         }
         SqlValue::Timestamp(us) => {
+            let us = zones.db.instant_to_wall(*us);
             let days = us.div_euclid(MICROS_PER_DAY);
             let (y, m, d) = civil_from_days(days);
             let (h, mi, s, frac) = split_time(us.rem_euclid(MICROS_PER_DAY));
@@ -474,7 +572,7 @@ mod tests {
         let row: Vec<SqlValue> = values
             .into_iter()
             .zip(&cols)
-            .map(|(v, c)| decode(v, Some(c)).unwrap())
+            .map(|(v, c)| decode(v, Some(c), &Zones::default()).unwrap())
             .collect();
         let expected = concat!(
             r#"{"schema":{"type":"struct","fields":["#,

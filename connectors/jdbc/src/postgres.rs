@@ -12,7 +12,9 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
 use crate::config::ConnectionSettings;
-use crate::db::{ColumnKind, ResultColumn, ResultSet, SqlValue, TableColumn, TableId};
+use crate::db::{
+    Chunk, ColumnKind, ResultColumn, ResultSet, SqlValue, TableColumn, TableId, Zones,
+};
 
 /// Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -26,6 +28,8 @@ pub struct PgConn {
     connection: tokio::task::JoinHandle<()>,
     /// `attnotnull` by (table oid, column number), read once per table.
     not_null: HashMap<(u32, i16), bool>,
+    /// `db.timezone` (`timestamp`, `time`) and the sink's `date.timezone`.
+    zones: Zones,
 }
 
 /// A connection failure or an error of a statement, as a Connect error of the right kind.
@@ -97,8 +101,22 @@ impl PgConn {
             address,
             connection,
             not_null: HashMap::new(),
+            zones: settings.zones.clone(),
         };
         conn.execute_simple("SET TIME ZONE 'UTC'").await?;
+        if let Some(level) = &settings.isolation {
+            match crate::db::isolation_sql(level) {
+                Some(l) => {
+                    conn.execute_simple(&format!(
+                        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {l}"
+                    ))
+                    .await?
+                }
+                None => tracing::warn!(
+                    "Unable to set transaction.isolation.mode: {level}. No transaction isolation mode will be set for the queries: not supported by PostgreSQL"
+                ),
+            }
+        }
         Ok(conn)
     }
 
@@ -136,6 +154,7 @@ impl PgConn {
                 row.iter()
                     .enumerate()
                     .map(|(i, v)| Param {
+                        zones: &self.zones,
                         value: v,
                         column: columns.get(i).map_or("?", String::as_str),
                     })
@@ -157,7 +176,11 @@ impl PgConn {
         Ok(())
     }
 
-    pub async fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<ResultSet> {
+    /// Prepares a query and describes its columns (nullability from the catalog).
+    async fn prepare_query(
+        &mut self,
+        sql: &str,
+    ) -> Result<(tokio_postgres::Statement, Vec<ResultColumn>)> {
         let stmt = self
             .client
             .prepare(sql)
@@ -206,9 +229,84 @@ impl PgConn {
                 !not_null,
             ));
         }
+        Ok((stmt, columns))
+    }
+
+    fn decode_row(
+        stmt: &tokio_postgres::Statement,
+        row: &tokio_postgres::Row,
+        address: &str,
+        zones: &Zones,
+    ) -> Result<Vec<SqlValue>> {
+        let mut values = Vec::with_capacity(stmt.columns().len());
+        for (i, col) in stmt.columns().iter().enumerate() {
+            let raw: Raw<'_> = row
+                .try_get(i)
+                .map_err(|e| error(address, &format!("Reading column {}", col.name()), e))?;
+            values.push(decode(col.type_(), raw.0, zones).map_err(|e| {
+                ConnectError::data(format!(
+                    "Cannot read column {} of type {}: {e}",
+                    col.name(),
+                    col.type_()
+                ))
+            })?);
+        }
+        Ok(values)
+    }
+
+    /// Runs a query and sends its columns, then its rows in chunks of `fetch`, into `tx`,
+    /// reading only as fast as the receiver takes them (the driver's channel holds one
+    /// message and the server waits on the socket). Stops early when the receiver is gone.
+    pub async fn query_into(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        fetch: usize,
+        tx: &tokio::sync::mpsc::Sender<Result<Chunk>>,
+    ) -> Result<()> {
+        use futures::StreamExt as _;
+        let (stmt, columns) = self.prepare_query(sql).await?;
+        if tx.send(Ok(Chunk::Columns(columns))).await.is_err() {
+            return Ok(());
+        }
         let args: Vec<Param<'_>> = params
             .iter()
             .map(|v| Param {
+                zones: &self.zones,
+                value: v,
+                column: "?",
+            })
+            .collect();
+        let stream = self
+            .client
+            .query_raw(&stmt, args.iter().map(|p| p as &(dyn ToSql + Sync)))
+            .await
+            .map_err(|e| self.err(&format!("Query '{}'", short(sql)), e))?;
+        futures::pin_mut!(stream);
+        let fetch = fetch.max(1);
+        let mut rows = Vec::with_capacity(fetch);
+        while let Some(row) = stream.next().await {
+            let row = row.map_err(|e| self.err(&format!("Query '{}'", short(sql)), e))?;
+            rows.push(Self::decode_row(&stmt, &row, &self.address, &self.zones)?);
+            if rows.len() >= fetch {
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(fetch));
+                if tx.send(Ok(Chunk::Rows(full))).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !rows.is_empty() {
+            let _ = tx.send(Ok(Chunk::Rows(rows))).await;
+        }
+        Ok(())
+    }
+
+    pub async fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<ResultSet> {
+        let (stmt, columns) = self.prepare_query(sql).await?;
+        let args: Vec<Param<'_>> = params
+            .iter()
+            .map(|v| Param {
+                zones: &self.zones,
                 value: v,
                 column: "?",
             })
@@ -222,20 +320,7 @@ impl PgConn {
             .map_err(|e| self.err(&format!("Query '{}'", short(sql)), e))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let mut values = Vec::with_capacity(columns.len());
-            for (i, col) in stmt.columns().iter().enumerate() {
-                let raw: Raw<'_> = row
-                    .try_get(i)
-                    .map_err(|e| self.err(&format!("Reading column {}", col.name()), e))?;
-                values.push(decode(col.type_(), raw.0).map_err(|e| {
-                    ConnectError::data(format!(
-                        "Cannot read column {} of type {}: {e}",
-                        col.name(),
-                        col.type_()
-                    ))
-                })?);
-            }
-            out.push(values);
+            out.push(Self::decode_row(&stmt, &row, &self.address, &self.zones)?);
         }
         Ok(ResultSet { columns, rows: out })
     }
@@ -416,7 +501,7 @@ fn be_i32(raw: &[u8]) -> std::result::Result<i32, BoxError> {
     Ok(i32::from_be_bytes(b))
 }
 
-fn decode(ty: &Type, raw: Option<&[u8]>) -> std::result::Result<SqlValue, BoxError> {
+fn decode(ty: &Type, raw: Option<&[u8]>, zones: &Zones) -> std::result::Result<SqlValue, BoxError> {
     let Some(raw) = raw else {
         return Ok(SqlValue::Null);
     };
@@ -450,8 +535,17 @@ fn decode(ty: &Type, raw: Option<&[u8]>) -> std::result::Result<SqlValue, BoxErr
         Type::DATE => SqlValue::Date(
             i32::try_from(i64::from(be_i32(raw)?) + PG_EPOCH_DAYS).map_err(|_| "date overflow")?,
         ),
-        Type::TIME => SqlValue::Time(be_i64(raw)?),
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => SqlValue::Timestamp(
+        // Wall-clock types are read in db.timezone (getTime/getTimestamp with its Calendar);
+        // timestamptz is an instant.
+        Type::TIME => SqlValue::Time(zones.db.wall_time_to_utc(be_i64(raw)?)),
+        Type::TIMESTAMP => SqlValue::Timestamp(
+            zones.db.wall_to_instant(
+                be_i64(raw)?
+                    .checked_add(PG_EPOCH_MICROS)
+                    .ok_or("timestamp overflow")?,
+            ),
+        ),
+        Type::TIMESTAMPTZ => SqlValue::Timestamp(
             be_i64(raw)?
                 .checked_add(PG_EPOCH_MICROS)
                 .ok_or("timestamp overflow")?,
@@ -597,6 +691,7 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> std::result::Result<(), Box
 struct Param<'a> {
     value: &'a SqlValue,
     column: &'a str,
+    zones: &'a Zones,
 }
 
 impl Param<'_> {
@@ -670,7 +765,8 @@ impl ToSql for Param<'_> {
             },
             Type::DATE => match self.value {
                 V::Date(d) => out.put_i32(
-                    i32::try_from(i64::from(*d) - PG_EPOCH_DAYS).map_err(|_| self.mismatch(ty))?,
+                    i32::try_from(i64::from(self.zones.date.utc_date_to_local(*d)) - PG_EPOCH_DAYS)
+                        .map_err(|_| self.mismatch(ty))?,
                 ),
                 V::Timestamp(us) => out.put_i32(
                     i32::try_from(us.div_euclid(crate::db::MICROS_PER_DAY) - PG_EPOCH_DAYS)
@@ -678,17 +774,25 @@ impl ToSql for Param<'_> {
                 ),
                 _ => return Err(self.mismatch(ty)),
             },
+            // Wall-clock types are bound in db.timezone (setTime/setTimestamp with its
+            // Calendar); timestamptz takes the instant.
             Type::TIME => match self.value {
-                V::Time(us) => out.put_i64(*us),
+                V::Time(us) => out.put_i64(self.zones.db.utc_time_to_wall(*us)),
                 _ => return Err(self.mismatch(ty)),
             },
-            Type::TIMESTAMP | Type::TIMESTAMPTZ => match self.value {
-                V::Timestamp(us) => out.put_i64(us - PG_EPOCH_MICROS),
-                V::Date(d) => {
-                    out.put_i64(i64::from(*d) * crate::db::MICROS_PER_DAY - PG_EPOCH_MICROS)
-                }
-                _ => return Err(self.mismatch(ty)),
-            },
+            Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+                let instant = match self.value {
+                    V::Timestamp(us) => *us,
+                    V::Date(d) => i64::from(*d) * crate::db::MICROS_PER_DAY,
+                    _ => return Err(self.mismatch(ty)),
+                };
+                let us = if *ty == Type::TIMESTAMP {
+                    self.zones.db.instant_to_wall(instant)
+                } else {
+                    instant
+                };
+                out.put_i64(us - PG_EPOCH_MICROS)
+            }
             Type::JSON => out.put_slice(self.text(ty)?.as_bytes()),
             Type::JSONB => {
                 out.put_u8(1);
@@ -852,7 +956,7 @@ mod tests {
         ];
         let row: Vec<SqlValue> = raw
             .iter()
-            .map(|(ty, b)| decode(ty, b.as_deref()).unwrap())
+            .map(|(ty, b)| decode(ty, b.as_deref(), &Zones::default()).unwrap())
             .collect();
         let expected = concat!(
             r#"{"schema":{"type":"struct","fields":["#,

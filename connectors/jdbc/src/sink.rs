@@ -83,7 +83,13 @@ pub struct SinkSettings {
 impl SinkSettings {
     pub fn parse(raw: &RawConfig) -> Result<SinkSettings> {
         let c = config::parse(&config::sink_config_def(), raw)?;
-        config::check_timezone(&c)?;
+        if !c.list(config::TIMESTAMP_FIELDS_LIST).is_empty() {
+            return Err(ConnectError::config(format!(
+                "Invalid value {} for configuration {}: Sluice's JDBC sink does not convert fields to timestamps yet; leave it empty and send Connect Timestamp fields",
+                c.list(config::TIMESTAMP_FIELDS_LIST).join(","),
+                config::TIMESTAMP_FIELDS_LIST
+            )));
+        }
         let connection = ConnectionSettings::from_config(&c)?;
         let insert_mode = match c
             .string(config::INSERT_MODE)

@@ -7,7 +7,6 @@
 //! at most once per `poll.interval.ms` each, and emits at most `batch.max.rows` records per
 //! poll. Records carry Confluent's partitions and offsets (see [`crate::offsets`]).
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,9 @@ use sluice_api::record::{OffsetMap, SourceRecord, Topic};
 use sluice_api::{async_trait, ConnectError, Result};
 
 use crate::config::{self, ConnectionSettings, Dialect};
-use crate::db::{split_table_list, ColumnKind, Db, ResultColumn, SqlValue, TableId};
+use crate::db::{
+    split_table_list, Chunk, ColumnKind, Db, ResultColumn, SqlValue, StreamedQuery, TableId, Zone,
+};
 use crate::offsets::{self, Offset};
 
 pub const CLASS: &str = "io.confluent.connect.jdbc.JdbcSourceConnector";
@@ -54,6 +55,93 @@ impl Mode {
     }
     fn uses_incrementing(self) -> bool {
         matches!(self, Mode::Incrementing | Mode::TimestampIncrementing)
+    }
+}
+
+/// `timestamp.granularity`: how TIMESTAMP columns are emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    ConnectLogical,
+    MicrosLong,
+    MicrosString,
+    MicrosIsoDatetimeString,
+    NanosLong,
+    NanosString,
+    NanosIsoDatetimeString,
+}
+
+impl Granularity {
+    fn parse(text: &str) -> Granularity {
+        match text.to_ascii_lowercase().as_str() {
+            "micros_long" => Granularity::MicrosLong,
+            "micros_string" => Granularity::MicrosString,
+            "micros_iso_datetime_string" => Granularity::MicrosIsoDatetimeString,
+            "nanos_long" => Granularity::NanosLong,
+            "nanos_string" => Granularity::NanosString,
+            "nanos_iso_datetime_string" => Granularity::NanosIsoDatetimeString,
+            _ => Granularity::ConnectLogical,
+        }
+    }
+}
+
+/// A `timestamp.columns.mapping` / `incrementing.column.mapping` entry: a table regex and
+/// its columns.
+#[derive(Clone, Debug)]
+pub struct ColumnMapping {
+    pub pattern: regex::Regex,
+    pub columns: Vec<String>,
+}
+
+/// Parses `regex1:[col1|col2],regex2:[col3]` (timestamps) or `regex1:col,regex2:col`.
+fn parse_mappings(key: &str, entries: Vec<String>) -> Result<Vec<ColumnMapping>> {
+    entries
+        .into_iter()
+        .map(|e| {
+            let (re, cols) = e.rsplit_once(':').ok_or_else(|| {
+                ConnectError::config(format!(
+                    "Invalid value {e} for configuration {key}: expected regex:column or regex:[col1|col2]"
+                ))
+            })?;
+            let cols = cols.trim();
+            let cols = cols
+                .strip_prefix('[')
+                .and_then(|c| c.strip_suffix(']'))
+                .unwrap_or(cols);
+            let columns: Vec<String> = cols
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if columns.is_empty() {
+                return Err(ConnectError::config(format!(
+                    "Invalid value {e} for configuration {key}: no column after the regex"
+                )));
+            }
+            let pattern = regex::Regex::new(&format!("^(?:{})$", re.trim())).map_err(|err| {
+                ConnectError::config(format!(
+                    "Invalid value {e} for configuration {key}: not a valid regular expression: {err}"
+                ))
+            })?;
+            Ok(ColumnMapping { pattern, columns })
+        })
+        .collect()
+}
+
+/// The columns of the one mapping entry matching `fqn` (every table must match exactly one).
+fn mapped_columns(key: &str, mappings: &[ColumnMapping], fqn: &str) -> Result<Vec<String>> {
+    let hits: Vec<&ColumnMapping> = mappings
+        .iter()
+        .filter(|m| m.pattern.is_match(fqn))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(one.columns.clone()),
+        [] => Err(ConnectError::config(format!(
+            "Table {fqn} matches no entry of {key}; every captured table must match exactly one"
+        ))),
+        _ => Err(ConnectError::config(format!(
+            "Table {fqn} matches {} entries of {key}; every captured table must match exactly one",
+            hits.len()
+        ))),
     }
 }
 
@@ -90,12 +178,19 @@ pub struct SourceSettings {
     pub topic_prefix: String,
     pub numeric_mapping: NumericMapping,
     pub quote: bool,
+    pub granularity: Granularity,
+    /// False with `query.masked`: the query is never logged.
+    pub log_query: bool,
+    /// `query.retry.attempts`: failed queries of one table retried this often before the
+    /// task fails (≤ 0: for ever).
+    pub query_retry_attempts: i32,
+    pub timestamp_mapping: Vec<ColumnMapping>,
+    pub incrementing_mapping: Vec<ColumnMapping>,
 }
 
 impl SourceSettings {
     pub fn parse(raw: &RawConfig) -> Result<SourceSettings> {
         let c = config::parse(&config::source_config_def(), raw)?;
-        config::check_timezone(&c)?;
         let connection = ConnectionSettings::from_config(&c)?;
         let mode = match c.string(config::MODE).unwrap_or("") {
             config::MODE_BULK => Mode::Bulk,
@@ -161,7 +256,11 @@ impl SourceSettings {
         Ok(SourceSettings {
             connection,
             mode,
-            query: c.string(config::QUERY).unwrap_or("").to_string(),
+            // `query.masked` stands for `query` (Confluent's `getQuery`: query first).
+            query: match c.string(config::QUERY).unwrap_or("") {
+                "" => c.string(config::QUERY_MASKED).unwrap_or("").to_string(),
+                q => q.to_string(),
+            },
             query_suffix: c.string(config::QUERY_SUFFIX).unwrap_or("").to_string(),
             incrementing_column: c
                 .string(config::INCREMENTING_COLUMN_NAME)
@@ -191,6 +290,21 @@ impl SourceSettings {
             topic_prefix: c.string(config::TOPIC_PREFIX).unwrap_or("").to_string(),
             numeric_mapping,
             quote: config::quote_identifiers(&c),
+            granularity: Granularity::parse(
+                c.string(config::TIMESTAMP_GRANULARITY)
+                    .unwrap_or("connect_logical"),
+            ),
+            query_retry_attempts: c.int(config::QUERY_RETRY_ATTEMPTS).unwrap_or(-1),
+            log_query: !c.string(config::QUERY).unwrap_or("").is_empty()
+                || c.string(config::QUERY_MASKED).unwrap_or("").is_empty(),
+            timestamp_mapping: parse_mappings(
+                config::TIMESTAMP_COLUMNS_MAPPING,
+                c.list(config::TIMESTAMP_COLUMNS_MAPPING),
+            )?,
+            incrementing_mapping: parse_mappings(
+                config::INCREMENTING_COLUMN_MAPPING,
+                c.list(config::INCREMENTING_COLUMN_MAPPING),
+            )?,
         })
     }
 
@@ -394,6 +508,8 @@ struct Querier {
     timestamp_columns: Vec<String>,
     offset: Offset,
     next_due: Instant,
+    /// Consecutive failed queries (`query.retry.attempts`).
+    failures: i32,
 }
 
 /// Reads tables (or a query) into records.
@@ -402,7 +518,27 @@ pub struct JdbcSourceTask {
     settings: Option<SourceSettings>,
     db: Option<Db>,
     queriers: Vec<Querier>,
-    pending: VecDeque<SourceRecord>,
+    /// The query whose result is being read, a chunk of `batch.max.rows` rows per poll.
+    active: Option<ActiveQuery>,
+}
+
+/// A querier's result being streamed (Confluent's querier keeps its result set open
+/// across polls the same way).
+struct ActiveQuery {
+    index: usize,
+    stream: StreamedQuery,
+    shape: Option<RowShape>,
+    /// Timestamp mode: the last row read, held until the next one shows whether it is the
+    /// last row of its timestamp.
+    held: Option<Vec<SqlValue>>,
+}
+
+/// How the rows of a result become records.
+struct RowShape {
+    schema: SchemaRef,
+    converters: Vec<Converter>,
+    ts_idx: Vec<usize>,
+    inc_idx: Option<usize>,
 }
 
 impl JdbcSourceTask {
@@ -422,8 +558,45 @@ impl JdbcSourceTask {
             .ok_or_else(|| ConnectError::retriable("not connected to the database"))
     }
 
-    /// Runs the due querier's query and queues its records.
-    async fn run_query(&mut self, index: usize) -> Result<()> {
+    /// A failed query: retried at the querier's next turn (from the offset of the last row
+    /// handed over) up to `query.retry.attempts` times in a row (≤ 0: for ever), as
+    /// Confluent's `TableQuerierProcessor` does; then, or for an error retrying cannot
+    /// fix (bad SQL, a value that cannot be converted), the task fails.
+    async fn query_failed(&mut self, index: usize, e: ConnectError) -> Result<Vec<SourceRecord>> {
+        let s = self.settings()?.clone();
+        if e.kind() != sluice_api::ErrorKind::Retriable {
+            return Err(e);
+        }
+        if let Some(db) = self.db.take() {
+            db.close().await;
+        }
+        let q = &mut self.queriers[index];
+        q.failures += 1;
+        if s.query_retry_attempts > 0 && q.failures >= s.query_retry_attempts {
+            return Err(ConnectError::fatal(format!(
+                "Failed to query {} after {} attempts ({}={}): {e}",
+                describe(q),
+                q.failures,
+                config::QUERY_RETRY_ATTEMPTS,
+                s.query_retry_attempts
+            )));
+        }
+        tracing::warn!(
+            "JDBC source query of {} failed (attempt {}{}); retrying in {} ms: {e}",
+            describe(q),
+            q.failures,
+            if s.query_retry_attempts > 0 {
+                format!(" of {}", s.query_retry_attempts)
+            } else {
+                String::new()
+            },
+            s.poll_interval.as_millis()
+        );
+        Ok(Vec::new())
+    }
+
+    /// Starts the due querier's query; its rows are read by [`Self::next_records`].
+    async fn start_query(&mut self, index: usize) -> Result<()> {
         let s = self.settings()?.clone();
         let dialect = s.connection.url.dialect;
         let q = &self.queriers[index];
@@ -500,30 +673,86 @@ impl JdbcSourceTask {
             sql.push(' ');
             sql.push_str(&s.query_suffix);
         }
-        tracing::debug!("JDBC source query: {sql}");
-        let rs = self.connection().await?.query(&sql, &params).await;
-        let rs = match rs {
-            Ok(rs) => rs,
-            Err(e) => {
-                if e.kind() == sluice_api::ErrorKind::Retriable {
-                    if let Some(db) = self.db.take() {
-                        db.close().await;
-                    }
-                }
-                return Err(e);
-            }
+        if s.log_query {
+            tracing::debug!("JDBC source query: {sql}");
+        }
+        let db = match self.db.take() {
+            Some(db) => db,
+            None => Db::connect(&s.connection).await?,
         };
-        let q = &mut self.queriers[index];
-        let (schema, converters) =
-            build_schema(q.schema_name.as_deref(), &rs.columns, s.numeric_mapping)?;
+        self.active = Some(ActiveQuery {
+            index,
+            stream: db.stream_query(sql, params, s.batch_max_rows),
+            shape: None,
+            held: None,
+        });
+        Ok(())
+    }
+
+    /// Reads the active query's next chunk into records. `Ok(None)` when the result is
+    /// exhausted (the connection is back and the querier waits for its next turn).
+    async fn next_records(&mut self) -> Result<Option<Vec<SourceRecord>>> {
+        let s = self.settings()?.clone();
+        loop {
+            // Only the receive waits; the query stays in `self.active` meanwhile, so a poll
+            // dropped here loses nothing.
+            let msg = match self.active.as_mut() {
+                Some(a) => a.stream.rx.recv().await,
+                None => return Ok(None),
+            };
+            let Some(mut active) = self.active.take() else {
+                return Ok(None);
+            };
+            match msg {
+                Some(Ok(Chunk::Columns(columns))) => {
+                    active.shape = Some(self.shape(active.index, &columns, &s)?);
+                    self.active = Some(active);
+                }
+                Some(Ok(Chunk::Rows(rows))) => {
+                    let records = self.records_of(&mut active, rows, false, &s);
+                    self.active = Some(active);
+                    return records.map(Some);
+                }
+                Some(Err(e)) => {
+                    self.db = active.stream.done.await.ok().flatten();
+                    self.queriers[active.index].next_due = Instant::now() + s.poll_interval;
+                    return Err(e);
+                }
+                None => {
+                    let records = self.records_of(&mut active, Vec::new(), true, &s)?;
+                    self.db = active.stream.done.await.ok().flatten();
+                    self.queriers[active.index].next_due = Instant::now() + s.poll_interval;
+                    return Ok(if records.is_empty() {
+                        None
+                    } else {
+                        Some(records)
+                    });
+                }
+            }
+        }
+    }
+
+    fn shape(
+        &self,
+        index: usize,
+        columns: &[ResultColumn],
+        s: &SourceSettings,
+    ) -> Result<RowShape> {
+        let q = &self.queriers[index];
+        let (schema, converters) = build_schema(
+            q.schema_name.as_deref(),
+            columns,
+            s.numeric_mapping,
+            s.granularity,
+        )?;
         let ts_idx: Vec<usize> = q
             .timestamp_columns
             .iter()
-            .filter_map(|c| find_column(&rs.columns, c))
+            .filter_map(|c| find_column(columns, c))
             .collect();
         let inc_idx = match &q.incrementing_column {
             Some(c) if s.mode.uses_incrementing() => {
-                Some(find_column(&rs.columns, c).ok_or_else(|| {
+                Some(find_column(columns, c).ok_or_else(|| {
                     ConnectError::config(format!(
                         "Incrementing column {c} not found in the result of {}",
                         describe(q)
@@ -532,32 +761,68 @@ impl JdbcSourceTask {
             }
             _ => None,
         };
+        Ok(RowShape {
+            schema,
+            converters,
+            ts_idx,
+            inc_idx,
+        })
+    }
+
+    /// Turns rows into records, moving the querier's offset. In timestamp mode the last row
+    /// is held back until the next chunk (or the end) shows whether a row with the same
+    /// timestamp follows (the offset moves only on the last row of a timestamp, PR #1093).
+    fn records_of(
+        &mut self,
+        active: &mut ActiveQuery,
+        mut rows: Vec<Vec<SqlValue>>,
+        end: bool,
+        s: &SourceSettings,
+    ) -> Result<Vec<SourceRecord>> {
+        let Some(shape) = &active.shape else {
+            return Ok(Vec::new());
+        };
+        if s.mode == Mode::Timestamp {
+            if let Some(h) = active.held.take() {
+                rows.insert(0, h);
+            }
+            if !end {
+                active.held = rows.pop();
+            }
+        }
+        let q = &mut self.queriers[active.index];
         let row_ts = |row: &[SqlValue]| -> Option<i64> {
-            ts_idx.iter().find_map(|i| match row.get(*i) {
+            shape.ts_idx.iter().find_map(|i| match row.get(*i) {
                 Some(SqlValue::Timestamp(us)) => Some(*us),
                 Some(SqlValue::Date(d)) => Some(i64::from(*d) * crate::db::MICROS_PER_DAY),
                 _ => None,
             })
         };
-        let n = rs.rows.len();
+        let n = rows.len();
+        let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let row = &rs.rows[i];
-            let mut value = Struct::new(schema.clone());
-            for (slot, conv) in converters.iter().enumerate() {
-                let v =
-                    convert(conv, row.get(conv.index).unwrap_or(&SqlValue::Null)).map_err(|e| {
-                        ConnectError::data(format!(
-                            "Cannot convert column {} of {}: {e}",
-                            conv.name,
-                            describe(q)
-                        ))
-                    })?;
+            let row = &rows[i];
+            let mut value = Struct::new(shape.schema.clone());
+            for (slot, conv) in shape.converters.iter().enumerate() {
+                let v = convert(
+                    conv,
+                    row.get(conv.index).unwrap_or(&SqlValue::Null),
+                    s.granularity,
+                    &s.connection.zones.db,
+                )
+                .map_err(|e| {
+                    ConnectError::data(format!(
+                        "Cannot convert column {} of {}: {e}",
+                        conv.name,
+                        describe(q)
+                    ))
+                })?;
                 value.put_index(slot, v);
             }
             let source_offset = match s.mode {
                 Mode::Bulk => OffsetMap::new(),
                 Mode::Incrementing | Mode::TimestampIncrementing => {
-                    if let Some(idx) = inc_idx {
+                    if let Some(idx) = shape.inc_idx {
                         q.offset.incrementing = Some(incrementing_value(
                             row.get(idx).unwrap_or(&SqlValue::Null),
                             q,
@@ -572,10 +837,12 @@ impl JdbcSourceTask {
                     q.offset.to_map()
                 }
                 Mode::Timestamp => {
-                    // Hold the offset back until the last row of a timestamp (PR #1093).
                     let ts = row_ts(row);
-                    let next_same = i + 1 < n && row_ts(&rs.rows[i + 1]) == ts;
-                    if !next_same {
+                    let next_ts = match rows.get(i + 1) {
+                        Some(next) => Some(row_ts(next)),
+                        None => active.held.as_deref().map(row_ts),
+                    };
+                    if next_ts != Some(ts) {
                         if let Some(ts) = ts {
                             q.offset.timestamp_micros = Some(ts);
                             q.offset.nanos = None;
@@ -584,15 +851,15 @@ impl JdbcSourceTask {
                     q.offset.to_map()
                 }
             };
-            self.pending.push_back(SourceRecord::new(
+            out.push(SourceRecord::new(
                 q.partition.clone(),
                 source_offset,
                 q.topic.clone(),
-                Some(schema.clone()),
+                Some(shape.schema.clone()),
                 Value::Struct(value),
             ));
         }
-        Ok(())
+        Ok(out)
     }
 }
 
@@ -604,11 +871,16 @@ pub(crate) fn row_to_connect(
     row: &[SqlValue],
     mapping: NumericMapping,
 ) -> Result<(SchemaRef, Value)> {
-    let (schema, converters) = build_schema(name, cols, mapping)?;
+    let (schema, converters) = build_schema(name, cols, mapping, Granularity::ConnectLogical)?;
     let mut value = Struct::new(schema.clone());
     for (slot, conv) in converters.iter().enumerate() {
-        let v = convert(conv, row.get(conv.index).unwrap_or(&SqlValue::Null))
-            .map_err(ConnectError::data)?;
+        let v = convert(
+            conv,
+            row.get(conv.index).unwrap_or(&SqlValue::Null),
+            Granularity::ConnectLogical,
+            &Zone::default(),
+        )
+        .map_err(ConnectError::data)?;
         value.put_index(slot, v);
     }
     Ok((schema, Value::Struct(value)))
@@ -716,6 +988,7 @@ fn build_schema(
     name: Option<&str>,
     cols: &[ResultColumn],
     mapping: NumericMapping,
+    granularity: Granularity,
 ) -> Result<(SchemaRef, Vec<Converter>)> {
     let mut b = SchemaBuilder::structure();
     if let Some(n) = name {
@@ -803,7 +1076,11 @@ fn build_schema(
             Target::Bytes => SchemaBuilder::bytes(),
             Target::Date => logical::date_builder(),
             Target::Time => logical::time_builder(),
-            Target::Timestamp => logical::timestamp_builder(),
+            Target::Timestamp => match granularity {
+                Granularity::ConnectLogical => logical::timestamp_builder(),
+                Granularity::MicrosLong | Granularity::NanosLong => SchemaBuilder::int64(),
+                _ => SchemaBuilder::string(),
+            },
         };
         let sb = if opt { sb.optional() } else { sb };
         b = b.field(c.name.clone(), sb.build())?;
@@ -845,7 +1122,34 @@ fn rescale(text: &str, scale: i32) -> std::result::Result<Decimal, String> {
     })
 }
 
-fn convert(c: &Converter, v: &SqlValue) -> std::result::Result<Value, String> {
+/// A timestamp (µs since the epoch) as `timestamp.granularity` emits it; the ISO forms
+/// show the wall-clock time in `db.timezone`.
+fn timestamp_value(us: i64, granularity: Granularity, zone: &Zone) -> Value {
+    let iso = |us: i64, digits: usize| -> String {
+        let wall = zone.instant_to_wall(us);
+        let text = SqlValue::Timestamp(wall).to_string().replacen(' ', "T", 1);
+        match digits {
+            9 => format!("{text}000"),
+            _ => text,
+        }
+    };
+    match granularity {
+        Granularity::ConnectLogical => Value::Int64(us.div_euclid(1000)),
+        Granularity::MicrosLong => Value::Int64(us),
+        Granularity::MicrosString => Value::String(us.to_string()),
+        Granularity::MicrosIsoDatetimeString => Value::String(iso(us, 6)),
+        Granularity::NanosLong => Value::Int64(us.saturating_mul(1000)),
+        Granularity::NanosString => Value::String((i128::from(us) * 1000).to_string()),
+        Granularity::NanosIsoDatetimeString => Value::String(iso(us, 9)),
+    }
+}
+
+fn convert(
+    c: &Converter,
+    v: &SqlValue,
+    granularity: Granularity,
+    zone: &Zone,
+) -> std::result::Result<Value, String> {
     use SqlValue as S;
     if matches!(v, S::Null) {
         return Ok(Value::Null);
@@ -918,8 +1222,10 @@ fn convert(c: &Converter, v: &SqlValue) -> std::result::Result<Value, String> {
             other => return Err(format!("{other} is not a time")),
         },
         Target::Timestamp => match v {
-            S::Timestamp(us) => Value::Int64(us.div_euclid(1000)),
-            S::Date(d) => Value::Int64(i64::from(*d) * logical::MILLIS_PER_DAY),
+            S::Timestamp(us) => timestamp_value(*us, granularity, zone),
+            S::Date(d) => {
+                timestamp_value(i64::from(*d) * crate::db::MICROS_PER_DAY, granularity, zone)
+            }
             other => return Err(format!("{other} is not a timestamp")),
         },
     })
@@ -954,9 +1260,30 @@ impl SourceTask for JdbcSourceTask {
             vec![None]
         };
         for table in targets {
+            let fqn = table.as_ref().map(TableId::fqn);
             let mut inc = None;
+            let mapped_inc = match &fqn {
+                Some(f) if !s.incrementing_mapping.is_empty() && s.mode.uses_incrementing() => {
+                    mapped_columns(
+                        config::INCREMENTING_COLUMN_MAPPING,
+                        &s.incrementing_mapping,
+                        f,
+                    )?
+                    .into_iter()
+                    .next()
+                }
+                _ => None,
+            };
+            let timestamp_columns = match &fqn {
+                Some(f) if !s.timestamp_mapping.is_empty() && s.mode.uses_timestamp() => {
+                    mapped_columns(config::TIMESTAMP_COLUMNS_MAPPING, &s.timestamp_mapping, f)?
+                }
+                _ => s.timestamp_columns.clone(),
+            };
             if s.mode.uses_incrementing() {
-                inc = Some(if s.incrementing_column.is_empty() {
+                inc = Some(if let Some(c) = mapped_inc {
+                    c
+                } else if s.incrementing_column.is_empty() {
                     let t = table.as_ref().ok_or_else(|| {
                         ConnectError::config(
                             "incrementing.column.name must be set when a custom query is used",
@@ -971,7 +1298,7 @@ impl SourceTask for JdbcSourceTask {
                     s.incrementing_column.clone()
                 });
             }
-            if s.mode.uses_timestamp() && s.timestamp_columns.is_empty() {
+            if s.mode.uses_timestamp() && timestamp_columns.is_empty() {
                 return Err(ConnectError::config(
                     "Invalid value  for configuration timestamp.column.name: timestamp columns must be set in timestamp modes",
                 ));
@@ -990,10 +1317,10 @@ impl SourceTask for JdbcSourceTask {
                         )));
                     }
                 }
-                if s.mode.uses_timestamp() && s.timestamp_columns.iter().all(|c| nullable(c)) {
+                if s.mode.uses_timestamp() && timestamp_columns.iter().all(|c| nullable(c)) {
                     return Err(ConnectError::config(format!(
                         "Cannot make incremental queries using timestamp columns {} on {t} because all of these columns are nullable.",
-                        s.timestamp_columns.join(",")
+                        timestamp_columns.join(",")
                     )));
                 }
             }
@@ -1046,7 +1373,8 @@ impl SourceTask for JdbcSourceTask {
                 partition: Arc::new(partition),
                 schema_name,
                 incrementing_column: inc,
-                timestamp_columns: s.timestamp_columns.clone(),
+                timestamp_columns,
+                failures: 0,
                 offset,
                 next_due: now,
             });
@@ -1056,12 +1384,17 @@ impl SourceTask for JdbcSourceTask {
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
-        let batch = self.settings()?.batch_max_rows;
         let interval = self.settings()?.poll_interval;
         loop {
-            if !self.pending.is_empty() {
-                let n = batch.min(self.pending.len());
-                return Ok(self.pending.drain(..n).collect());
+            if let Some(index) = self.active.as_ref().map(|a| a.index) {
+                match self.next_records().await {
+                    Ok(Some(records)) => return Ok(records),
+                    Ok(None) => {
+                        self.queriers[index].failures = 0;
+                        return Ok(Vec::new());
+                    }
+                    Err(e) => return self.query_failed(index, e).await,
+                }
             }
             let Some((index, due)) = self
                 .queriers
@@ -1081,31 +1414,20 @@ impl SourceTask for JdbcSourceTask {
                     return Ok(Vec::new());
                 }
             }
-            let result = self.run_query(index).await;
-            self.queriers[index].next_due = Instant::now() + interval;
-            match result {
-                Ok(()) => {}
-                // An outage: Confluent's querier retries (`query.retry.attempts=-1`), and
-                // nothing was emitted, so the next query starts from the same offset.
-                Err(e) if e.kind() == sluice_api::ErrorKind::Retriable => {
-                    tracing::warn!(
-                        "JDBC source query failed; retrying in {} ms: {e}",
-                        interval.as_millis()
-                    );
-                    if let Some(db) = self.db.take() {
-                        db.close().await;
-                    }
-                    return Ok(Vec::new());
-                }
-                Err(e) => return Err(e),
-            }
-            if self.pending.is_empty() {
-                return Ok(Vec::new());
+            if let Err(e) = self.start_query(index).await {
+                self.queriers[index].next_due = Instant::now() + interval;
+                return self.query_failed(index, e).await;
             }
         }
     }
 
     async fn stop(&mut self) -> Result<()> {
+        if let Some(a) = self.active.take() {
+            drop(a.stream.rx);
+            if let Ok(Some(db)) = a.stream.done.await {
+                db.close().await;
+            }
+        }
         if let Some(db) = self.db.take() {
             db.close().await;
         }
@@ -1138,7 +1460,8 @@ mod tests {
             signed: true,
         };
         let schema_of = |c: ResultColumn, m| {
-            let (schema, _) = build_schema(Some("t"), &[c], m).unwrap();
+            let (schema, _) =
+                build_schema(Some("t"), &[c], m, Granularity::ConnectLogical).unwrap();
             schema.fields[0].schema.clone()
         };
         let d = schema_of(col(ColumnKind::Numeric, 10, Some(2)), NumericMapping::None);
@@ -1173,6 +1496,73 @@ mod tests {
         // Unconstrained PG numeric: scale 127.
         let u = schema_of(col(ColumnKind::Numeric, 0, None), NumericMapping::None);
         assert_eq!(u.parameter("scale"), Some("127"));
+    }
+
+    #[test]
+    fn column_mappings() {
+        let m = parse_mappings(
+            config::TIMESTAMP_COLUMNS_MAPPING,
+            vec![
+                "public\\.orders.*:[updated_at|created_at]".into(),
+                "shop\\..*:[changed]".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            mapped_columns("k", &m, "public.orders_2026").unwrap(),
+            ["updated_at", "created_at"]
+        );
+        assert_eq!(mapped_columns("k", &m, "shop.items").unwrap(), ["changed"]);
+        let e = mapped_columns("k", &m, "other.t").unwrap_err();
+        assert!(e.to_string().contains("matches no entry"), "{e}");
+        let inc =
+            parse_mappings(config::INCREMENTING_COLUMN_MAPPING, vec![".*:id".into()]).unwrap();
+        assert_eq!(mapped_columns("k", &inc, "a.b").unwrap(), ["id"]);
+        assert!(parse_mappings("k", vec!["no-colon".into()]).is_err());
+        assert!(parse_mappings("k", vec!["(:x".into()]).is_err());
+    }
+
+    #[test]
+    fn timestamp_granularities() {
+        // 2026-07-01T16:00:00.123456Z.
+        let us = 1_782_921_600_123_456i64;
+        let utc = Zone::default();
+        let ny = Zone::parse("America/New_York").unwrap();
+        let v = |g| timestamp_value(us, g, &utc);
+        assert_eq!(
+            v(Granularity::ConnectLogical),
+            Value::Int64(1_782_921_600_123)
+        );
+        assert_eq!(v(Granularity::MicrosLong), Value::Int64(us));
+        assert_eq!(v(Granularity::MicrosString), Value::String(us.to_string()));
+        assert_eq!(v(Granularity::NanosLong), Value::Int64(us * 1000));
+        assert_eq!(
+            v(Granularity::NanosString),
+            Value::String(format!("{us}000"))
+        );
+        assert_eq!(
+            v(Granularity::MicrosIsoDatetimeString),
+            Value::String("2026-07-01T16:00:00.123456".into())
+        );
+        assert_eq!(
+            timestamp_value(us, Granularity::NanosIsoDatetimeString, &ny),
+            Value::String("2026-07-01T12:00:00.123456000".into())
+        );
+        let col = ResultColumn {
+            name: "ts".into(),
+            kind: ColumnKind::Timestamp,
+            nullable: true,
+            precision: 0,
+            scale: None,
+            signed: true,
+        };
+        let (schema, _) =
+            build_schema(None, &[col], NumericMapping::None, Granularity::NanosString).unwrap();
+        assert_eq!(
+            schema.fields[0].schema.schema_type,
+            sluice_api::data::SchemaType::String
+        );
+        assert!(schema.fields[0].schema.optional);
     }
 
     #[test]

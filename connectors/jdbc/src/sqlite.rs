@@ -8,11 +8,15 @@ use sluice_api::data::SchemaType;
 use sluice_api::{ConnectError, Result};
 
 use crate::config::ConnectionSettings;
-use crate::db::{ColumnKind, ResultColumn, ResultSet, SqlValue, TableColumn, TableId};
+use crate::db::{
+    Chunk, ColumnKind, ResultColumn, ResultSet, SqlValue, TableColumn, TableId, Zones,
+};
 
 pub struct LiteConn {
     conn: Connection,
     path: String,
+    /// `db.timezone`: date/time text is wall-clock time in it (epoch integers are instants).
+    zones: Zones,
 }
 
 fn error(path: &str, what: &str, e: rusqlite::Error) -> ConnectError {
@@ -32,7 +36,22 @@ impl LiteConn {
         let conn = Connection::open(&path).map_err(|e| error(&path, "Opening", e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| error(&path, "Opening", e))?;
-        Ok(LiteConn { conn, path })
+        if let Some(level) = &settings.isolation {
+            // SQLite's only choice: dirty reads between connections of a shared cache.
+            if level == "READ_UNCOMMITTED" {
+                conn.execute_batch("PRAGMA read_uncommitted = 1")
+                    .map_err(|e| error(&path, "Setting transaction.isolation.mode", e))?;
+            } else if level != "SERIALIZABLE" {
+                tracing::warn!(
+                    "Unable to set transaction.isolation.mode: {level}. No transaction isolation mode will be set for the queries: SQLite transactions are serializable"
+                );
+            }
+        }
+        Ok(LiteConn {
+            conn,
+            path,
+            zones: settings.zones.clone(),
+        })
     }
 
     pub fn execute_simple(&mut self, sql: &str) -> Result<()> {
@@ -78,11 +97,67 @@ impl LiteConn {
                 let v = row
                     .get_ref(i)
                     .map_err(|e| error(&path, &format!("Reading column {}", col.name), e))?;
-                values.push(decode(v, col.kind));
+                values.push(decode(v, col.kind, &self.zones));
             }
             out.push(values);
         }
         Ok(ResultSet { columns, rows: out })
+    }
+
+    /// Runs a query and sends its columns, then its rows in chunks of `fetch`, into `tx`
+    /// (blocking: called on the blocking pool), stepping the statement only as fast as the
+    /// receiver takes the chunks.
+    pub fn query_into_blocking(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        fetch: usize,
+        tx: &tokio::sync::mpsc::Sender<Result<Chunk>>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| error(&path, &format!("Preparing '{sql}'"), e))?;
+        let columns: Vec<ResultColumn> = stmt
+            .columns()
+            .iter()
+            .map(|c| result_column(c.name(), c.decl_type()))
+            .collect();
+        if tx
+            .blocking_send(Ok(Chunk::Columns(columns.clone())))
+            .is_err()
+        {
+            return Ok(());
+        }
+        let mut rows = stmt
+            .query(params_from_iter(params.iter().map(to_value)))
+            .map_err(|e| error(&path, &format!("Query '{sql}'"), e))?;
+        let fetch = fetch.max(1);
+        let mut out = Vec::with_capacity(fetch);
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| error(&path, &format!("Query '{sql}'"), e))?
+        {
+            let mut values = Vec::with_capacity(columns.len());
+            for (i, col) in columns.iter().enumerate() {
+                let v = row
+                    .get_ref(i)
+                    .map_err(|e| error(&path, &format!("Reading column {}", col.name), e))?;
+                values.push(decode(v, col.kind, &self.zones));
+            }
+            out.push(values);
+            if out.len() >= fetch {
+                let full = std::mem::replace(&mut out, Vec::with_capacity(fetch));
+                if tx.blocking_send(Ok(Chunk::Rows(full))).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !out.is_empty() {
+            let _ = tx.blocking_send(Ok(Chunk::Rows(out)));
+        }
+        Ok(())
     }
 
     pub fn describe_table(&mut self, table: &TableId) -> Result<Option<Vec<TableColumn>>> {
@@ -164,7 +239,7 @@ fn result_column(name: &str, decl: Option<&str>) -> ResultColumn {
     }
 }
 
-fn decode(v: ValueRef<'_>, kind: ColumnKind) -> SqlValue {
+fn decode(v: ValueRef<'_>, kind: ColumnKind, zones: &Zones) -> SqlValue {
     match v {
         ValueRef::Null => SqlValue::Null,
         ValueRef::Integer(i) => match kind {
@@ -183,7 +258,9 @@ fn decode(v: ValueRef<'_>, kind: ColumnKind) -> SqlValue {
             let s = String::from_utf8_lossy(t).into_owned();
             match kind {
                 ColumnKind::Timestamp => crate::db::parse_timestamp_text(&s)
-                    .map_or(SqlValue::Text(s), SqlValue::Timestamp),
+                    .map_or(SqlValue::Text(s), |us| {
+                        SqlValue::Timestamp(zones.db.wall_to_instant(us))
+                    }),
                 ColumnKind::Date => crate::db::parse_date_text(&s)
                     .map_or(SqlValue::Text(s.clone()), |d| SqlValue::Date(d as i32)),
                 _ => SqlValue::Text(s),

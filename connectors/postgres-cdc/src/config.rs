@@ -35,6 +35,7 @@ pub const COLUMN_INCLUDE_LIST: &str = "column.include.list";
 pub const COLUMN_EXCLUDE_LIST: &str = "column.exclude.list";
 pub const MESSAGE_KEY_COLUMNS: &str = "message.key.columns";
 pub const SNAPSHOT_MODE: &str = "snapshot.mode";
+pub const SNAPSHOT_ISOLATION_MODE: &str = "snapshot.isolation.mode";
 pub const TOMBSTONES_ON_DELETE: &str = "tombstones.on.delete";
 pub const DECIMAL_HANDLING_MODE: &str = "decimal.handling.mode";
 pub const TIME_PRECISION_MODE: &str = "time.precision.mode";
@@ -46,6 +47,8 @@ pub const INCLUDE_UNKNOWN_DATATYPES: &str = "include.unknown.datatypes";
 pub const UNAVAILABLE_VALUE_PLACEHOLDER: &str = "unavailable.value.placeholder";
 pub const HEARTBEAT_INTERVAL_MS: &str = "heartbeat.interval.ms";
 pub const HEARTBEAT_ACTION_QUERY: &str = "heartbeat.action.query";
+pub const MESSAGE_PREFIX_INCLUDE_LIST: &str = "message.prefix.include.list";
+pub const MESSAGE_PREFIX_EXCLUDE_LIST: &str = "message.prefix.exclude.list";
 pub const TOPIC_HEARTBEAT_PREFIX: &str = "topic.heartbeat.prefix";
 pub const TOPIC_DELIMITER: &str = "topic.delimiter";
 pub const TOPIC_TRANSACTION: &str = "topic.transaction";
@@ -106,6 +109,8 @@ pub fn config_def() -> ConfigDef {
         .define(key(MESSAGE_KEY_COLUMNS, String, None, Low, "A semicolon-separated list of expressions that match fully-qualified tables and column(s) to be used as message key. Each expression must match the pattern '<fully-qualified table name>:<key columns>', where the table names could be defined as (DB_NAME.TABLE_NAME) or (SCHEMA_NAME.TABLE_NAME), depending on the specific connector, and the key columns are a comma-separated list of columns representing the custom key. For any table without an explicit key configuration the table's primary key column(s) will be used as message key. Example: dbserver1.inventory.orderlines:orderId,orderLineId;dbserver1.inventory.orders:id"))
         .define(key(SNAPSHOT_MODE, String, Some("initial"), Low, "The criteria for running a snapshot upon startup of the connector. Select one of the following snapshot options: 'always': The connector runs a snapshot every time that it starts. After the snapshot completes, the connector begins to stream changes from the transaction log.; 'initial' (default): If the connector does not detect any offsets for the logical server name, it runs a snapshot that captures the current full state of the configured tables. After the snapshot completes, the connector begins to stream changes from the transaction log. 'initial_only': The connector performs a snapshot as it does for the 'initial' option, but after the connector completes the snapshot, it stops, and does not stream changes from the transaction log.; 'never': The connector does not run a snapshot. Upon first startup, the connector immediately begins reading from the beginning of the transaction log. 'no_data': The connector captures only the structure of all relevant tables; 'when_needed': On startup, the connector runs a snapshot if one is needed.")
             .validator(Validator::OneOfIgnoreCase(vec!["always", "initial", "initial_only", "never", "no_data", "when_needed", "configuration_based", "custom"])))
+        .define(key(SNAPSHOT_ISOLATION_MODE, String, Some("serializable"), Low, "Controls which transaction isolation level is used. The default is 'serializable', which means that serializable isolation level is used. When 'repeatable_read' is specified, connector will use repeatable read isolation level. When 'read_committed' is specified, connector will use read committed isolation level. In addition, 'read_uncommitted' can be used, which means the connector will use read uncommitted isolation level. A snapshot under the slot's exported snapshot always reads at repeatable read (PostgreSQL imports snapshots only there); read_committed and read_uncommitted then read a fresh view instead, and changes committed around the slot's creation may show twice.")
+            .validator(Validator::OneOfIgnoreCase(vec!["serializable", "repeatable_read", "read_committed", "read_uncommitted"])))
         .define(key(TOMBSTONES_ON_DELETE, Boolean, Some("true"), High, "Whether delete operations should be represented by a delete event and a subsequent tombstone event (true) or only by a delete event (false). Emitting the tombstone event (the default behavior) allows Kafka to completely delete all events pertaining to the given key once the source record got deleted."))
         .define(key(DECIMAL_HANDLING_MODE, String, Some("precise"), Medium, "Specify how DECIMAL and NUMERIC columns should be represented in change events, including: 'precise' (the default) uses java.math.BigDecimal to represent values, which are encoded in the change events using a binary representation and Kafka Connect's 'org.apache.kafka.connect.data.Decimal' type; 'string' uses string to represent values; 'double' represents values using Java's 'double', which may not offer the precision but will be far easier to use in consumers.")
             .validator(Validator::OneOfIgnoreCase(vec!["precise", "string", "double"])))
@@ -122,6 +127,8 @@ pub fn config_def() -> ConfigDef {
         .define(key(UNAVAILABLE_VALUE_PLACEHOLDER, String, Some("__debezium_unavailable_value"), Medium, "Specify the constant that will be provided by Debezium to indicate that the original value is a toasted value not provided by the database. If starts with 'hex:' prefix it is expected that the rest of the string represents hexadecimal encoded octets."))
         .define(key(HEARTBEAT_INTERVAL_MS, Int, Some("0"), Medium, "Length of an interval in milli-seconds in in which the connector periodically sends heartbeat messages to a heartbeat topic. Use 0 to disable heartbeat messages. Disabled by default.").validator(Validator::at_least(0.0)))
         .define(key(HEARTBEAT_ACTION_QUERY, String, None, Medium, "The query executed with every heartbeat."))
+        .define(key(MESSAGE_PREFIX_INCLUDE_LIST, List, Some(""), Medium, "A comma-separated list of regular expressions that match the logical decoding message prefixes to be monitored. All prefixes are monitored by default."))
+        .define(key(MESSAGE_PREFIX_EXCLUDE_LIST, List, Some(""), Medium, "A comma-separated list of regular expressions that match the logical decoding message prefixes to be excluded from monitoring."))
         .define(key(TOPIC_HEARTBEAT_PREFIX, String, Some("__debezium-heartbeat"), Low, "The prefix that is used to name heartbeat topics.Defaults to __debezium-heartbeat."))
         .define(key(TOPIC_DELIMITER, String, Some("."), Low, "Specify the delimiter for topic name."))
         .define(key(TOPIC_TRANSACTION, String, Some("transaction"), Low, "The name of the transaction metadata topic. The full topic name is <topic.prefix>.<topic.transaction>."))
@@ -251,6 +258,8 @@ pub struct Settings {
     pub column_exclude: Vec<Regex>,
     pub key_columns: Vec<KeyColumns>,
     pub snapshot_mode: SnapshotMode,
+    /// `snapshot.isolation.mode`, lower case.
+    pub snapshot_isolation: String,
     pub tombstones_on_delete: bool,
     pub decimal: DecimalMode,
     pub time_precision: TimePrecision,
@@ -262,6 +271,9 @@ pub struct Settings {
     pub toast_placeholder: String,
     pub heartbeat_interval: Option<Duration>,
     pub heartbeat_action_query: Option<String>,
+    /// `message.prefix.include.list` / `message.prefix.exclude.list`.
+    pub message_prefix_include: Vec<Regex>,
+    pub message_prefix_exclude: Vec<Regex>,
     pub heartbeat_topic: String,
     pub topic_delimiter: String,
     pub transaction_topic: String,
@@ -502,6 +514,7 @@ impl Settings {
                 .transpose()?
                 .unwrap_or_default(),
             snapshot_mode,
+            snapshot_isolation: lower(SNAPSHOT_ISOLATION_MODE),
             tombstones_on_delete: c.boolean(TOMBSTONES_ON_DELETE).unwrap_or(true),
             decimal,
             time_precision,
@@ -514,6 +527,14 @@ impl Settings {
             heartbeat_interval: (heartbeat_ms > 0)
                 .then(|| Duration::from_millis(u64::try_from(heartbeat_ms).unwrap_or(0))),
             heartbeat_action_query: opt(HEARTBEAT_ACTION_QUERY),
+            message_prefix_include: regexes(
+                MESSAGE_PREFIX_INCLUDE_LIST,
+                &c.list(MESSAGE_PREFIX_INCLUDE_LIST),
+            )?,
+            message_prefix_exclude: regexes(
+                MESSAGE_PREFIX_EXCLUDE_LIST,
+                &c.list(MESSAGE_PREFIX_EXCLUDE_LIST),
+            )?,
             topic_delimiter: delimiter,
             skipped,
             provide_transaction_metadata: c.boolean(PROVIDE_TRANSACTION_METADATA).unwrap_or(false),
@@ -534,6 +555,13 @@ impl Settings {
     }
 
     /// Whether a table `schema.table` is captured.
+    /// Whether logical decoding messages with `prefix` become events.
+    pub fn message_prefix_included(&self, prefix: &str) -> bool {
+        let any = |list: &[Regex]| list.iter().any(|r| r.is_match(prefix));
+        (self.message_prefix_include.is_empty() || any(&self.message_prefix_include))
+            && !any(&self.message_prefix_exclude)
+    }
+
     pub fn table_included(&self, schema: &str, table: &str) -> bool {
         let any = |list: &[Regex], s: &str| list.iter().any(|r| r.is_match(s));
         if !self.schema_include.is_empty() && !any(&self.schema_include, schema) {

@@ -73,6 +73,50 @@ pub fn transaction_block_schema() -> SchemaRef {
     b.build()
 }
 
+/// Logical decoding message key `io.debezium.connector.postgresql.MessageKey {prefix}`.
+pub fn message_key_schema() -> SchemaRef {
+    field(
+        SchemaBuilder::structure()
+            .name("io.debezium.connector.postgresql.MessageKey")
+            .version(1),
+        "prefix",
+        schemas::optional_string(),
+    )
+    .build()
+}
+
+/// Logical decoding message value `io.debezium.connector.postgresql.MessageValue`:
+/// `op`, `ts_ms`, `source`, `transaction`, `message {prefix, content}` (Debezium's
+/// `PostgresSchemaFactory`); `content` is bytes or a string per `binary.handling.mode`.
+pub fn message_value_schema(source: &SchemaRef, content_bytes: bool) -> SchemaRef {
+    let content = if content_bytes {
+        SchemaBuilder::bytes().optional().build()
+    } else {
+        schemas::optional_string()
+    };
+    let block = field(
+        field(
+            SchemaBuilder::structure()
+                .name("io.debezium.connector.postgresql.Message")
+                .version(1),
+            "prefix",
+            schemas::optional_string(),
+        ),
+        "content",
+        content,
+    )
+    .build();
+    let mut b = SchemaBuilder::structure()
+        .name("io.debezium.connector.postgresql.MessageValue")
+        .version(1);
+    b = field(b, "op", schemas::string());
+    b = field(b, "ts_ms", schemas::optional_int64());
+    b = field(b, "source", source.clone());
+    b = field(b, "transaction", transaction_block_schema());
+    b = field(b, "message", block);
+    b.build()
+}
+
 /// Heartbeat key `io.debezium.connector.common.ServerNameKey {serverName}`.
 pub fn heartbeat_key_schema() -> SchemaRef {
     field(

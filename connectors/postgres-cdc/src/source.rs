@@ -692,15 +692,32 @@ impl PostgresConnectorTask {
             schemas.push_back(self.table_schema(*oid, sc, t, None).await?);
         }
         let client = sql_connect(&s).await?;
+        // `snapshot.isolation.mode`, as Debezium's snapshotters open the transaction: under
+        // the slot's exported snapshot at REPEATABLE READ (PostgreSQL imports snapshots only
+        // at REPEATABLE READ or SERIALIZABLE); without one, at the level asked for
+        // (SERIALIZABLE READ ONLY DEFERRABLE by default).
+        let weak = matches!(
+            s.snapshot_isolation.as_str(),
+            "read_committed" | "read_uncommitted"
+        );
+        let import = exported.filter(|_| !weak);
+        let begin = match (import, s.snapshot_isolation.as_str()) {
+            (Some(_), _) | (None, "repeatable_read") => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            (None, "read_committed") => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            (None, "read_uncommitted") => "BEGIN ISOLATION LEVEL READ UNCOMMITTED",
+            (None, _) => "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE",
+        };
         client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .batch_execute(begin)
             .await
             .map_err(|e| sql_err("Could not start the snapshot transaction", e))?;
-        if let Some(name) = exported {
+        if let Some(name) = import {
             client
                 .batch_execute(&format!("SET TRANSACTION SNAPSHOT {}", quote_literal(name)))
                 .await
                 .map_err(|e| sql_err("Could not use the slot's exported snapshot", e))?;
+        } else if exported.is_some() {
+            tracing::warn!(slot = %s.slot_name, mode = %s.snapshot_isolation, "snapshot.isolation.mode is below repeatable_read: the snapshot reads a fresh view instead of the slot's exported snapshot, and changes committed around the slot's creation may appear twice (at least once)");
         } else {
             tracing::warn!(slot = %s.slot_name, "The slot exists already: the snapshot reads a fresh view, and changes committed between the slot's position and it may appear twice (at least once)");
         }
@@ -734,8 +751,15 @@ impl PostgresConnectorTask {
         let marker = snapshot_marker(row.first, last, row.first_in_table, row.last_in_table);
         let now = now_micros();
         let t = &row.table;
-        let source =
-            self.source_struct(t, now, Some(marker), None, Some(snap.tx_id), Some(snap.lsn))?;
+        let source = self.source_struct(
+            &t.schema_name,
+            &t.table_name,
+            now,
+            Some(marker),
+            None,
+            Some(snap.tx_id),
+            Some(snap.lsn),
+        )?;
         let after = t.row(&row.tuple, &s)?;
         let key = t.key(&row.tuple, &s)?;
         let value = envelope(t, Value::Null, after, source, Value::Null, "r", now);
@@ -905,9 +929,11 @@ impl PostgresConnectorTask {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn source_struct(
         &self,
-        t: &TableSchema,
+        schema_name: &str,
+        table_name: &str,
         ts_micros: i64,
         snapshot: Option<&str>,
         last_commit: Option<u64>,
@@ -935,8 +961,8 @@ impl PostgresConnectorTask {
             Value::String(seq),
             Value::Int64(ts_micros),
             Value::Int64(ts_micros.saturating_mul(1000)),
-            Value::String(t.schema_name.clone()),
-            Value::String(t.table_name.clone()),
+            Value::String(schema_name.to_string()),
+            Value::String(table_name.to_string()),
             tx_id.map_or(Value::Null, Value::Int64),
             lsn.map_or(Value::Null, |l| Value::Int64(l as i64)),
         ];
@@ -1079,7 +1105,8 @@ impl PostgresConnectorTask {
                 Value::Null
             };
             let source = self.source_struct(
-                t,
+                &t.schema_name,
+                &t.table_name,
                 tx.commit_ts,
                 None,
                 self.last_commit_end,
@@ -1127,6 +1154,111 @@ impl PostgresConnectorTask {
             Ok(())
         })();
         self.tx = Some(tx);
+        result
+    }
+
+    /// A logical decoding message (`pg_logical_emit_message`) as Debezium's `op: "m"` event
+    /// on `<topic.prefix>.message`: key `{prefix}`, value `{op, ts_ms, source, transaction,
+    /// message {prefix, content}}`, `source.schema`/`table` empty. A transactional message
+    /// carries its transaction's id and commit time; a non-transactional one neither.
+    fn logical_message(
+        &mut self,
+        out: &mut Vec<SourceRecord>,
+        lsn: u64,
+        transactional: bool,
+        prefix: String,
+        content: Vec<u8>,
+    ) -> Result<()> {
+        let s = self.settings()?;
+        let mut tx = if transactional { self.tx.take() } else { None };
+        let result = (|| -> Result<()> {
+            if let Some(t) = &tx {
+                if t.skip_to.is_some_and(|to| lsn <= to) {
+                    return Ok(());
+                }
+            }
+            let now = now_micros();
+            let (ts, xid) = match &tx {
+                Some(t) => (t.commit_ts, Some(i64::from(t.xid))),
+                None => (now, None),
+            };
+            let offset = PgOffset {
+                ts_usec: Some(ts),
+                tx_id: xid,
+                lsn: Some(lsn as i64),
+                lsn_proc: Some(lsn as i64),
+                lsn_commit: self.last_commit_end.map(|l| l as i64),
+                message_type: Some("MESSAGE"),
+                ..PgOffset::default()
+            };
+            let transaction = match tx.as_mut() {
+                Some(t) if s.provide_transaction_metadata => {
+                    if !t.begun {
+                        t.begun = true;
+                        let rec = self.transaction_record("BEGIN", t, offset.to_map());
+                        out.push(rec);
+                    }
+                    t.events += 1;
+                    self.total_order += 1;
+                    let name = "LOGICAL_DECODING_MESSAGE".to_string();
+                    let dc_order = match t.per_table.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, n)) => {
+                            *n += 1;
+                            *n
+                        }
+                        None => {
+                            t.per_table.push((name, 1));
+                            1
+                        }
+                    };
+                    let mut b = Struct::new(schema::transaction_block_schema());
+                    b.put_index(0, Value::String(t.xid.to_string()));
+                    b.put_index(1, Value::Int64(t.events));
+                    b.put_index(2, Value::Int64(dc_order));
+                    Value::Struct(b)
+                }
+                _ => Value::Null,
+            };
+            let source =
+                self.source_struct("", "", ts, None, self.last_commit_end, xid, Some(lsn))?;
+            let source_schema = self
+                .source_schema
+                .get_or_insert_with(schema::source_schema)
+                .clone();
+            let ks = schema::message_key_schema();
+            let vs = schema::message_value_schema(
+                &source_schema,
+                s.binary == crate::config::BinaryMode::Bytes,
+            );
+            let mut key = Struct::new(ks.clone());
+            key.put_index(0, Value::String(prefix.clone()));
+            let mut block = vs
+                .field("message")
+                .map(|f| Struct::new(f.schema.clone()))
+                .ok_or_else(|| ConnectError::illegal_state("message schema without 'message'"))?;
+            block.put_index(0, Value::String(prefix));
+            block.put_index(1, crate::types::binary(content, s.binary));
+            let mut v = Struct::new(vs.clone());
+            v.put_index(0, Value::String("m".into()));
+            v.put_index(1, Value::Int64(now.div_euclid(1000)));
+            v.put_index(2, source);
+            v.put_index(3, transaction);
+            v.put_index(4, Value::Struct(block));
+            let topic = self.topic(&format!("{}.message", s.topic_prefix));
+            out.push(self.record(
+                topic,
+                Some(ks),
+                Value::Struct(key),
+                Some(vs),
+                Value::Struct(v),
+                offset.to_map(),
+            ));
+            self.last = offset;
+            Ok(())
+        })();
+        if transactional {
+            self.tx = tx;
+        }
         result
     }
 
@@ -1299,7 +1431,17 @@ impl PostgresConnectorTask {
                 let client = self.sql().await?;
                 self.registry = load_types(client).await?;
             }
-            Message::Origin { .. } | Message::LogicalMessage { .. } => {}
+            Message::LogicalMessage {
+                transactional,
+                lsn,
+                prefix,
+                content,
+            } => {
+                if s.message_prefix_included(&prefix) {
+                    self.logical_message(out, lsn, transactional, prefix, content)?;
+                }
+            }
+            Message::Origin { .. } => {}
         }
         Ok(())
     }

@@ -424,7 +424,7 @@ fn numeric(text: &str, scale: Option<i32>, schema: &SchemaRef, s: &Settings) -> 
     }
 }
 
-fn binary(bytes: Vec<u8>, mode: BinaryMode) -> Value {
+pub fn binary(bytes: Vec<u8>, mode: BinaryMode) -> Value {
     match mode {
         BinaryMode::Bytes => Value::Bytes(bytes),
         BinaryMode::Base64 => {

@@ -7,12 +7,17 @@
 //!   the librdkafka settings Sluice derives from the same worker file (`sluice_runtime::clients`),
 //!   so batching, acks and in-flight limits are the same on both sides.
 //! - `tdengine-sink` benchmarks the TDengine sink against a raw HTTP client (`tdengine.rs`).
+//! - `jdbc` benchmarks the JDBC sink and source against raw PostgreSQL clients (`jdbc.rs`),
+//!   `cdc` the PostgreSQL CDC connector against a raw pgoutput reader, and its commit-to-Kafka
+//!   latency (`cdc.rs`).
 //! - `run` is the orchestrator: it runs every scenario side by side on one broker and prints the
 //!   table.
 //!
 //! It must not be used by product code, and timing goals live here, never in tests.
 
 mod baseline;
+mod cdc;
+mod jdbc;
 mod orchestrate;
 mod procfs;
 mod tdengine;
@@ -90,6 +95,53 @@ enum Cmd {
         #[arg(long)]
         batch: usize,
     },
+    /// The JDBC benchmarks: sink and source against raw PostgreSQL clients.
+    Jdbc(jdbc::Args),
+    /// The raw sink client of `jdbc` (run as a child process).
+    JdbcRawSink {
+        #[arg(long)]
+        pg: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        batch: usize,
+        #[arg(long, action = clap::ArgAction::Set)]
+        upsert: bool,
+    },
+    /// The raw source client of `jdbc` (run as a child process).
+    JdbcRawSource {
+        #[arg(long)]
+        pg: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        table: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        incrementing: bool,
+        #[arg(long)]
+        worker: PathBuf,
+        #[arg(long)]
+        topic: String,
+    },
+    /// The PostgreSQL CDC benchmarks: throughput against a raw pgoutput reader, latency.
+    Cdc(cdc::Args),
+    /// The raw pgoutput reader of `cdc` (run as a child process).
+    CdcRaw {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        slot: String,
+        #[arg(long)]
+        publication: String,
+        #[arg(long)]
+        events: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -136,6 +188,31 @@ fn main() -> anyhow::Result<()> {
             file,
             batch,
         } => tdengine::raw(&url, &db, &file, batch),
+        Cmd::Jdbc(args) => jdbc::run(args),
+        Cmd::JdbcRawSink {
+            pg,
+            db,
+            table,
+            rows,
+            batch,
+            upsert,
+        } => jdbc::raw_sink(&pg, &db, &table, rows, batch, upsert),
+        Cmd::JdbcRawSource {
+            pg,
+            db,
+            table,
+            incrementing,
+            worker,
+            topic,
+        } => jdbc::raw_source(&pg, &db, &table, incrementing, &worker, &topic),
+        Cmd::Cdc(args) => cdc::run(args),
+        Cmd::CdcRaw {
+            port,
+            db,
+            slot,
+            publication,
+            events,
+        } => cdc::raw(port, &db, &slot, &publication, events),
     }
 }
 

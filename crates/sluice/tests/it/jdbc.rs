@@ -1224,3 +1224,157 @@ fn sink_value_the_column_refuses_goes_to_the_dlq_after_the_retries() {
     assert!(msg.contains("name") && msg.contains("short_t"), "{msg}");
     assert_eq!(w.task_state("short", 0).as_deref(), Some("RUNNING"));
 }
+
+// ---------------------------------------------------------------------------------------
+// db.timezone, timestamp.granularity
+
+/// `db.timezone=America/New_York` (Confluent: a Calendar of that zone on every
+/// `getTimestamp`/`setTimestamp`): wall-clock columns (`timestamp`, `time`) are read and bound
+/// as New York times, `timestamptz` stays the instant it is, dates are read in UTC and (sink,
+/// `date.timezone=DB_TIMEZONE`) bound in New York. The incremental query's bounds are New
+/// York wall-clock times too: a row an hour in New York's future stays back.
+#[test]
+fn db_timezone_reads_and_binds_wall_clock_columns_in_that_zone() {
+    let db = PgDb::create();
+    db.execute(
+        "CREATE TABLE tz_t (id INT PRIMARY KEY, ts TIMESTAMP NOT NULL, tstz TIMESTAMPTZ NOT NULL, t TIME, d DATE);
+         INSERT INTO tz_t VALUES (1, '2026-07-01 12:00:00', '2026-07-01 12:00:00+00', '12:00:00', '2026-07-01');
+         INSERT INTO tz_t VALUES (2, (now() AT TIME ZONE 'America/New_York') + interval '1 hour', now(), NULL, NULL);",
+    );
+    let s = Setup::new();
+    let url = db.url();
+    let source = |name: &str, prefix: &str, granularity: &str| {
+        s.connector(
+            name,
+            &[
+                ("connector.class", "JdbcSourceConnector"),
+                ("connection.url", &url),
+                ("mode", "timestamp+incrementing"),
+                ("timestamp.column.name", "ts"),
+                ("incrementing.column.name", "id"),
+                ("table.whitelist", "tz_t"),
+                ("db.timezone", "America/New_York"),
+                ("timestamp.granularity", granularity),
+                ("topic.prefix", prefix),
+                ("poll.interval.ms", "200"),
+            ],
+        )
+    };
+    let logical = source("tz-src", "tz-", "connect_logical");
+    let iso = source("tz-iso", "tziso-", "micros_iso_datetime_string");
+    let sink = sink_connector(
+        &s,
+        "tz-sink",
+        "tz-tz_t",
+        &url,
+        &[
+            ("table.name.format", "tz_out"),
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("db.timezone", "America/New_York"),
+        ],
+    );
+    let w = s.start(&[&logical, &iso, &sink], "worker.log");
+    wait_running(&w, "tz-src");
+    let bs = s.broker.bootstrap();
+    let first = payloads(&consume(&bs, "tz-tz_t", 1, Duration::from_secs(60)));
+    assert_eq!(
+        first[0],
+        json!({
+            "id": 1,
+            // 12:00 in New York (EDT) is 16:00 UTC.
+            "ts": 1_782_921_600_000i64,
+            "tstz": 1_782_907_200_000i64,
+            // 12:00 in New York on 1970-01-01 (EST) is 17:00 UTC.
+            "t": 61_200_000,
+            "d": 20_635
+        })
+    );
+    let iso_first = payloads(&consume(&bs, "tziso-tz_t", 1, Duration::from_secs(60)));
+    assert_eq!(iso_first[0]["ts"], json!("2026-07-01T12:00:00.000000"));
+    assert_eq!(iso_first[0]["tstz"], json!("2026-07-01T08:00:00.000000"));
+    // A row a minute in New York's past arrives next; row 2 (an hour ahead) does not.
+    db.execute(
+        "INSERT INTO tz_t VALUES (3, (now() AT TIME ZONE 'America/New_York') - interval '1 minute', now(), NULL, NULL)",
+    );
+    let ids: Vec<i64> = payloads(&consume(&bs, "tz-tz_t", 2, Duration::from_secs(60)))
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(
+        ids,
+        [1, 3],
+        "rows in the order the New York bounds let them out"
+    );
+    // The sink binds the Connect values back as New York wall-clock times; the date of
+    // midnight UTC seen from New York is the day before (Confluent's date.timezone default).
+    wait_for("row 1 in tz_out", Duration::from_secs(60), || {
+        db.count_if_exists("tz_out") >= 2
+    });
+    assert_eq!(
+        db.rows("SELECT ts::text, tstz::text, t::text, d::text FROM tz_out WHERE id = 1"),
+        vec![vec![
+            Some("2026-07-01 12:00:00".to_string()),
+            Some("2026-07-01 08:00:00".to_string()),
+            Some("12:00:00".to_string()),
+            Some("2026-06-30".to_string()),
+        ]]
+    );
+}
+
+/// A table far larger than `batch.max.rows` is read in chunks, not whole: the worker's peak
+/// RSS stays far below the size of the result (Confluent's fetch size).
+#[test]
+fn source_streams_a_big_result_in_batches_with_bounded_memory() {
+    const ROWS: usize = 1_000_000;
+    let db = PgDb::create();
+    db.execute(&format!(
+        "CREATE TABLE big_t (id BIGINT PRIMARY KEY, body TEXT NOT NULL);
+         INSERT INTO big_t SELECT g, repeat(md5(g::text), 10) FROM generate_series(1, {ROWS}) g;"
+    ));
+    let s = Setup::new();
+    let url = db.url();
+    let c = s.connector(
+        "big",
+        &[
+            ("connector.class", "JdbcSourceConnector"),
+            ("connection.url", &url),
+            ("mode", "incrementing"),
+            ("incrementing.column.name", "id"),
+            ("table.whitelist", "big_t"),
+            ("batch.max.rows", "500"),
+            ("topic.prefix", "big-"),
+            ("poll.interval.ms", "3600000"),
+        ],
+    );
+    let w = s.start(&[&c], "worker.log");
+    let pid = w.child.id();
+    let done = format!("{{\"incrementing\":{ROWS}}}");
+    wait_for(
+        "the last row's offset to be committed",
+        Duration::from_secs(600),
+        || {
+            // Kafka's offsets file is a Java-serialized HashMap: binary around the JSON.
+            let bytes = std::fs::read(s.path("offsets")).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).contains(&done)
+        },
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM of the worker");
+    // The result is about 350 MB of text (more as Rust strings and Connect structs): read
+    // whole, it could not fit under this bound.
+    assert!(
+        hwm_kib < 300 * 1024,
+        "peak RSS {} MiB while reading {ROWS} rows of 320 bytes in batches of 500",
+        hwm_kib / 1024
+    );
+    eprintln!(
+        "big result: {ROWS} rows, worker peak RSS {} MiB",
+        hwm_kib / 1024
+    );
+}

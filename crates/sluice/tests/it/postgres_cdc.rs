@@ -403,6 +403,68 @@ fn golden_events_for_every_mapped_type() {
 
 // ---- snapshot + concurrent writer ---------------------------------------------------------
 
+/// Runs `statements` one at a time (each its own transaction) against `db` of `pg` on a
+/// thread of its own. A statement that fails (a dropped connection, a backend killed under
+/// load) is retried on a new connection for up to 60 s, so the statements must be idempotent
+/// (`SET v = k`, `ON CONFLICT DO NOTHING`); a statement that still fails panics with the
+/// server's message and the tail of its log.
+fn spawn_writer(pg: &PgCluster, db: &str, statements: Vec<String>) -> std::thread::JoinHandle<()> {
+    let port = pg.port;
+    let db = db.to_string();
+    let log = pg.dir().join("server.log");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("writer runtime");
+        rt.block_on(async move {
+            let mut cfg = tokio_postgres::Config::new();
+            cfg.host("127.0.0.1").port(port).user("postgres").dbname(&db);
+            let mut client: Option<tokio_postgres::Client> = None;
+            let (mut retried, total) = (0usize, statements.len());
+            for (i, stmt) in statements.iter().enumerate() {
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                loop {
+                    let attempt = match &client {
+                        Some(c) => c.batch_execute(stmt).await.map_err(|e| e.to_string()),
+                        None => match cfg.connect(tokio_postgres::NoTls).await {
+                            Ok((c, conn)) => {
+                                tokio::spawn(conn);
+                                client = Some(c);
+                                continue;
+                            }
+                            Err(e) => Err(format!("connecting: {e}")),
+                        },
+                    };
+                    match attempt {
+                        Ok(()) => break,
+                        Err(e) => {
+                            let tail: String = std::fs::read_to_string(&log)
+                                .unwrap_or_default()
+                                .lines()
+                                .rev()
+                                .take(20)
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                            assert!(
+                                std::time::Instant::now() < deadline,
+                                "writer: statement {i} of {total} ({stmt}) still fails after 60 s: {e}\nserver log (last lines, newest first):\n{tail}"
+                            );
+                            eprintln!("writer: statement {i} ({stmt}) failed, retrying on a new connection: {e}");
+                            retried += 1;
+                            client = None;
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            }
+            if retried > 0 {
+                eprintln!("writer: {retried} statement attempts retried");
+            }
+        });
+    })
+}
+
 /// (id, v, op) of each change event of `records`; tombstones skipped.
 fn changes(records: &[Consumed]) -> Vec<(i64, i64, String)> {
     records
@@ -436,20 +498,24 @@ fn snapshot_and_concurrent_writer_lose_and_double_nothing() {
     );
     let files = Files::new();
     // The writer: single-row transactions, updates spread over the snapshot's rows and
-    // inserts of new rows.
-    let mut script = String::new();
+    // inserts of new rows; each sets the value it expects (idempotent, so a retry after a
+    // dropped connection cannot apply it twice).
+    let mut statements = Vec::with_capacity(CONCURRENT_CHANGES);
     let mut next_id = SNAPSHOT_ROWS as i64;
+    let mut updates: HashMap<usize, i64> = HashMap::new();
     for i in 0..CONCURRENT_CHANGES {
         if i % 5 == 4 {
             next_id += 1;
-            script.push_str(&format!("INSERT INTO t VALUES ({next_id}, 0);\n"));
+            statements.push(format!(
+                "INSERT INTO t VALUES ({next_id}, 0) ON CONFLICT DO NOTHING"
+            ));
         } else {
             let id = (i * 7919) % SNAPSHOT_ROWS + 1;
-            script.push_str(&format!("UPDATE t SET v = v + 1 WHERE id = {id};\n"));
+            let v = updates.entry(id).or_insert(0);
+            *v += 1;
+            statements.push(format!("UPDATE t SET v = {v} WHERE id = {id}"));
         }
     }
-    let script_path = files.write("writer.sql", &script);
-
     let broker = Broker::start();
     let prefix = unique("snap").replace('-', "_");
     let name = unique("pg-snap");
@@ -467,36 +533,7 @@ fn snapshot_and_concurrent_writer_lose_and_double_nothing() {
     wait_for("the slot to be created", Duration::from_secs(60), || {
         pg.confirmed_flush(&slot).is_some()
     });
-    let writer = {
-        let port = pg.port;
-        let db = db.clone();
-        let path = script_path.clone();
-        std::thread::spawn(move || {
-            let out =
-                std::process::Command::new(crate::services::pg_cluster::pg_bin().join("psql"))
-                    .args([
-                        "-X",
-                        "-q",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-h",
-                        "127.0.0.1",
-                        "-U",
-                        "postgres",
-                        "-p",
-                    ])
-                    .arg(port.to_string())
-                    .args(["-d", &db, "-f"])
-                    .arg(&path)
-                    .output()
-                    .expect("psql runs");
-            assert!(
-                out.status.success(),
-                "writer failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        })
-    };
+    let writer = spawn_writer(&pg, &db, statements);
     writer.join().expect("writer");
     // Expected final state per id from the database itself.
     let final_rows: HashMap<i64, i64> = pg
@@ -594,47 +631,18 @@ fn kill9_then_restart_loses_nothing_and_the_slot_moves_on() {
         pg.confirmed_flush(&slot).is_some()
     });
     // A writer commits single-row transactions while the worker is killed and restarted.
-    let script: String = (1..=ROWS)
+    let statements: Vec<String> = (1..=ROWS)
         .map(|i| {
             // Paced, so the kill lands while it still writes.
             let pace = if i % 10 == 0 {
-                "SELECT pg_sleep(0.005);\n"
+                "; SELECT pg_sleep(0.005)"
             } else {
                 ""
             };
-            format!("INSERT INTO t VALUES ({i}, 'x');\n{pace}")
+            format!("INSERT INTO t VALUES ({i}, 'x') ON CONFLICT DO NOTHING{pace}")
         })
         .collect();
-    let script_path = files.write("writer.sql", &script);
-    let writer = {
-        let port = pg.port;
-        let db = db.clone();
-        std::thread::spawn(move || {
-            let out =
-                std::process::Command::new(crate::services::pg_cluster::pg_bin().join("psql"))
-                    .args([
-                        "-X",
-                        "-q",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-h",
-                        "127.0.0.1",
-                        "-U",
-                        "postgres",
-                        "-p",
-                    ])
-                    .arg(port.to_string())
-                    .args(["-d", &db, "-f"])
-                    .arg(&script_path)
-                    .output()
-                    .expect("psql runs");
-            assert!(
-                out.status.success(),
-                "writer: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        })
-    };
+    let writer = spawn_writer(&pg, &db, statements);
     read(&broker.bootstrap(), &topic, ROWS / 5, &w, 120);
     wait_for("a first flush", Duration::from_secs(30), || {
         pg.confirmed_flush(&slot).unwrap_or(0) > 0
@@ -1174,7 +1182,11 @@ fn initial_only_snapshots_and_streams_nothing() {
             &pg,
             &db,
             &prefix,
-            &[("snapshot.mode", "initial_only")],
+            &[
+                ("snapshot.mode", "initial_only"),
+                // Not under the exported snapshot: a READ COMMITTED transaction of its own.
+                ("snapshot.isolation.mode", "read_committed"),
+            ],
         ),
     );
     let w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("w.log"));
@@ -1411,4 +1423,99 @@ transforms.unwrap.drop.tombstones=false
     // The NULL update and the deletes really happened on both sides.
     assert!(rows.iter().any(|r| r[0] == "4" && r[1] == "<null>"));
     assert!(!rows.iter().any(|r| r[0] == "2" || r[0] == "8"));
+}
+
+// ---- logical decoding messages ------------------------------------------------------------
+
+/// `pg_logical_emit_message` (pgoutput's `messages` option) becomes Debezium's `op: "m"`
+/// event on `<prefix>.message`: key `MessageKey {prefix}`, value `MessageValue {op, ts_ms,
+/// source, transaction, message {prefix, content}}`; a transactional message carries its
+/// transaction's id, a non-transactional one none; excluded prefixes give no event.
+#[test]
+fn logical_decoding_messages_become_m_events_on_the_message_topic() {
+    let pg = PgCluster::start();
+    let db = pg.create_db("msg");
+    pg.sql(&db, "CREATE TABLE t (id int PRIMARY KEY)");
+    let broker = Broker::start();
+    let files = Files::new();
+    let prefix = unique("msg").replace('-', "_");
+    let name = unique("pg-msg");
+    let worker = files.write(
+        "worker.properties",
+        &worker_props(&broker.bootstrap(), &files.path("offsets")),
+    );
+    let conn = files.write(
+        "pg.properties",
+        &connector_props(
+            &name,
+            &pg,
+            &db,
+            &prefix,
+            &[
+                ("snapshot.mode", "no_data"),
+                ("message.prefix.exclude.list", "secret.*"),
+            ],
+        ),
+    );
+    let w = Worker::standalone(&worker, &[&conn], free_port(), &files.path("w.log"));
+    let slot = name.replace('-', "_");
+    wait_for("the slot", Duration::from_secs(60), || {
+        pg.confirmed_flush(&slot).is_some()
+    });
+    // The slot exists, but the stream may not have started yet: what is committed from now
+    // on is streamed from the slot's position either way.
+    pg.sql(
+        &db,
+        "BEGIN; INSERT INTO t VALUES (1); SELECT pg_logical_emit_message(true, 'audit', 'hello'); \
+         SELECT pg_logical_emit_message(true, 'secret-x', 'hidden'); COMMIT;",
+    );
+    pg.sql(
+        &db,
+        "SELECT pg_logical_emit_message(false, 'ping', '\\x00ff'::bytea)",
+    );
+    let topic = format!("{prefix}.message");
+    let got = read(&broker.bootstrap(), &topic, 2, &w, 120);
+    assert_eq!(got.len(), 2, "two messages, the excluded prefix left out");
+    let k = key_json(&got[0]);
+    assert_eq!(
+        k,
+        json!({"schema": {"type": "struct", "fields": [
+                {"type": "string", "optional": true, "field": "prefix"}],
+                "optional": false, "name": "io.debezium.connector.postgresql.MessageKey", "version": 1},
+               "payload": {"prefix": "audit"}})
+    );
+    let v = value_json(&got[0]);
+    let fields: Vec<&str> = v["schema"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| f["field"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(fields, ["op", "ts_ms", "source", "transaction", "message"]);
+    assert_eq!(
+        v["schema"]["name"],
+        json!("io.debezium.connector.postgresql.MessageValue")
+    );
+    assert_eq!(
+        v["schema"]["fields"][4],
+        json!({"type": "struct", "fields": [
+            {"type": "string", "optional": true, "field": "prefix"},
+            {"type": "bytes", "optional": true, "field": "content"}],
+            "optional": false, "name": "io.debezium.connector.postgresql.Message", "version": 1,
+            "field": "message"})
+    );
+    let p = &v["payload"];
+    assert_eq!(p["op"], json!("m"));
+    // "hello" as bytes (base64 in JSON).
+    assert_eq!(
+        p["message"],
+        json!({"prefix": "audit", "content": "aGVsbG8="})
+    );
+    assert_eq!(p["source"]["schema"], json!(""));
+    assert_eq!(p["source"]["table"], json!(""));
+    assert!(p["source"]["txId"].is_i64(), "{p}");
+    let p2 = &value_json(&got[1])["payload"];
+    assert_eq!(p2["message"], json!({"prefix": "ping", "content": "AP8="}));
+    assert!(p2["source"]["txId"].is_null(), "{p2}");
+    assert_eq!(key_json(&got[1])["payload"], json!({"prefix": "ping"}));
 }
