@@ -635,6 +635,139 @@ fn webhook_auth_limits_and_keys() {
     assert_eq!(paused.unwrap().1["Code"], "Unavailable");
 }
 
+/// castorm's polling source against a real endpoint: each item once, across a restart of the
+/// worker, with the offset in the request (`after=${offset.seq}`) and records in castorm's
+/// envelope. The endpoint answers items from `after` on inclusively and two items share each
+/// timestamp, so only the offset filter keeps the last seen one out.
+#[test]
+fn http_poll_source_reads_each_item_once_across_a_restart() {
+    let broker = Broker::start();
+    let items: Arc<std::sync::Mutex<Vec<u64>>> =
+        Arc::new(std::sync::Mutex::new((1..=10).collect()));
+    let endpoint = {
+        let items = items.clone();
+        Endpoint::start(move |r, _| {
+            let after: u64 = r.param("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+            let list: Vec<serde_json::Value> = items
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| **s >= after)
+                .map(|s| serde_json::json!({"id": format!("item-{s}"), "seq": s, "at": (s / 2) * 1000}))
+                .collect();
+            Answer::status(
+                200,
+                &serde_json::json!({"data": {"items": list}}).to_string(),
+            )
+        })
+    };
+    let f = Files::new();
+    let topic = unique("http-poll");
+    let worker = f.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={}
+key.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=false
+value.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter.schemas.enable=false
+offset.storage.file.filename={}
+offset.flush.interval.ms=500
+",
+            broker.bootstrap(),
+            f.path("connect.offsets").display()
+        ),
+    );
+    let src = f.write(
+        "http-source.properties",
+        &format!(
+            "name=http-poll
+connector.class=com.github.castorm.kafka.connect.http.HttpSourceConnector
+tasks.max=1
+kafka.topic={topic}
+http.request.url={}
+http.request.headers=Accept: application/json
+http.request.params=after=${{offset.seq}}
+http.offset.initial=seq=0
+http.timer.interval.millis=100
+http.timer.catchup.interval.millis=100
+http.response.list.pointer=/data/items
+http.response.record.offset.pointer=key=/id, timestamp=/at, seq=/seq
+",
+            endpoint.url("/items")
+        ),
+    );
+    let seqs = |records: &[Consumed]| -> Vec<u64> {
+        records
+            .iter()
+            .map(|r| {
+                let v: serde_json::Value =
+                    serde_json::from_slice(r.value.as_deref().unwrap_or_default()).unwrap();
+                let item: serde_json::Value =
+                    serde_json::from_str(v["value"].as_str().unwrap()).unwrap();
+                item["seq"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    let mut w = Worker::standalone(&worker, &[&src], free_port(), &f.path("worker1.log"));
+    w.wait_ready();
+    let first = consume(&broker.bootstrap(), &topic, 10, Duration::from_secs(60));
+    assert_eq!(
+        seqs(&first),
+        (1..=10).collect::<Vec<_>>(),
+        "{}",
+        w.log_text()
+    );
+    items.lock().unwrap().extend(11..=15);
+    let more = consume(&broker.bootstrap(), &topic, 15, Duration::from_secs(60));
+    assert_eq!(seqs(&more), (1..=15).collect::<Vec<_>>());
+    // The request carries the offset of the last record.
+    wait_for("a request after item 15", Duration::from_secs(30), || {
+        endpoint
+            .received()
+            .iter()
+            .any(|(r, _)| r.param("after") == Some("15"))
+    });
+    assert!(w.terminate().success(), "{}", w.log_text());
+    // Restarted from the committed offset: the next items only.
+    items.lock().unwrap().extend(16..=20);
+    let before = endpoint.received().len();
+    let w = Worker::standalone(&worker, &[&src], free_port(), &f.path("worker2.log"));
+    w.wait_ready();
+    let all = consume(&broker.bootstrap(), &topic, 20, Duration::from_secs(60));
+    assert_eq!(seqs(&all)[..20], (1..=20).collect::<Vec<_>>()[..]);
+    let first_after_restart = endpoint.received()[before].0.clone();
+    assert_eq!(
+        first_after_restart.param("after"),
+        Some("15"),
+        "started from the committed offset"
+    );
+    assert_eq!(
+        first_after_restart.header("accept"),
+        Some("application/json")
+    );
+    // A few more polls bring nothing new.
+    wait_for("three more polls", Duration::from_secs(30), || {
+        endpoint.received().len() >= before + 5
+    });
+    let all = consume_until(&broker.bootstrap(), &topic, Duration::from_secs(5), |_| {
+        false
+    });
+    assert_eq!(
+        seqs(&all),
+        (1..=20).collect::<Vec<_>>(),
+        "each item exactly once"
+    );
+    // castorm's envelope: key {key}, value {value, key, timestamp}.
+    let key: serde_json::Value = serde_json::from_slice(all[0].key.as_deref().unwrap()).unwrap();
+    assert_eq!(key, serde_json::json!({"key": "item-1"}));
+    let value: serde_json::Value =
+        serde_json::from_slice(all[0].value.as_deref().unwrap()).unwrap();
+    assert_eq!(value["key"], "item-1");
+    assert_eq!(value["timestamp"], 0);
+    assert_eq!(w.task_state("http-poll", 0).as_deref(), Some("RUNNING"));
+}
+
 fn http_sink_worker(
     f: &Files,
     broker: &Broker,
