@@ -19,7 +19,7 @@ use sluice_runtime::config::worker::{self, WorkerConfig};
 
 use crate::procfs;
 
-fn worker_config(path: &Path) -> anyhow::Result<WorkerConfig> {
+pub(crate) fn worker_config(path: &Path) -> anyhow::Result<WorkerConfig> {
     let raw: std::collections::BTreeMap<String, String> = sluice_properties::load(path)?.into();
     let config = worker::standalone_def()
         .parse(&raw)
@@ -27,7 +27,7 @@ fn worker_config(path: &Path) -> anyhow::Result<WorkerConfig> {
     Ok(WorkerConfig { config })
 }
 
-fn client_config(settings: &sluice_kafka::RdConfig) -> ClientConfig {
+pub(crate) fn client_config(settings: &sluice_kafka::RdConfig) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     for (k, v) in settings {
         cfg.set(k, v);

@@ -7,12 +7,15 @@
 //!   the librdkafka settings Sluice derives from the same worker file (`sluice_runtime::clients`),
 //!   so batching, acks and in-flight limits are the same on both sides.
 //! - `tdengine-sink` benchmarks the TDengine sink against a raw HTTP client (`tdengine.rs`).
+//! - `messaging` benchmarks the RabbitMQ source and sink against raw lapin + rdkafka clients,
+//!   and the webhook source's requests/s and latency (`messaging.rs`).
 //! - `run` is the orchestrator: it runs every scenario side by side on one broker and prints the
 //!   table.
 //!
 //! It must not be used by product code, and timing goals live here, never in tests.
 
 mod baseline;
+mod messaging;
 mod orchestrate;
 mod procfs;
 mod tdengine;
@@ -79,6 +82,8 @@ enum Cmd {
     Run(orchestrate::Args),
     /// The TDengine sink benchmark: Sluice against a raw client posting the same batches.
     TdengineSink(tdengine::Args),
+    /// The RabbitMQ and webhook benchmarks (issue 18).
+    Messaging(messaging::Args),
     /// The raw TDengine client of `tdengine-sink` (run as a child process).
     TdengineRaw {
         #[arg(long)]
@@ -130,6 +135,7 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Run(args) => orchestrate::run(args),
         Cmd::TdengineSink(args) => tdengine::run(args),
+        Cmd::Messaging(args) => messaging::run(args),
         Cmd::TdengineRaw {
             url,
             db,

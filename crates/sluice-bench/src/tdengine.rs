@@ -52,7 +52,7 @@ fn count(td: &TestServer, db: &str) -> u64 {
 }
 
 /// Creates `name` (1 partition) and waits until its leader answers.
-fn create_topic(bootstrap: &str, name: &str) -> anyhow::Result<()> {
+pub(crate) fn create_topic(bootstrap: &str, name: &str) -> anyhow::Result<()> {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
     use rdkafka::consumer::{BaseConsumer, Consumer};

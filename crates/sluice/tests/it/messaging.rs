@@ -1087,3 +1087,93 @@ mqtt.clean.session.enabled=false
     assert!(header(&records[0], "mqtt.qos").is_some());
     assert!(header(&records[0], "mqtt.message.id").is_some());
 }
+
+/// The MQTT source and sink over TLS (`ssl://`, the CA from `mqtt.ssl.trust.store.path`)
+/// through stunnel in front of a private Mosquitto; a trust store of another CA fails the
+/// task with a message naming the broker.
+#[test]
+fn mqtt_over_tls_through_stunnel() {
+    const N: usize = 200;
+    let broker = Broker::start();
+    let mqtt = crate::services::mosquitto::Mosquitto::start();
+    let f = Files::new();
+    let pki = crate::security::Pki::make(f.dir.path());
+    let tls_port = free_port();
+    let mut proxy = crate::security::stunnel(&pki, tls_port, mqtt.port, false);
+    wait_for("stunnel to listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok()
+    });
+    let topic = unique("mqtt-tls");
+    let worker = worker_file(&f, &broker.bootstrap());
+    let tls = |ca: &str| {
+        format!(
+            "mqtt.server.uri=ssl://127.0.0.1:{tls_port}\nmqtt.ssl.trust.store.path={}\nmqtt.qos=1\n",
+            pki.path(ca).display()
+        )
+    };
+    let src = f.write(
+        "mqtt-source.properties",
+        &format!(
+            "name=mqtt-tls-source\nconnector.class=io.confluent.connect.mqtt.MqttSourceConnector\nmqtt.topics=in/#\nkafka.topic={topic}\nmqtt.clean.session.enabled=false\n{}",
+            tls("ca.pem")
+        ),
+    );
+    let snk = f.write(
+        "mqtt-sink.properties",
+        &format!(
+            "name=mqtt-tls-sink\nconnector.class=io.confluent.connect.mqtt.MqttSinkConnector\ntopics={topic}\n{}",
+            tls("ca.pem")
+        ),
+    );
+    let out = f.path("received.txt");
+    let mut reader = mqtt.subscribe(&topic, "it-tls-reader", &out);
+    let w = Worker::standalone(&worker, &[&src, &snk], free_port(), &f.path("worker.log"));
+    w.wait_ready();
+    wait_for("both tasks running", Duration::from_secs(60), || {
+        w.task_state("mqtt-tls-source", 0).as_deref() == Some("RUNNING")
+            && w.task_state("mqtt-tls-sink", 0).as_deref() == Some("RUNNING")
+    });
+    let lines: Vec<String> = (0..N).map(|i| format!("secure-{i:04}")).collect();
+    mqtt.publish_lines("in/tls", &lines);
+    let received = || -> std::collections::HashSet<String> {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    wait_for(
+        "every message back out of MQTT",
+        Duration::from_secs(60),
+        || received().len() >= N,
+    );
+    assert!(lines.iter().all(|l| received().contains(l)));
+    // Another CA: the certificate is refused and the task fails, naming the broker.
+    let (code, body) = w
+        .try_send(
+            "POST",
+            "/connectors",
+            Some(&serde_json::json!({"name": "wrong-ca", "config": {
+                "connector.class": "io.confluent.connect.mqtt.MqttSourceConnector",
+                "mqtt.topics": "in/#", "kafka.topic": "t", "mqtt.connect.timeout.seconds": "2",
+                "mqtt.server.uri": format!("ssl://127.0.0.1:{tls_port}"),
+                "mqtt.ssl.trust.store.path": pki.path("other-ca.pem").display().to_string()}})),
+        )
+        .unwrap();
+    assert_eq!(code, 201, "{body}");
+    let mut trace = String::new();
+    wait_for("the task to fail", Duration::from_secs(60), || {
+        let s = w.status("wrong-ca");
+        trace = s
+            .as_ref()
+            .and_then(|s| s["tasks"][0]["trace"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        s.is_some_and(|s| s["tasks"][0]["state"] == "FAILED")
+    });
+    assert!(trace.contains(&format!("127.0.0.1:{tls_port}")), "{trace}");
+    let _ = reader.kill();
+    let _ = reader.wait();
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}
