@@ -283,41 +283,6 @@ impl StatusRanges {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_ranges() {
-        let r = StatusRanges::parse("400-").unwrap();
-        assert!(r.contains(400) && r.contains(503) && !r.contains(399));
-        let r = StatusRanges::parse("408, 429,500-599").unwrap();
-        assert!(r.contains(408) && r.contains(429) && r.contains(599));
-        assert!(!r.contains(400) && !r.contains(600));
-        assert!(!StatusRanges::parse("").unwrap().contains(500));
-        let e = StatusRanges::parse("5xx").unwrap_err();
-        assert!(
-            e.to_string().contains(RETRY_ON_STATUS) && e.to_string().contains("5xx"),
-            "{e}"
-        );
-        assert!(StatusRanges::parse("599-500").is_err());
-    }
-
-    #[test]
-    fn confluent_defaults() {
-        let raw: RawConfig = [(API_URL.to_string(), "http://x/".to_string())]
-            .into_iter()
-            .collect();
-        let c = parse(&confluent_def(), &raw).unwrap();
-        assert_eq!(c.string(REQUEST_METHOD), Some("POST"));
-        assert_eq!(c.int(MAX_RETRIES), Some(10));
-        assert_eq!(c.int(RETRY_BACKOFF_MS), Some(3000));
-        assert_eq!(c.string(RETRY_ON_STATUS), Some("400-"));
-        assert_eq!(c.string(HEADER_SEPARATOR), Some("|"));
-        assert_eq!(c.int(BATCH_MAX_SIZE), Some(1));
-    }
-}
-
 // Polling source (castorm's `com.github.castorm.kafka.connect.http.HttpSourceConnector`).
 pub const POLL_URL: &str = "http.request.url";
 pub const POLL_METHOD: &str = "http.request.method";
@@ -365,4 +330,39 @@ pub fn poll_def() -> ConfigDef {
         .define(key(ORDER_DIRECTION, String, "IMPLICIT", Low, "Order direction of the results in the response list: ASC, DESC or IMPLICIT (from the records' timestamps).").validator(Validator::OneOfIgnoreCase(vec!["ASC", "DESC", "IMPLICIT"])))
         .define(key(KEY_PROPERTY, String, "key", Low, "Name of the key property in the key-value envelope."))
         .define(key(VALUE_PROPERTY, String, "value", Low, "Name of the value property in the key-value envelope."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_ranges() {
+        let r = StatusRanges::parse("400-").unwrap();
+        assert!(r.contains(400) && r.contains(503) && !r.contains(399));
+        let r = StatusRanges::parse("408, 429,500-599").unwrap();
+        assert!(r.contains(408) && r.contains(429) && r.contains(599));
+        assert!(!r.contains(400) && !r.contains(600));
+        assert!(!StatusRanges::parse("").unwrap().contains(500));
+        let e = StatusRanges::parse("5xx").unwrap_err();
+        assert!(
+            e.to_string().contains(RETRY_ON_STATUS) && e.to_string().contains("5xx"),
+            "{e}"
+        );
+        assert!(StatusRanges::parse("599-500").is_err());
+    }
+
+    #[test]
+    fn confluent_defaults() {
+        let raw: RawConfig = [(API_URL.to_string(), "http://x/".to_string())]
+            .into_iter()
+            .collect();
+        let c = parse(&confluent_def(), &raw).unwrap();
+        assert_eq!(c.string(REQUEST_METHOD), Some("POST"));
+        assert_eq!(c.int(MAX_RETRIES), Some(10));
+        assert_eq!(c.int(RETRY_BACKOFF_MS), Some(3000));
+        assert_eq!(c.string(RETRY_ON_STATUS), Some("400-"));
+        assert_eq!(c.string(HEADER_SEPARATOR), Some("|"));
+        assert_eq!(c.int(BATCH_MAX_SIZE), Some(1));
+    }
 }
