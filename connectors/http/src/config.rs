@@ -283,6 +283,55 @@ impl StatusRanges {
     }
 }
 
+// Polling source (castorm's `com.github.castorm.kafka.connect.http.HttpSourceConnector`).
+pub const POLL_URL: &str = "http.request.url";
+pub const POLL_METHOD: &str = "http.request.method";
+pub const POLL_HEADERS: &str = "http.request.headers";
+pub const POLL_PARAMS: &str = "http.request.params";
+pub const POLL_BODY: &str = "http.request.body";
+pub const OFFSET_INITIAL: &str = "http.offset.initial";
+pub const TIMER_INTERVAL: &str = "http.timer.interval.millis";
+pub const TIMER_CATCHUP_INTERVAL: &str = "http.timer.catchup.interval.millis";
+pub const CLIENT_CONNECT_TIMEOUT: &str = "http.client.connection.timeout.millis";
+pub const CLIENT_READ_TIMEOUT: &str = "http.client.read.timeout.millis";
+pub const CODES_PROCESS: &str = "http.response.policy.codes.process";
+pub const CODES_SKIP: &str = "http.response.policy.codes.skip";
+pub const LIST_POINTER: &str = "http.response.list.pointer";
+pub const RECORD_POINTER: &str = "http.response.record.pointer";
+pub const OFFSET_POINTER: &str = "http.response.record.offset.pointer";
+pub const ORDER_DIRECTION: &str = "http.response.list.order.direction";
+pub const KEY_PROPERTY: &str = "http.record.schema.key.property.name";
+pub const VALUE_PROPERTY: &str = "http.record.schema.value.property.name";
+
+/// The polling source's keys: castorm's names and defaults.
+pub fn poll_def() -> ConfigDef {
+    use ConfigType::*;
+    use Importance::*;
+    ConfigDef::new()
+        .define(ConfigKey::new(KAFKA_TOPIC, String).validator(Validator::NonEmptyString).importance(High).doc("Name of the topic where the record will be sent to."))
+        .define(ConfigKey::new(POLL_URL, String).validator(Validator::NonEmptyString).importance(High).doc("Http url to use in the request; ${offset.<name>} is replaced by the offset's property."))
+        .define(key(POLL_METHOD, String, "GET", High, "Http method to use in the request.").validator(Validator::OneOfIgnoreCase(vec!["GET", "POST", "PUT", "PATCH"])))
+        .define(key(POLL_HEADERS, String, "", Medium, "Http headers to use in the request, ',' separated list of ':' separated pairs (Name: Value, Name2: Value2)."))
+        .define(key(POLL_PARAMS, String, "", Medium, "Http query parameters to use in the request, '&' separated list of '=' separated pairs (name=value & name2=value2)."))
+        .define(key(POLL_BODY, String, "", Low, "Http body to use in the request."))
+        .define(key(OFFSET_INITIAL, String, "", Medium, "Initial offset, comma separated list of pairs (property1=value1, property2=value2)."))
+        .define(key(TIMER_INTERVAL, Long, "60000", High, "Interval in between requests when up-to-date.").validator(Validator::at_least(0.0)))
+        .define(key(TIMER_CATCHUP_INTERVAL, Long, "30000", Medium, "Interval in between requests when catching up (the last record is older than http.timer.interval.millis).").validator(Validator::at_least(0.0)))
+        .define(key(CLIENT_CONNECT_TIMEOUT, Long, "2000", Low, "Timeout for opening a connection.").validator(Validator::at_least(1.0)))
+        .define(key(CLIENT_READ_TIMEOUT, Long, "2000", Low, "Timeout for reading a response.").validator(Validator::at_least(1.0)))
+        .define(key(SOURCE_AUTH_TYPE, String, "None", Medium, "Type of authentication: None or Basic (http.auth.user, http.auth.password).").validator(Validator::OneOfIgnoreCase(vec!["None", "Basic"])))
+        .define(key(SOURCE_AUTH_USER, String, "", Medium, "The Basic auth user."))
+        .define(key(SOURCE_AUTH_PASSWORD, Password, "", Medium, "The Basic auth password."))
+        .define(key(CODES_PROCESS, String, "200..299", Low, "Comma separated list of code ranges that will result in the parser processing the response."))
+        .define(key(CODES_SKIP, String, "300..399", Low, "Comma separated list of code ranges that will result in the parser skipping the response; any other status fails the task."))
+        .define(key(LIST_POINTER, String, "/", Medium, "JsonPointer to the property in the response body containing an array of records."))
+        .define(key(RECORD_POINTER, String, "/", Low, "JsonPointer to the individual record to be used as kafka record body."))
+        .define(key(OFFSET_POINTER, String, "", Medium, "Comma separated list of key=/value pairs: the offset property and the JsonPointer to its value in each record (key and timestamp are special: the record's key, and its timestamp as epoch millis or ISO-8601)."))
+        .define(key(ORDER_DIRECTION, String, "IMPLICIT", Low, "Order direction of the results in the response list: ASC, DESC or IMPLICIT (from the records' timestamps).").validator(Validator::OneOfIgnoreCase(vec!["ASC", "DESC", "IMPLICIT"])))
+        .define(key(KEY_PROPERTY, String, "key", Low, "Name of the key property in the key-value envelope."))
+        .define(key(VALUE_PROPERTY, String, "value", Low, "Name of the value property in the key-value envelope."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

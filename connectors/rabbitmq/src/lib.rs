@@ -4,7 +4,8 @@
 //! themeetgroup class names with the same `rabbitmq.*` keys.
 //!
 //! At least once both ways: the source acknowledges a delivery to RabbitMQ only once Kafka has
-//! its record (the runtime's per-record commit hook); the sink returns from `put` only once
+//! its record and Connect committed offsets after that (the runtime's per-record commit hook
+//! and its `commit`); the sink returns from `put` only once
 //! RabbitMQ confirmed every message, so offsets are committed only for confirmed messages.
 //! Retries, tolerance and offsets belong to the runtime.
 //!

@@ -2,15 +2,20 @@
 //!
 //! Every task consumes every queue of `rabbitmq.queue` on its own connection and channel
 //! (competing consumers, as the originals do), with manual acknowledgements and
-//! `basic.qos(rabbitmq.prefetch.count)`. A delivery is acknowledged to RabbitMQ only when the
-//! runtime hands its record back through the per-record commit hook, i.e. once Kafka has it;
-//! until then RabbitMQ keeps it unacknowledged and redelivers it if the task dies.
+//! `basic.qos(rabbitmq.prefetch.count)`. A delivery is acknowledged to RabbitMQ only once
+//! Kafka acknowledged its record (the runtime's per-record commit hook) and Connect then
+//! committed offsets (the hook's `commit`): one `multiple` acknowledgement per commit for the
+//! deliveries Kafka acknowledged in order, single ones for the rest. Until then RabbitMQ keeps
+//! them unacknowledged and redelivers them if the task dies. With a prefetch limit the task
+//! asks for a commit when half of it waits, so RabbitMQ is not held back until
+//! `offset.flush.interval.ms`.
 //!
 //! Records follow Confluent's format (see [`crate::record`]): value = body bytes, key = the
 //! `message-id` property, `rabbitmq.*` headers. Partition `{"routingKey": …}`, offset
 //! `{"deliveryTag": …}`; offsets are never read back (RabbitMQ keeps the position).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
@@ -99,12 +104,13 @@ struct Received {
     delivery: lapin::message::Delivery,
 }
 
-/// The channels of the live connection, by consumer tag: an acknowledgement goes to the
-/// channel its delivery came on, and is dropped for a channel that is gone (its delivery
-/// tags mean nothing on another channel; RabbitMQ redelivers those messages).
-type Channels = Arc<Mutex<HashMap<Arc<str>, lapin::Channel>>>;
+/// The channels of the live connection, by consumer tag, with the number of the connection
+/// (session) they belong to: an acknowledgement goes to the channel its delivery came on,
+/// and is dropped for a channel that is gone (its delivery tags mean nothing on another
+/// channel; RabbitMQ redelivers those messages).
+type Channels = Arc<Mutex<HashMap<Arc<str>, (u64, lapin::Channel)>>>;
 
-fn lock(c: &Channels) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, lapin::Channel>> {
+fn lock(c: &Channels) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, (u64, lapin::Channel)>> {
     // Nothing panics while it is held; a poisoned map is still a valid map.
     c.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -124,9 +130,10 @@ struct Settings {
 }
 
 impl Settings {
-    /// Connects, sets the prefetch and starts a consumer per queue. A missing queue or
-    /// refused credentials are config errors naming the key.
-    async fn open(&self, channels: &Channels) -> Result<Session> {
+    /// Connects, sets the prefetch and starts a consumer per queue, all on one channel
+    /// registered as connection number `session`. A missing queue or refused credentials are
+    /// config errors naming the key.
+    async fn open(&self, channels: &Channels, session: u64) -> Result<Session> {
         let connection = self.connection.connect_with_retries().await?;
         let channel = connection
             .create_channel()
@@ -172,7 +179,7 @@ impl Settings {
                         ConnectError::retriable(msg)
                     }
                 })?;
-            lock(channels).insert(consumer.tag().as_str().into(), channel.clone());
+            lock(channels).insert(consumer.tag().as_str().into(), (session, channel.clone()));
             consumers.push(consumer);
         }
         Ok(Session {
@@ -191,6 +198,7 @@ async fn consume(
     channels: Channels,
     tx: mpsc::Sender<Received>,
 ) {
+    let mut number = 1;
     loop {
         let streams = std::mem::take(&mut session.consumers).into_iter().map(|c| {
             let tag: Arc<str> = c.tag().as_str().into();
@@ -228,12 +236,13 @@ async fn consume(
         }
         lock(&channels).clear();
         let _ = session.connection.close(200, "reconnecting").await;
+        number += 1;
         session = loop {
             tokio::select! {
                 _ = tx.closed() => return,
                 _ = tokio::time::sleep(settings.connection.recovery_interval) => {}
             }
-            match settings.open(&channels).await {
+            match settings.open(&channels, number).await {
                 Ok(s) => break s,
                 Err(e) => {
                     tracing::warn!(broker = ?settings.connection, error = %e, "Cannot reconnect to RabbitMQ yet.")
@@ -244,17 +253,26 @@ async fn consume(
     }
 }
 
-/// What the acknowledging worker is asked to do, in order.
+/// What the acknowledging worker is told, in order.
 enum Ack {
-    /// Acknowledge delivery tag `.1` of consumer `.0`.
-    Delivery(Arc<str>, u64),
+    /// Kafka has the record of delivery tag `.1` of consumer `.0`: acknowledge it at the
+    /// next commit.
+    Ready(Arc<str>, u64),
+    /// Connect committed offsets: acknowledge every delivery that was ready before.
+    Commit,
     /// Everything before this was sent: stop.
     Stop,
 }
 
-/// Acknowledges deliveries whose records Kafka has.
+/// Acknowledges deliveries whose records Kafka has, once Connect committed offsets after
+/// Kafka acknowledged them (Kafka's `commitRecord` then `commit`).
 struct Acker {
     tx: mpsc::UnboundedSender<Ack>,
+    /// Records handed over since the last commit.
+    ready: AtomicUsize,
+    /// Ready records that make the task ask for a commit before `offset.flush.interval.ms`:
+    /// half the prefetch, so RabbitMQ never waits on a commit to send more.
+    commit_at: usize,
 }
 
 impl RecordCommitter for Acker {
@@ -264,28 +282,121 @@ impl RecordCommitter for Acker {
         let Some((consumer_tag, delivery_tag)) = record::ack_handle(&record) else {
             return;
         };
-        let _ = self.tx.send(Ack::Delivery(consumer_tag, delivery_tag));
+        self.ready.fetch_add(1, Ordering::Relaxed);
+        let _ = self.tx.send(Ack::Ready(consumer_tag, delivery_tag));
+    }
+
+    fn commit(&self) {
+        self.ready.store(0, Ordering::Relaxed);
+        let _ = self.tx.send(Ack::Commit);
+    }
+
+    fn wants_commit(&self) -> bool {
+        self.ready.load(Ordering::Relaxed) >= self.commit_at
+    }
+}
+
+/// Which delivery tags of one channel to acknowledge.
+#[derive(Debug)]
+struct Tags {
+    /// Every delivery tag below this one was acknowledged (tags start at 1 per channel).
+    acked_below: u64,
+    /// In Kafka, to acknowledge at the next commit.
+    ready: BTreeSet<u64>,
+    /// Acknowledged one by one, above `acked_below`.
+    acked: BTreeSet<u64>,
+}
+
+impl Default for Tags {
+    fn default() -> Tags {
+        Tags {
+            acked_below: 1,
+            ready: BTreeSet::new(),
+            acked: BTreeSet::new(),
+        }
+    }
+}
+
+impl Tags {
+    /// What to send for the ready deliveries: one `multiple` acknowledgement for the run
+    /// that continues what was acknowledged (the usual case: Kafka acknowledges in order),
+    /// single ones for the rest. Never covers a delivery that is not ready.
+    fn plan(&mut self) -> (Option<u64>, Vec<u64>) {
+        let mut multiple = None;
+        loop {
+            let next = self.acked_below;
+            if self.ready.remove(&next) {
+                multiple = Some(next);
+            } else if !self.acked.remove(&next) {
+                break;
+            }
+            self.acked_below += 1;
+        }
+        let single: Vec<u64> = std::mem::take(&mut self.ready).into_iter().collect();
+        self.acked.extend(single.iter().copied());
+        (multiple, single)
+    }
+}
+
+/// The deliveries of one channel that Kafka has and RabbitMQ does not know are done.
+struct Unacked {
+    channel: lapin::Channel,
+    tags: Tags,
+}
+
+impl Unacked {
+    async fn flush(&mut self) {
+        let (multiple, single) = self.tags.plan();
+        let acks = multiple
+            .map(|t| (t, true))
+            .into_iter()
+            .chain(single.into_iter().map(|t| (t, false)));
+        for (delivery_tag, multiple) in acks {
+            if let Err(e) = self
+                .channel
+                .basic_ack(delivery_tag, BasicAckOptions { multiple })
+                .await
+            {
+                tracing::warn!(delivery_tag, error = %e, "Could not acknowledge RabbitMQ deliveries; RabbitMQ will redeliver them.");
+                return;
+            }
+        }
     }
 }
 
 async fn ack_loop(mut rx: mpsc::UnboundedReceiver<Ack>, channels: Channels) {
-    while let Some(Ack::Delivery(consumer_tag, delivery_tag)) = rx.recv().await {
-        let channel = lock(&channels).get(&consumer_tag).cloned();
-        match channel {
-            Some(channel) => {
-                if let Err(e) = channel
-                    .basic_ack(delivery_tag, BasicAckOptions { multiple: false })
-                    .await
-                {
-                    tracing::warn!(delivery_tag, error = %e, "Could not acknowledge a RabbitMQ delivery; RabbitMQ will redeliver it.");
+    let mut unacked: HashMap<u64, Unacked> = HashMap::new();
+    while let Some(ack) = rx.recv().await {
+        match ack {
+            Ack::Ready(consumer_tag, delivery_tag) => {
+                let link = lock(&channels).get(&consumer_tag).cloned();
+                match link {
+                    Some((session, channel)) => {
+                        unacked
+                            .entry(session)
+                            .or_insert_with(|| Unacked {
+                                channel,
+                                tags: Tags::default(),
+                            })
+                            .tags
+                            .ready
+                            .insert(delivery_tag);
+                    }
+                    None => tracing::debug!(
+                        delivery_tag,
+                        "Delivery of a closed channel: RabbitMQ redelivers it."
+                    ),
                 }
             }
-            None => {
-                tracing::debug!(
-                    delivery_tag,
-                    "Delivery of a closed channel: RabbitMQ redelivers it."
-                )
+            Ack::Commit => {
+                // Deliveries of a connection that is gone are redelivered by RabbitMQ.
+                let live: HashSet<u64> = lock(&channels).values().map(|(s, _)| *s).collect();
+                unacked.retain(|session, _| live.contains(session));
+                for u in unacked.values_mut() {
+                    u.flush().await;
+                }
             }
+            Ack::Stop => break,
         }
     }
 }
@@ -299,6 +410,8 @@ pub struct RabbitMQSourceTask {
     acker: Option<tokio::task::JoinHandle<()>>,
     /// Source partitions by routing key, shared by their records.
     partitions: HashMap<String, Arc<OffsetMap>>,
+    /// Records in Kafka awaiting acknowledgement that make the task ask for an early commit.
+    commit_at: usize,
 }
 
 #[async_trait]
@@ -319,8 +432,15 @@ impl SourceTask for RabbitMQSourceTask {
             prefetch_global: c.boolean(config::PREFETCH_GLOBAL).unwrap_or(false),
         };
         self.topic = Some(c.string(config::KAFKA_TOPIC).unwrap_or_default().into());
+        // With a prefetch limit RabbitMQ stops delivering once that many messages wait for
+        // their acknowledgement, which comes at a commit: ask for one at half of it, not only
+        // every offset.flush.interval.ms. Without one, bound the acknowledgements kept.
+        self.commit_at = match usize::from(settings.prefetch) {
+            0 => BUFFER,
+            p => (p / 2).max(1),
+        };
         let channels: Channels = Arc::default();
-        let session = settings.open(&channels).await?;
+        let session = settings.open(&channels, 1).await?;
         tracing::info!(broker = ?settings.connection, queues = ?settings.queues, "Consuming from RabbitMQ.");
         let (tx, rx) = mpsc::channel(BUFFER);
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
@@ -379,7 +499,11 @@ impl SourceTask for RabbitMQSourceTask {
 
     fn record_committer(&mut self) -> Option<Arc<dyn RecordCommitter>> {
         let tx = self.acks.clone()?;
-        Some(Arc::new(Acker { tx }))
+        Some(Arc::new(Acker {
+            tx,
+            ready: AtomicUsize::new(0),
+            commit_at: self.commit_at,
+        }))
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -402,5 +526,38 @@ impl SourceTask for RabbitMQSourceTask {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(t: &mut Tags, ready: &[u64]) -> (Option<u64>, Vec<u64>) {
+        t.ready.extend(ready);
+        t.plan()
+    }
+
+    #[test]
+    fn in_order_deliveries_take_one_multiple_ack() {
+        let mut t = Tags::default();
+        assert_eq!(tags(&mut t, &[1, 2, 3]), (Some(3), vec![]));
+        assert_eq!(tags(&mut t, &[4, 5]), (Some(5), vec![]));
+        assert_eq!(tags(&mut t, &[]), (None, vec![]));
+        assert_eq!(t.acked_below, 6);
+    }
+
+    #[test]
+    fn a_delivery_not_in_kafka_is_never_covered() {
+        let mut t = Tags::default();
+        // 3 is still on its way to Kafka: 1-2 together, 4 and 6 alone.
+        assert_eq!(tags(&mut t, &[1, 2, 4, 6]), (Some(2), vec![4, 6]));
+        // 3 arrives: the run reaches 4 (already acknowledged), stops before 5.
+        assert_eq!(tags(&mut t, &[3]), (Some(3), vec![]));
+        assert_eq!(t.acked_below, 5);
+        // 5 closes the gap up to 6; 7 continues it.
+        assert_eq!(tags(&mut t, &[5, 7]), (Some(7), vec![]));
+        assert!(t.acked.is_empty());
+        assert_eq!(t.acked_below, 8);
     }
 }

@@ -132,6 +132,22 @@ pub struct RecordMetadata {
 /// write fails the task is never passed: it may be polled again after a restart.
 pub trait RecordCommitter: Send + Sync {
     fn commit_record(&self, record: SourceRecord, metadata: Option<RecordMetadata>);
+    /// Kafka's `SourceTask.commit()` for a task with a committer, called from the runtime's
+    /// side like [`commit_record`](Self::commit_record) (so it comes even while the task waits
+    /// in `poll`, which [`SourceTask::commit`] does not): right after each successful offset
+    /// commit, and after the last one when the task stops, before [`SourceTask::stop`]. As in
+    /// Kafka it does not say which records the commit covered: a task that acknowledges
+    /// upstream here acknowledges what `commit_record` handed it before. Same rules: cheap,
+    /// never blocking. Default: nothing.
+    fn commit(&self) {}
+    /// Asked after records were handed to [`commit_record`](Self::commit_record): `true`
+    /// makes the runtime commit offsets now instead of at the next `offset.flush.interval.ms`.
+    /// For a task that acknowledges upstream only in [`commit`](Self::commit) while the
+    /// upstream holds back further messages until it does (a RabbitMQ prefetch limit).
+    /// Default: `false`.
+    fn wants_commit(&self) -> bool {
+        false
+    }
 }
 
 /// What the runtime offers a sink task (`SinkTaskContext`).

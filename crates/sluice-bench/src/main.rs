@@ -10,6 +10,8 @@
 //! - `jdbc` benchmarks the JDBC sink and source against raw PostgreSQL clients (`jdbc.rs`),
 //!   `cdc` the PostgreSQL CDC connector against a raw pgoutput reader, and its commit-to-Kafka
 //!   latency (`cdc.rs`).
+//! - `messaging` benchmarks the RabbitMQ source and sink against raw lapin + rdkafka clients,
+//!   and the webhook source's requests/s and latency (`messaging.rs`).
 //! - `run` is the orchestrator: it runs every scenario side by side on one broker and prints the
 //!   table.
 //!
@@ -18,6 +20,7 @@
 mod baseline;
 mod cdc;
 mod jdbc;
+mod messaging;
 mod orchestrate;
 mod procfs;
 mod tdengine;
@@ -84,6 +87,8 @@ enum Cmd {
     Run(orchestrate::Args),
     /// The TDengine sink benchmark: Sluice against a raw client posting the same batches.
     TdengineSink(tdengine::Args),
+    /// The RabbitMQ and webhook benchmarks (issue 18).
+    Messaging(messaging::Args),
     /// The raw TDengine client of `tdengine-sink` (run as a child process).
     TdengineRaw {
         #[arg(long)]
@@ -182,6 +187,7 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Run(args) => orchestrate::run(args),
         Cmd::TdengineSink(args) => tdengine::run(args),
+        Cmd::Messaging(args) => messaging::run(args),
         Cmd::TdengineRaw {
             url,
             db,

@@ -520,6 +520,14 @@ impl Driver {
         )
     }
 
+    /// Tells a task with a record committer that offsets were committed (Kafka's
+    /// `SourceTask.commit()`, from this side: the poller may be waiting in `poll`).
+    fn committed(&self) {
+        if let Some(c) = self.commits.as_ref() {
+            c.committer.commit();
+        }
+    }
+
     /// Offsets of tolerated records whose DLQ writes were acknowledged become committable.
     fn take_dlq_acks(&mut self) -> Result<(), ConnectError> {
         if let Some(dlq) = self.errors.dlq.as_mut() {
@@ -829,10 +837,19 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Ok(()),
-                () = d.deliveries.recv_many(&mut d.reports) => d.handle_reports()?,
+                () = d.deliveries.recv_many(&mut d.reports) => {
+                    d.handle_reports()?;
+                    if d.commits.as_ref().is_some_and(|c| c.committer.wants_commit())
+                        && d.commit_offsets().await?
+                    {
+                        d.committed();
+                        committed.notify_one();
+                    }
+                }
                 _ = tick.tick() => {
                     d.take_dlq_acks()?;
                     if d.commit_offsets().await? {
+                        d.committed();
                         committed.notify_one();
                     }
                 }
@@ -894,6 +911,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         tracing::warn!(task = %id, outstanding = d.submitted.in_flight(), "Timed out waiting for records to be acknowledged; their offsets are not committed and they will be produced again after a restart.");
     }
     if d.commit_offsets().await.unwrap_or(false) {
+        d.committed();
         if let Some(t) = task.as_mut() {
             commit(t).await;
         }

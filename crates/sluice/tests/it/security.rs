@@ -58,12 +58,12 @@ fn stunnel_bin() -> PathBuf {
 /// 127.0.0.1/localhost, a client certificate, an unrelated CA; the JKS truststore of seed 000
 /// (`kafka.client.truststore.jks`), a JKS truststore of the other CA, a PKCS12 client keystore
 /// and a PKCS12 keystore for the REST server.
-struct Pki {
+pub(crate) struct Pki {
     dir: PathBuf,
 }
 
 impl Pki {
-    fn make(dir: &Path) -> Pki {
+    pub(crate) fn make(dir: &Path) -> Pki {
         let days = "2";
         let o = "openssl";
         run(
@@ -218,7 +218,7 @@ impl Pki {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 }
@@ -333,7 +333,9 @@ impl SecureBroker {
 }
 
 /// stunnel terminating TLS on `accept` and forwarding to `connect`.
-fn stunnel(pki: &Pki, accept: u16, connect: u16, client_certs: bool) -> Child {
+/// stunnel terminating TLS on `accept` (the server certificate of `pki`) in front of the plain
+/// TCP service on `connect`; also used by the messaging tests.
+pub(crate) fn stunnel(pki: &Pki, accept: u16, connect: u16, client_certs: bool) -> Child {
     let mut conf = format!(
         "foreground = yes\npid =\ndebug = warning\n[kafka]\naccept = 127.0.0.1:{accept}\nconnect = 127.0.0.1:{connect}\ncert = {}\nkey = {}\n",
         pki.path("server.pem").display(),

@@ -15,11 +15,22 @@ use axum::response::IntoResponse;
 pub struct Received {
     pub method: String,
     pub path: String,
+    /// The query string, without `?` (empty if none).
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Received {
+    /// The value of query parameter `name` (not decoded: tests use plain values).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -70,6 +81,7 @@ async fn handle(
     let r = Received {
         method: method.to_string(),
         path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
         headers: headers
             .iter()
             .map(|(k, v)| {

@@ -3,6 +3,7 @@
 //! mosquitto_sub clients.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -19,6 +20,12 @@ impl Mosquitto {
     /// Starts a broker; fails the test loudly if it does not listen.
     pub fn start() -> Mosquitto {
         let dir = tempfile::tempdir().expect("tempdir");
+        // Started as root, mosquitto drops to its own user (`user mosquitto` by default): the
+        // directory must be writable for that user, or it cannot save its persistent sessions
+        // on shutdown ("Error saving in-memory database ... Permission denied") and a restart
+        // forgets every session, subscription and queued message.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod the mosquitto directory");
         let mut m = Mosquitto {
             port: free_port(),
             dir,
@@ -60,7 +67,7 @@ impl Mosquitto {
     }
 
     /// Stops the broker with SIGTERM (it saves its persistent sessions) and starts it again
-    /// on the same port.
+    /// on the same port. Fails the test if the sessions were not saved.
     pub fn restart(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")
@@ -69,6 +76,12 @@ impl Mosquitto {
                 .status();
             let _ = c.wait();
         }
+        let log =
+            std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default();
+        assert!(
+            !log.contains("Error saving in-memory database"),
+            "mosquitto could not save its sessions:\n{log}"
+        );
         self.spawn();
     }
 
