@@ -665,6 +665,12 @@ async fn run(
     let join_timeout = Duration::from_millis(config.settings.rebalance_timeout_ms.max(0) as u64)
         + Duration::from_secs(5);
 
+    // A rejoin the owner asked for while an exchange was in flight (a heartbeat, or a join
+    // whose metadata was already sent): acted on as soon as the member is stable again, so a
+    // request is never lost (a lost one left new work unassigned until something else
+    // rebalanced the group).
+    let mut rejoin_requested = false;
+
     // Races `fut` against the owner's commands; a Leave wins and ends the member.
     macro_rules! or_leave {
         ($fut:expr) => {{
@@ -674,7 +680,10 @@ async fn run(
                 tokio::select! {
                     r = &mut fut => break Some(r),
                     cmd = commands.recv() => match cmd {
-                        Some(Command::Rejoin) => continue,
+                        Some(Command::Rejoin) => {
+                            rejoin_requested = true;
+                            continue;
+                        }
                         Some(Command::Leave(done)) => {
                             // Let the in-flight exchange finish first (bounded): a coordinator
                             // that completes a held JoinGroup after the LeaveGroup would add the
@@ -752,6 +761,8 @@ async fn run(
                 if events.send(GroupEvent::Joining).is_err() {
                     return;
                 }
+                // This join carries the owner's metadata as of now: earlier requests are met.
+                rejoin_requested = false;
                 let keep = keepalive(
                     c.addr().to_string(),
                     &config,
@@ -866,6 +877,10 @@ async fn run(
                 }
             }
             Step::Heartbeat => {
+                if std::mem::take(&mut rejoin_requested) {
+                    step = Step::Join;
+                    continue;
+                }
                 // Wait for the interval, or an owner's rejoin request.
                 let sleep = tokio::time::sleep(heartbeat_every);
                 tokio::pin!(sleep);

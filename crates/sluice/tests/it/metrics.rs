@@ -4,10 +4,11 @@
 //! FileStreamSink have moved lines through a real worker.
 //!
 //! Not asserted, as documented in docs/metrics.md: the JVM series (`jvm_*`), which Sluice does
-//! not have, and `kafka_admin_client_*`, present only while an admin client lives (a source
-//! task closes its own once its topic exists). The rebalance, coordinator and group member
-//! network series exist in distributed mode only: the distributed test checks them (their
-//! Confluent names are covered by the golden tests in `metrics::prometheus`).
+//! not have. `kafka_admin_client_*` exist while an admin client lives: in distributed mode the
+//! worker's (checked by the distributed test); in standalone mode a source task closes its own
+//! once its topic exists. The rebalance, coordinator and group member network series exist in
+//! distributed mode only: the distributed test checks them (their Confluent names are covered
+//! by the golden tests in `metrics::prometheus`).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -663,6 +664,18 @@ heartbeat.interval.ms=1000
     assert!(v("kafka_connect_request_total", &cid).is_some_and(|n| n > 0.0));
     assert!(v("kafka_connect_response_total", &cid).is_some_and(|n| n > 0.0));
     assert!(v("kafka_connect_io_ratio", &cid).is_some_and(|r| (0.0..=1.0).contains(&r)));
+    // The worker's own admin client lives as long as the worker, as Kafka's shared one does.
+    let admin = scrape_until(&w, "the worker admin client's series", |x| {
+        value(
+            x,
+            "kafka_admin_client_connection_count",
+            &[("clientid", "sluice-worker-admin")],
+        )
+        .is_some_and(|c| c >= 1.0)
+    });
+    assert!(admin
+        .iter()
+        .any(|s| s.name == "kafka_admin_client_outgoing_byte_total"));
     // The leader timed its rebalances.
     assert!(
         v("kafka_connect_worker_rebalance_rebalance_max_time_ms", &[]).is_some_and(f64::is_finite)
