@@ -84,6 +84,7 @@ pub fn spawn<F>(id: TaskId, status: StatusStore, driver: F) -> tokio::task::Join
 where
     F: Future<Output = Result<(), ConnectError>> + Send + 'static,
 {
+    let worker = tokio::runtime::Handle::current();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name(format!("{id}-blocking"))
@@ -111,6 +112,7 @@ where
         // Linux shows the first 15 bytes of a thread's name.
         .name(format!("task {id}"))
         .spawn(move || {
+            WORKER_RUNTIME.with(|w| *w.borrow_mut() = Some(worker));
             if let Some(supervised) = take(&theirs) {
                 runtime.block_on(async move {
                     tokio::select! {
@@ -139,6 +141,22 @@ where
             })
         }
     }
+}
+
+thread_local! {
+    /// On a task's thread: the runtime of the worker that started it.
+    static WORKER_RUNTIME: std::cell::RefCell<Option<tokio::runtime::Handle>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The worker's shared runtime (the current one when not called on a task's thread). A
+/// task's periodic background work that does not need its thread runs there, so that a task
+/// holds no thread beyond its own: work that blocks goes to the worker's one blocking pool,
+/// whose threads serve every task, instead of keeping a pool thread per task alive.
+pub fn worker_runtime() -> tokio::runtime::Handle {
+    WORKER_RUNTIME
+        .with(|w| w.borrow().clone())
+        .unwrap_or_else(tokio::runtime::Handle::current)
 }
 
 /// Takes what `slot` holds (a poisoned slot still holds a valid value: nothing panics while it
