@@ -54,6 +54,9 @@ pub struct TaskSettings {
     pub offset_flush_timeout: Duration,
 }
 
+/// How long a thread of a task's blocking pool waits for more work before it ends.
+const TASK_POOL_KEEP_ALIVE: Duration = Duration::from_secs(1);
+
 /// Turns a panic payload into a message.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -88,6 +91,10 @@ where
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name(format!("{id}-blocking"))
+        // A task uses its blocking pool in bursts (opening a file, a stream of reads); an
+        // idle task holds no pool thread beyond a second (tokio's default is ten, and a
+        // worker runs hundreds of tasks).
+        .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
         .build();
     let runtime = match runtime {
         Ok(rt) => rt,
