@@ -5,7 +5,9 @@
 
 One worker: N/2 FileStreamSource + N/2 FileStreamSink connectors created over REST, then the
 worker is restarted so that all N start together from its connectors file. Reported: time from
-process start to every connector and task RUNNING, idle RSS, threads, per connector.
+process start to every connector and task RUNNING, idle RSS, threads, per connector, and both
+by kind (thread names; /proc/<pid>/smaps mappings). --own-producers gives every source task a
+producer of its own, as before producers were shared.
 
 Cluster: three distributed workers, TASKS tasks (FileStreamSink connectors of 50 tasks each).
 Reported: time until every task runs after the start, after one worker is killed (kill -9;
@@ -90,6 +92,57 @@ def rss_threads(pid):
     return rss, threads
 
 
+def thread_kinds(pid):
+    """Threads by kind, from their names (Linux keeps the first 15 bytes)."""
+    kinds = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        if name.startswith("rdk:"):
+            kind = "librdkafka " + name.split("/")[0].rstrip("0123456789")
+        elif name.startswith("task "):
+            kind = "task"
+        elif name.endswith("-blocking") or "-blocki" in name:
+            kind = "task blocking pool"
+        elif name.startswith("tokio-runtime"):
+            kind = "worker runtime"
+        else:
+            kind = "other"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+
+
+def rss_kinds(pid):
+    """Resident KiB by kind of mapping: thread stacks (anonymous mappings of 2 or 8 MiB with
+    a guard page), the main heap, other anonymous memory (malloc arenas, mmap'd blocks) and
+    files (the binary and libraries)."""
+    kinds = {}
+    name = None
+    size = 0
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
+                name = parts[5] if len(parts) >= 6 else ""
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                size = (hi - lo) // 1024
+            elif parts[0] == "Rss:":
+                kb = int(parts[1])
+                if name == "[heap]":
+                    kind = "main heap"
+                elif name == "":
+                    kind = "thread stacks" if size in (2044, 2048, 8188, 8192) else "other anonymous"
+                elif name.startswith("["):
+                    kind = "other"
+                else:
+                    kind = "files"
+                kinds[kind] = kinds.get(kind, 0) + kb
+    return {k: round(v / 1024, 1) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])}
+
+
 def tansu(binary, port, log):
     p = subprocess.Popen(
         [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
@@ -121,8 +174,12 @@ offset.flush.interval.ms=10000
         path = os.path.join(work, f"in-{i}.txt")
         with open(path, "w") as f:
             f.write(f"line {i}\n")
-        call(port, "POST", "/connectors", {"name": f"src-{i}", "config": {
-            "connector.class": "FileStreamSource", "file": path, "topic": f"scale-{i}"}})
+        source = {"connector.class": "FileStreamSource", "file": path, "topic": f"scale-{i}"}
+        if args.own_producers:
+            # Any producer.override.* key gives a task a producer of its own (the default
+            # value here, so only the sharing changes).
+            source["producer.override.acks"] = "all"
+        call(port, "POST", "/connectors", {"name": f"src-{i}", "config": source})
         call(port, "POST", "/connectors", {"name": f"sink-{i}", "config": {
             "connector.class": "FileStreamSink", "topics": f"scale-{i}",
             "file": os.path.join(work, f"out-{i}.txt")}})
@@ -141,6 +198,8 @@ offset.flush.interval.ms=10000
     # Idle: let start-up allocations settle, then read.
     time.sleep(5)
     rss, threads = rss_threads(p.pid)
+    kinds = thread_kinds(p.pid)
+    memory = rss_kinds(p.pid)
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=300)
     n = 2 * half
@@ -151,6 +210,8 @@ offset.flush.interval.ms=10000
         "rss_per_connector_kib": round(rss / n, 1),
         "threads": threads,
         "threads_per_connector": round(threads / n, 2),
+        "threads_by_kind": ", ".join(f"{k} {v}" for k, v in kinds.items()),
+        "rss_mib_by_kind": ", ".join(f"{k} {v}" for k, v in memory.items()),
     }
 
 
@@ -235,16 +296,20 @@ def main():
     ap.add_argument("--tasks", type=int, default=1000)
     ap.add_argument("--work", default="/tmp/sluice-bench-scale")
     ap.add_argument("--skip-cluster", action="store_true")
+    ap.add_argument("--skip-single", action="store_true")
+    ap.add_argument("--own-producers", action="store_true",
+                    help="give every source task a producer of its own (as before sharing)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     port = free_port()
     broker = tansu(args.tansu, port, os.path.join(args.work, "tansu.log"))
     try:
-        single = one_worker(args, f"127.0.0.1:{port}")
-        print("| One worker | value |\n|---|---:|")
-        for k, v in single.items():
-            print(f"| {k} | {v} |")
-        sys.stdout.flush()
+        if not args.skip_single:
+            single = one_worker(args, f"127.0.0.1:{port}")
+            print("| One worker | value |\n|---|---:|")
+            for k, v in single.items():
+                print(f"| {k} | {v} |")
+            sys.stdout.flush()
         if not args.skip_cluster:
             multi = cluster(args, f"127.0.0.1:{port}")
             print("\n| Three-worker cluster | value |\n|---|---:|")

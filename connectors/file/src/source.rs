@@ -160,6 +160,19 @@ impl Connector for FileStreamSourceConnector {
 /// how many.
 type ReadDone = (std::fs::File, Vec<u8>, std::io::Result<usize>);
 
+/// Reads up to [`READ_CHUNK`] bytes of `file` into `chunk`, after [`HEADROOM`] bytes.
+fn read_chunk(file: &mut std::fs::File, mut chunk: Vec<u8>) -> (Vec<u8>, std::io::Result<usize>) {
+    chunk.clear();
+    chunk.reserve(HEADROOM + READ_CHUNK);
+    chunk.resize(HEADROOM, 0);
+    // Reads into the spare capacity after the headroom, without initialising it first.
+    let read = std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut *file, READ_CHUNK as u64),
+        &mut chunk,
+    );
+    (chunk, read)
+}
+
 /// Where lines come from.
 enum Input {
     /// A file is read on the blocking pool, in large chunks (`tokio::fs` reads into a buffer
@@ -293,18 +306,27 @@ impl FileStreamSourceTask {
         let Some(Input::Idle(mut file)) = self.input.take() else {
             return;
         };
-        let mut chunk = std::mem::take(&mut self.chunk);
+        let chunk = std::mem::take(&mut self.chunk);
         self.input = Some(Input::Reading(tokio::task::spawn_blocking(move || {
-            chunk.clear();
-            chunk.reserve(HEADROOM + READ_CHUNK);
-            chunk.resize(HEADROOM, 0);
-            // Reads into the spare capacity after the headroom, without initialising it first.
-            let read = std::io::Read::read_to_end(
-                &mut std::io::Read::take(&mut file, READ_CHUNK as u64),
-                &mut chunk,
-            );
+            let (chunk, read) = read_chunk(&mut file, chunk);
             (file, chunk, read)
         })));
+    }
+
+    /// Reads the next chunk of a file here, on the task's thread, if it is idle: for a file
+    /// that was at its end at the last look. Such a read returns at once (nothing, or what
+    /// was appended since, from the page cache), and an idle source then holds no
+    /// blocking-pool thread (a worker runs hundreds of them; a pool thread lives on for ten
+    /// seconds after each use, and the idle look comes every half second). `None` when the
+    /// input is not an idle file.
+    fn read_in_place(&mut self) -> Option<std::io::Result<usize>> {
+        let Some(Input::Idle(file)) = self.input.as_mut() else {
+            return None;
+        };
+        let chunk = std::mem::take(&mut self.chunk);
+        let (chunk, read) = read_chunk(file, chunk);
+        self.join(chunk);
+        Some(read)
     }
 
     /// Appends the next chunk of input to the buffer; `Ok(0)` at the end of the input for now.
@@ -324,6 +346,11 @@ impl FileStreamSourceTask {
             // A read in flight now is a read-ahead, started by an earlier poll: the file may
             // have grown since it ran.
             let ahead = matches!(self.input, Some(Input::Reading(_)));
+            if !ahead && self.idle_wait > MIN_IDLE_WAIT {
+                if let Some(read) = self.read_in_place() {
+                    return read;
+                }
+            }
             self.start_read();
             let Some(Input::Reading(pending)) = self.input.as_mut() else {
                 return Ok(0);

@@ -64,6 +64,12 @@ pub fn overrides(
     }
 }
 
+/// Whether the connector sets any `<role>.override.` key (`prefix`): such a task gets a client
+/// of its own, never one shared with other tasks.
+pub fn has_overrides(connector: &RawConfig, prefix: &str) -> bool {
+    connector.keys().any(|k| k.starts_with(prefix))
+}
+
 /// Kafka's precedence for SASL credentials: the client's `sasl.jaas.config` wins; without it, a
 /// SASL client takes the `KafkaClient` section of the JAAS login configuration file. Returns
 /// the origin to name in messages.

@@ -11,6 +11,9 @@
 //!   count is the number in that file (1 when missing or not a number; at most `tasks.max`),
 //!   each task config carries the file's content as `tasks.file.content`, and the connector
 //!   watches the file and calls `request_task_reconfiguration()` whenever its content changes.
+//!   With `emit.topic` set, each task sends `emit.count` records (values `0`, `1`, …) to that
+//!   topic, to partition `emit.partition` when set (a partition the topic lacks makes the
+//!   producer fail those records).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +34,9 @@ const STOP_HANGS: &str = "stop.hangs";
 const TASK_STOP_HANGS: &str = "task.stop.hangs";
 const TASKS_FILE: &str = "tasks.file";
 const TASKS_FILE_CONTENT: &str = "tasks.file.content";
+const EMIT_TOPIC: &str = "emit.topic";
+const EMIT_PARTITION: &str = "emit.partition";
+const EMIT_COUNT: &str = "emit.count";
 /// How often the connector looks at `tasks.file` (its own business, like a connector watching
 /// an external system; tests wait for the outcome, not for this).
 const TASKS_FILE_POLL: Duration = Duration::from_millis(100);
@@ -90,6 +96,24 @@ fn test_source_def() -> ConfigDef {
                 .default_null()
                 .importance(Importance::Low)
                 .doc("File holding the number of tasks; a change makes the connector request a task reconfiguration."),
+        )
+        .define(
+            ConfigKey::new(EMIT_TOPIC, ConfigType::String)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("Topic each task sends emit.count records to."),
+        )
+        .define(
+            ConfigKey::new(EMIT_PARTITION, ConfigType::Int)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("Partition of those records (the partitioner's choice when unset)."),
+        )
+        .define(
+            ConfigKey::new(EMIT_COUNT, ConfigType::Int)
+                .default_value("1")
+                .importance(Importance::Low)
+                .doc("How many records each task sends to emit.topic."),
         )
         .define(
             ConfigKey::new("secret.password", ConfigType::Password)
@@ -227,6 +251,8 @@ impl Connector for TestSource {
 #[derive(Default)]
 struct IdleTask {
     stop_hangs: bool,
+    /// Records still to send: topic, partition, how many, how many sent.
+    emit: Option<(String, Option<i32>, u64, u64)>,
 }
 
 #[async_trait]
@@ -238,6 +264,15 @@ impl SourceTask for IdleTask {
             .get(TASK_STOP_HANGS)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         note_start(context.configs.get(STARTS_FILE), &format!("task-{id}"));
+        if let Some(topic) = context.configs.get(EMIT_TOPIC) {
+            let number = |key: &str| context.configs.get(key).and_then(|v| v.trim().parse().ok());
+            self.emit = Some((
+                topic.clone(),
+                number(EMIT_PARTITION).map(|p: i64| p as i32),
+                number(EMIT_COUNT).unwrap_or(1).max(0) as u64,
+                0,
+            ));
+        }
         let failing = parse_list(context.configs.get(FAIL_TASKS).map_or("", |s| s));
         if failing.contains(&id) {
             return Err(ConnectError::fatal(format!(
@@ -247,6 +282,33 @@ impl SourceTask for IdleTask {
         Ok(())
     }
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        if let Some((topic, partition, count, sent)) = self.emit.as_mut() {
+            if *sent < *count {
+                let source_partition = Arc::new(sluice_api::offset_map![(
+                    "emit".into(),
+                    sluice_api::data::Value::from(topic.as_str())
+                )]);
+                let records = (*sent..*count)
+                    .map(|i| {
+                        let offset = sluice_api::offset_map![(
+                            "sent".into(),
+                            sluice_api::data::Value::Int64(i as i64 + 1)
+                        )];
+                        let mut r = SourceRecord::new(
+                            source_partition.clone(),
+                            offset,
+                            topic.as_str(),
+                            None,
+                            sluice_api::data::Value::from(i.to_string()),
+                        );
+                        r.record.kafka_partition = *partition;
+                        r
+                    })
+                    .collect();
+                *sent = *count;
+                return Ok(records);
+            }
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
         Ok(Vec::new())
     }

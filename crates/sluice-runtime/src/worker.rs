@@ -779,6 +779,7 @@ fn build_task(
                         clients::producer(&worker.config, &connector_config, &id.connector)?,
                     )
                     .await?,
+                    own_producer: clients::has_overrides(&connector_config, "producer.override."),
                     admin: clients::admin(&worker.config, &connector_config, &id.connector)?,
                     errors,
                     id,

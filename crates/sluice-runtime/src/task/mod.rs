@@ -54,6 +54,9 @@ pub struct TaskSettings {
     pub offset_flush_timeout: Duration,
 }
 
+/// How long a thread of a task's blocking pool waits for more work before it ends.
+const TASK_POOL_KEEP_ALIVE: Duration = Duration::from_secs(1);
+
 /// Turns a panic payload into a message.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -84,9 +87,14 @@ pub fn spawn<F>(id: TaskId, status: StatusStore, driver: F) -> tokio::task::Join
 where
     F: Future<Output = Result<(), ConnectError>> + Send + 'static,
 {
+    let worker = tokio::runtime::Handle::current();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name(format!("{id}-blocking"))
+        // A task uses its blocking pool in bursts (opening a file, a stream of reads); an
+        // idle task holds no pool thread beyond a second (tokio's default is ten, and a
+        // worker runs hundreds of tasks).
+        .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
         .build();
     let runtime = match runtime {
         Ok(rt) => rt,
@@ -111,6 +119,7 @@ where
         // Linux shows the first 15 bytes of a thread's name.
         .name(format!("task {id}"))
         .spawn(move || {
+            WORKER_RUNTIME.with(|w| *w.borrow_mut() = Some(worker));
             if let Some(supervised) = take(&theirs) {
                 runtime.block_on(async move {
                     tokio::select! {
@@ -139,6 +148,22 @@ where
             })
         }
     }
+}
+
+thread_local! {
+    /// On a task's thread: the runtime of the worker that started it.
+    static WORKER_RUNTIME: std::cell::RefCell<Option<tokio::runtime::Handle>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The worker's shared runtime (the current one when not called on a task's thread). A
+/// task's periodic background work that does not need its thread runs there, so that a task
+/// holds no thread beyond its own: work that blocks goes to the worker's one blocking pool,
+/// whose threads serve every task, instead of keeping a pool thread per task alive.
+pub fn worker_runtime() -> tokio::runtime::Handle {
+    WORKER_RUNTIME
+        .with(|w| w.borrow().clone())
+        .unwrap_or_else(tokio::runtime::Handle::current)
 }
 
 /// Takes what `slot` holds (a poisoned slot still holds a valid value: nothing panics while it

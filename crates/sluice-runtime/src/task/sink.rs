@@ -314,7 +314,9 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         dlq,
     };
     let consumer = Consumer::new(&format!("connector-consumer-{id}"), &consumer)?;
-    let lag = tokio::spawn(measure_lag(
+    // On the worker's runtime: its ListOffsets calls block, and there they share the
+    // worker's blocking pool instead of keeping a thread of this task's pool alive.
+    let lag = super::worker_runtime().spawn(measure_lag(
         consumer.watermarks(),
         metrics.clone(),
         cancel.child_token(),

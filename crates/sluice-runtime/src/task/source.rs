@@ -35,6 +35,10 @@ use crate::topic_creation::TopicCreation;
 /// Records handed to the producer and not yet acknowledged, at most.
 pub const MAX_IN_FLIGHT: usize = 50_000;
 
+/// How long a send that found the producer's queue full waits for reports before it tries
+/// again.
+const QUEUE_FULL_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Everything a source task driver needs.
 pub struct SourceTaskSpec {
     pub id: TaskId,
@@ -45,6 +49,9 @@ pub struct SourceTaskSpec {
     pub converters: Converters,
     pub chain: TransformChain,
     pub producer: RdConfig,
+    /// The task gets a producer of its own (the connector sets `producer.override.*`);
+    /// otherwise it shares the one client of every task with the same settings.
+    pub own_producer: bool,
     pub admin: RdConfig,
     /// `errors.*` of the connector (Sluice allows a DLQ on sources too).
     pub errors: ErrorSettings,
@@ -652,8 +659,12 @@ impl Driver {
                         break;
                     }
                     Err(SendError::QueueFull) => {
-                        // Wait for the broker to take some records, then try again.
-                        self.deliveries.recv_many(&mut self.reports).await;
+                        // Wait for the broker to take some records, then try again. A shared
+                        // client's queue may be full of other tasks' records: this task may
+                        // have none to wait for, so the wait is bounded.
+                        self.deliveries
+                            .recv_many_within(&mut self.reports, QUEUE_FULL_WAIT)
+                            .await;
                         handle_reports(
                             &mut self.reports,
                             &mut self.submitted,
@@ -723,6 +734,7 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
         converters,
         chain,
         producer,
+        own_producer,
         admin,
         errors,
         offsets,
@@ -755,10 +767,10 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     });
     // Only a task that commits records needs to know where each one was written.
     let name = format!("connector-producer-{id}");
-    let made = if commits.is_some() {
-        Producer::with_positions(&name, &producer)
-    } else {
-        Producer::new(&name, &producer)
+    let made = match (own_producer, commits.is_some()) {
+        (false, positions) => Producer::shared(&name, &producer, positions),
+        (true, true) => Producer::with_positions(&name, &producer),
+        (true, false) => Producer::new(&name, &producer),
     };
     let (producer, deliveries) = match made {
         Ok(made) => made,

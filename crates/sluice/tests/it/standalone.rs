@@ -446,6 +446,115 @@ fn unreadable_source_file_fails_only_that_task() {
     assert_eq!(got.len(), 1, "the other connector keeps running");
 }
 
+/// Source tasks without `producer.override.*` share one producer (issue 15): a task whose
+/// records that producer fails still fails alone, while the other tasks' records keep
+/// arriving and their offsets keep being committed.
+#[test]
+fn a_source_task_failing_on_the_shared_producer_fails_alone() {
+    let broker = Broker::start();
+    let f = Files::new();
+    let worker = f.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={}
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+offset.storage.file.filename={}
+offset.flush.interval.ms=200
+",
+            broker.bootstrap(),
+            f.path("connect.offsets").display()
+        ),
+    );
+    // Partition 7 of a topic its task creates with one partition: the producer fails these
+    // records.
+    let bad_topic = harness::unique("shared-bad");
+    let bad = f.write(
+        "bad.properties",
+        &format!(
+            "name=bad\nconnector.class=org.sluice.testkit.TestSourceConnector\ntasks.max=1\n\
+             emit.topic={bad_topic}\nemit.partition=7\nemit.count=3\n"
+        ),
+    );
+    let topics = [harness::unique("shared-a"), harness::unique("shared-b")];
+    let inputs = [f.write("a.txt", "a1\na2\n"), f.write("b.txt", "b1\n")];
+    let goods: Vec<_> = (0..2)
+        .map(|i| {
+            f.write(
+                &format!("good-{i}.properties"),
+                &format!(
+                    "name=good-{i}\nconnector.class=FileStreamSource\nfile={}\ntopic={}\n",
+                    inputs[i].display(),
+                    topics[i]
+                ),
+            )
+        })
+        .collect();
+    let w = Worker::standalone_env(
+        &worker,
+        &[&bad, &goods[0], &goods[1]],
+        free_port(),
+        &f.path("worker.log"),
+        &[("SLUICE_TEST_PLUGINS", "1")],
+    );
+    w.wait_ready();
+    wait_for("the bad task to fail", Duration::from_secs(60), || {
+        w.task_state("bad", 0).as_deref() == Some("FAILED")
+    });
+    let status = w.status("bad").unwrap();
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("Unrecoverable exception") && trace.contains("Unknown partition"),
+        "{trace}"
+    );
+    // The others run on, on the same producer: lines written after the failure arrive too.
+    for i in 0..2 {
+        assert_eq!(
+            w.task_state(&format!("good-{i}"), 0).as_deref(),
+            Some("RUNNING")
+        );
+    }
+    append(&inputs[0], "a3\n");
+    append(&inputs[1], "b2\n");
+    let values = |topic: &str, n: usize| -> Vec<String> {
+        consume(&broker.bootstrap(), topic, n, Duration::from_secs(60))
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+            .collect()
+    };
+    assert_eq!(values(&topics[0], 3), ["a1", "a2", "a3"]);
+    assert_eq!(values(&topics[1], 2), ["b1", "b2"]);
+    let log = w.log_text();
+    assert_eq!(
+        log.matches("Created a producer shared by the source tasks")
+            .count(),
+        1,
+        "the three tasks share one producer: {log}"
+    );
+    // Only acknowledged records are committed: each file up to its end ("a1\na2\na3\n" is 9
+    // bytes, "b1\nb2\n" 6), nothing of the failed task.
+    wait_for(
+        "both files' ends committed",
+        Duration::from_secs(60),
+        || {
+            let text = String::from_utf8_lossy(
+                &std::fs::read(f.path("connect.offsets")).unwrap_or_default(),
+            )
+            .into_owned();
+            let positions: Vec<u64> = text
+                .split("\"position\":")
+                .skip(1)
+                .filter_map(|s| {
+                    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                })
+                .collect();
+            positions.contains(&9) && positions.contains(&6) && !text.contains("\"sent\"")
+        },
+    );
+    assert_eq!(w.task_state("bad", 0).as_deref(), Some("FAILED"));
+}
+
 #[test]
 fn malformed_json_fails_the_sink_task_naming_topic_partition_offset() {
     let broker = Broker::start();
