@@ -179,12 +179,6 @@ async fn connect(port: u16, db: &str) -> anyhow::Result<tokio_postgres::Client> 
     Ok(client)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 // ---- the raw pgoutput reader ---------------------------------------------------------------
 
 /// Reads one backend message: (type, body).
@@ -424,7 +418,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("cdc: starting a private PostgreSQL cluster...");
     let cluster = Cluster::start(&args.pg_bin, &args.work)?;
     let port = cluster.port;
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     let client = rt.block_on(async {
         let admin = connect(port, "postgres").await?;
         admin.batch_execute("CREATE DATABASE bench").await?;
@@ -619,7 +613,7 @@ fn latency(args: &Args, port: u16, topic: &str) -> anyhow::Result<(Vec<f64>, f64
     );
     let rate = args.latency_rate.max(1);
     let writer = std::thread::spawn(move || -> anyhow::Result<(Vec<f64>, f64)> {
-        let rt = runtime()?;
+        let rt = crate::runtime()?;
         rt.block_on(async move {
             let c = connect(port, "bench").await?;
             let stmt = c.prepare("INSERT INTO lat VALUES ($1, 0)").await?;

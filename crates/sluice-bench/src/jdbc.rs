@@ -145,12 +145,6 @@ async fn pg_connect(pg: &str, db: &str) -> anyhow::Result<tokio_postgres::Client
     Ok(client)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 fn report(extra: Value) {
     let mut out = serde_json::json!({
         "cpu_s": procfs::cpu_seconds("self"),
@@ -173,7 +167,7 @@ pub fn raw_sink(
     batch: usize,
     upsert: bool,
 ) -> anyhow::Result<()> {
-    runtime()?.block_on(async {
+    crate::runtime()?.block_on(async {
         let client = pg_connect(pg, db).await?;
         let stmt = client.prepare(&write_sql(table, upsert)).await?;
         let mut next = 0u64;
@@ -216,7 +210,7 @@ pub fn raw_source(
     cfg.set("client.id", "baseline-jdbc-source");
     let producer: BaseProducer<crate::baseline::Counts> =
         cfg.create_with_context(crate::baseline::Counts::default())?;
-    let sent = runtime()?.block_on(async {
+    let sent = crate::runtime()?.block_on(async {
         let client = pg_connect(pg, db).await?;
         let base = format!("SELECT * FROM \"public\".\"{table}\"");
         let (sql, params): (String, Vec<i64>) = if incrementing {
@@ -408,7 +402,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.work)?;
     let n = args.rows;
     let db = format!("sluice_jdbc_bench_{}", std::process::id());
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     rt.block_on(async {
         let admin = pg_connect(&args.pg, &args.pg_admin_db).await?;
         admin
@@ -468,7 +462,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> {
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     let client = rt.block_on(pg_connect(&args.pg, db))?;
     let scenarios: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
     let url = format!("jdbc:postgresql://{}/{db}?user=postgres", args.pg);

@@ -244,3 +244,10 @@ pub fn gen(out: &std::path::Path, bytes: u64, record_size: usize) -> anyhow::Res
     w.flush()?;
     Ok(lines)
 }
+
+/// A current-thread tokio runtime for a bench's async clients.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}

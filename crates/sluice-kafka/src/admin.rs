@@ -22,16 +22,14 @@ pub struct Admin {
     settings: RdConfig,
 }
 
-/// The admin client's callbacks: logs as the other clients log, statistics for `/metrics`.
+/// The admin client's callbacks: logs as the other clients log. No statistics: rdkafka's
+/// admin client never polls librdkafka's main queue, where they would be delivered, so each
+/// report would stay queued for the client's lifetime.
 pub struct AdminContext {
     name: String,
-    stats: std::sync::Arc<crate::stats::Cell>,
 }
 
 impl ClientContext for AdminContext {
-    fn stats_raw(&self, json: &[u8]) {
-        self.stats.record(json)
-    }
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         crate::context::log(&self.name, level, fac, message)
     }
@@ -44,11 +42,9 @@ impl Admin {
     pub fn new(name: &str, settings: &RdConfig) -> Result<Admin, KafkaError> {
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
-        cfg.set("statistics.interval.ms", crate::stats::INTERVAL_MS);
         let admin = cfg
             .create_with_context(AdminContext {
                 name: name.to_string(),
-                stats: crate::stats::register(crate::stats::ClientKind::Admin, name),
             })
             .map_err(|e| KafkaError::new(format!("Could not create admin client {name}"), e))?;
         Ok(Admin {

@@ -63,6 +63,11 @@ impl KafkaBasedLog {
         pcfg.set("partitioner", "murmur2_random");
         pcfg.set("enable.idempotence", "false");
         pcfg.set("acks", "all");
+        // One record per batch: an internal topic's records are few and small, and a reader
+        // then never depends on a broker serving a batch from an offset inside it (a status
+        // written in the same batch as another record was seen lost that way).
+        pcfg.set("batch.num.messages", "1");
+        pcfg.set("linger.ms", "0");
         let producer: FutureProducer = pcfg.create().map_err(|e| {
             KafkaError::new(format!("Could not create the producer for {topic}"), e)
         })?;

@@ -1,8 +1,9 @@
-//! Kafka client network statistics for `GET /metrics` (Kafka's `producer-metrics`,
-//! `consumer-metrics` and `admin-client-metrics` totals that dashboards query).
+//! Kafka client network statistics for `GET /metrics` (Kafka's `producer-metrics` and
+//! `consumer-metrics` totals that dashboards query).
 //!
-//! librdkafka reports its statistics as JSON every `statistics.interval.ms`; the producer,
-//! consumer and admin clients made here ask for them ([`INTERVAL_MS`]) and keep the latest
+//! librdkafka reports its statistics as JSON every `statistics.interval.ms`, as an event on
+//! the client's main queue; the producers and consumers made here (whose main queue is
+//! polled: by the delivery loop, by the consumer's receive) ask for them ([`INTERVAL_MS`]) and keep the latest
 //! figures in a [`Cell`] their context owns. The registry holds only weak references, so a
 //! client's series live exactly as long as the client. Only the few fields read are parsed.
 
@@ -19,7 +20,6 @@ pub const INTERVAL_MS: &str = "10000";
 pub enum ClientKind {
     Producer,
     Consumer,
-    Admin,
 }
 
 /// One client's latest totals, summed over its broker connections.
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn series_live_as_long_as_the_client() {
-        let cell = register(ClientKind::Admin, "stats-test-admin");
+        let cell = register(ClientKind::Consumer, "stats-test-admin");
         // Not reported yet: not listed.
         assert!(!snapshot().iter().any(|(_, id, _)| id == "stats-test-admin"));
         cell.record(br#"{"brokers":{"b/1":{"state":"UP","txbytes":3}}}"#);

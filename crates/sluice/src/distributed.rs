@@ -345,9 +345,6 @@ pub async fn run(
         "Kafka Connect stopping: stopping tasks, committing offsets, leaving the group."
     );
     herder.shutdown().await;
-    // The worker's admin client lives as long as the worker (Kafka's shared admin): its
-    // series are on /metrics for the dashboards' admin-client panels.
-    drop(admin);
     tracing::info!("Kafka Connect stopped.");
     Ok(())
 }

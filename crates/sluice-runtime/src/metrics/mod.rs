@@ -883,8 +883,8 @@ impl Registry {
         ((total - v0).max(0.0)) * 1000.0 / elapsed as f64
     }
 
-    /// The Kafka clients' network totals (`producer-metrics`, `consumer-metrics`,
-    /// `admin-client-metrics`, from librdkafka's statistics) and, in distributed mode, the
+    /// The Kafka clients' network totals (`producer-metrics`, `consumer-metrics`, from
+    /// librdkafka's statistics) and, in distributed mode, the
     /// group member's (`connect-metrics`, tagged with its client id).
     fn collect_network(&self, member: Option<&str>, out: &mut Vec<Metric>) {
         let mut rates = lock(&self.rates);
@@ -918,7 +918,6 @@ impl Registry {
             let group = match kind {
                 sluice_kafka::stats::ClientKind::Producer => PRODUCER,
                 sluice_kafka::stats::ClientKind::Consumer => CONSUMER,
-                sluice_kafka::stats::ClientKind::Admin => ADMIN_CLIENT,
             };
             series(
                 out,
@@ -1148,7 +1147,6 @@ pub const APP_INFO: &str = "app-info";
 /// Kafka client network series (librdkafka's statistics).
 pub const PRODUCER: &str = "producer-metrics";
 pub const CONSUMER: &str = "consumer-metrics";
-pub const ADMIN_CLIENT: &str = "admin-client-metrics";
 /// The group member's network series (Kafka's `connect-metrics`).
 pub const NETWORK: &str = "connect-metrics";
 /// Sluice's own: the consumer lag per sink task and partition.

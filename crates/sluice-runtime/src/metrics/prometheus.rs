@@ -223,7 +223,7 @@ fn strimzi(m: &Metric) -> Option<Series> {
             None,
             *v,
         ),
-        (Value::Num(v), PRODUCER | CONSUMER | ADMIN_CLIENT | NETWORK) => {
+        (Value::Num(v), PRODUCER | CONSUMER | NETWORK) => {
             if !CLIENT_SUFFIXES.iter().any(|s| m.name.ends_with(s)) {
                 return None;
             }
@@ -620,12 +620,6 @@ mod network_tests {
                 vec![("client-id", "connector-consumer-snk-0".to_string())],
                 900.0,
             ),
-            Metric::num(
-                ADMIN_CLIENT,
-                "connection-count",
-                vec![("client-id", "connector-adminclient-src-0".to_string())],
-                1.0,
-            ),
             Metric::num(NETWORK, "incoming-byte-rate", m(), 12.5),
             Metric::num(NETWORK, "request-total", m(), 30.0),
             Metric::num(NETWORK, "io-ratio", m(), 0.001),
@@ -640,7 +634,6 @@ mod network_tests {
             "kafka_producer_outgoing_byte_total{clientid=\"connector-producer-src-0\"} 1200\n",
             "kafka_producer_connection_count{clientid=\"connector-producer-src-0\"} 1\n",
             "kafka_consumer_incoming_byte_total{clientid=\"connector-consumer-snk-0\"} 900\n",
-            "kafka_admin_client_connection_count{clientid=\"connector-adminclient-src-0\"} 1\n",
             "kafka_connect_request_total{clientid=\"connect-1\"} 30\n",
             "kafka_connect_io_ratio{clientid=\"connect-1\"} 0.001\n",
             "kafka_connect_connection_count{clientid=\"connect-1\"} 1\n",

@@ -373,6 +373,11 @@ fn a_change_that_cannot_complete_times_out_naming_what_the_worker_is_doing() {
     };
     let c = Cluster::start_with(&broker, 1, launch);
     leader(&c);
+    // Joined, and the generation complete (SyncGroup answered): otherwise a change is refused
+    // with 409 as during any rebalance, not timed out.
+    wait_for("the leader's assignment", Duration::from_secs(60), || {
+        c.workers[0].log_text().contains("Received an assignment.")
+    });
     // The broker goes away: the leader's write to the config topic cannot complete.
     drop(broker);
     let w = &c.workers[0];
