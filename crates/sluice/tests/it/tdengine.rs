@@ -963,6 +963,52 @@ fn tutorial_source_file_unchanged_subscribes_and_publishes_new_meters() {
     drop(w);
 }
 
+/// Database `db` with the tutorial's `meters` super table and child tables `d0`..`d<tables>`.
+fn meters_db(td: &TestServer, db: &str, tables: usize) {
+    td.sql(None, &format!("create database {db}")).unwrap();
+    td.sql(
+        Some(db),
+        "CREATE STABLE meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) TAGS (location BINARY(64), groupId INT)",
+    )
+    .unwrap();
+    for g in 0..tables {
+        td.sql(
+            Some(db),
+            &format!("CREATE TABLE d{g} USING meters TAGS ('California.LosAngeles', {g})"),
+        )
+        .unwrap();
+    }
+}
+
+/// A subscription-mode source file for `db` on the test server (`kind`: the URL's
+/// `TAOS-RS`/`TAOS-WS`), reading from the earliest row in group `group`.
+fn subscription_source(
+    f: &Files,
+    td: &TestServer,
+    kind: &str,
+    db: &str,
+    group: &str,
+    prefix: &str,
+) -> PathBuf {
+    f.write(
+        "source.properties",
+        &format!(
+            "name={db}-source
+connector.class=com.taosdata.kafka.connect.source.TDengineSourceConnector
+tasks.max=1
+subscription.group.id={group}
+subscription.from=earliest
+connection.url=jdbc:{kind}://127.0.0.1:{}
+connection.database={db}
+topic.prefix={prefix}
+poll.interval.ms=100
+data.precision=ms
+",
+            td.port
+        ),
+    )
+}
+
 /// `voltage=<n>i32` of a line record.
 fn voltage(text: &str) -> Option<usize> {
     let rest = text.split("voltage=").nth(1)?;
@@ -980,40 +1026,12 @@ fn source_subscription_kill9_mid_stream_loses_nothing() {
     let broker = Broker::start();
     let td = TestServer::start(0).unwrap();
     td.set_tmq_rows_per_message(20);
-    td.sql(None, "create database sub").unwrap();
-    td.sql(
-        Some("sub"),
-        "CREATE STABLE meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) TAGS (location BINARY(64), groupId INT)",
-    )
-    .unwrap();
-    for g in 0..4 {
-        td.sql(
-            Some("sub"),
-            &format!("CREATE TABLE d{g} USING meters TAGS ('California.LosAngeles', {g})"),
-        )
-        .unwrap();
-    }
+    meters_db(&td, "sub", 4);
     let prefix = unique("sub");
     let topic = format!("{prefix}-sub-meters");
     let group = unique("kill-group");
     let f = Files::new();
-    let source = f.write(
-        "source.properties",
-        &format!(
-            "name=sub-source
-connector.class=com.taosdata.kafka.connect.source.TDengineSourceConnector
-tasks.max=1
-subscription.group.id={group}
-subscription.from=earliest
-connection.url=jdbc:TAOS-WS://127.0.0.1:{}
-connection.database=sub
-topic.prefix={prefix}
-poll.interval.ms=100
-data.precision=ms
-",
-            td.port
-        ),
-    );
+    let source = subscription_source(&f, &td, "TAOS-WS", "sub", &group, &prefix);
     let worker = worker_file(&f, &broker, STRING);
     let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let store = td.state.store.clone();
@@ -1114,17 +1132,7 @@ fn source_subscription_graceful_restart_publishes_no_duplicate() {
     let broker = Broker::start();
     let td = TestServer::start(0).unwrap();
     td.set_tmq_rows_per_message(20);
-    td.sql(None, "create database gr").unwrap();
-    td.sql(
-        Some("gr"),
-        "CREATE STABLE meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) TAGS (location BINARY(64), groupId INT)",
-    )
-    .unwrap();
-    td.sql(
-        Some("gr"),
-        "CREATE TABLE d0 USING meters TAGS ('California.LosAngeles', 0)",
-    )
-    .unwrap();
+    meters_db(&td, "gr", 1);
     let insert = |from: usize, to: usize| {
         let base: i64 = 1_700_000_000_000;
         let mut sql = String::from("INSERT INTO d0 VALUES ");
@@ -1138,23 +1146,7 @@ fn source_subscription_graceful_restart_publishes_no_duplicate() {
     let topic = format!("{prefix}-gr-meters");
     let group = unique("restart-group");
     let f = Files::new();
-    let source = f.write(
-        "source.properties",
-        &format!(
-            "name=gr-source
-connector.class=com.taosdata.kafka.connect.source.TDengineSourceConnector
-tasks.max=1
-subscription.group.id={group}
-subscription.from=earliest
-connection.url=jdbc:TAOS-RS://127.0.0.1:{}
-connection.database=gr
-topic.prefix={prefix}
-poll.interval.ms=100
-data.precision=ms
-",
-            td.port
-        ),
-    );
+    let source = subscription_source(&f, &td, "TAOS-RS", "gr", &group, &prefix);
     let worker = worker_file(&f, &broker, STRING);
     let voltages = |records: &[crate::harness::Consumed]| -> Vec<usize> {
         texts(records).iter().filter_map(|t| voltage(t)).collect()
