@@ -1297,43 +1297,20 @@ fn statuses(herder: &Herder, out: &mut Vec<Metric>) {
                 conn(),
                 total as f64,
             ));
-            out.push(Metric::num(
-                WORKER,
-                "connector-running-task-count",
-                conn(),
-                n(0),
-            ));
-            out.push(Metric::num(
-                WORKER,
-                "connector-paused-task-count",
-                conn(),
-                n(1),
-            ));
-            out.push(Metric::num(
-                WORKER,
-                "connector-failed-task-count",
-                conn(),
-                n(2),
-            ));
-            out.push(Metric::num(
-                WORKER,
-                "connector-unassigned-task-count",
-                conn(),
-                n(3),
-            ));
             // Kafka's `destroyed` state is a task being removed; Sluice removes it at once.
-            out.push(Metric::num(
-                WORKER,
+            for (i, name) in [
+                "connector-running-task-count",
+                "connector-paused-task-count",
+                "connector-failed-task-count",
+                "connector-unassigned-task-count",
                 "connector-destroyed-task-count",
-                conn(),
-                n(4),
-            ));
-            out.push(Metric::num(
-                WORKER,
                 "connector-restarting-task-count",
-                conn(),
-                n(5),
-            ));
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                out.push(Metric::num(WORKER, name, conn(), n(i)));
+            }
         }
     }
     out.push(Metric::num(
