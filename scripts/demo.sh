@@ -18,9 +18,14 @@ PORT=${SLUICE_DEMO_BROKER_PORT:-19092}
 REST_PORT=${SLUICE_DEMO_REST_PORT:-8083}
 DEMO_DIR=${DEMO_DIR:-/tmp/sluice-demo}
 
-scripts/broker.sh install
+# The broker's install (a cargo install, once) and Sluice's build run side by side: each has
+# long single-threaded stretches (linking, the biggest crates), so together they take less
+# wall time than one after the other.
+scripts/broker.sh install &
+BROKER_INSTALL=$!
 echo "Building Sluice (release)..." >&2
 cargo build --release --quiet -p sluice
+wait "$BROKER_INSTALL" || { echo "installing the dev broker failed (see above)" >&2; exit 1; }
 
 mkdir -p "$DEMO_DIR"
 rm -f "$DEMO_DIR"/source.txt "$DEMO_DIR"/sink.txt "$DEMO_DIR"/connect.offsets \

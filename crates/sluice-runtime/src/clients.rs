@@ -20,12 +20,19 @@ pub fn is_client_key(key: &str) -> bool {
 /// Keys the `Principal` override policy allows.
 const PRINCIPAL_KEYS: &[&str] = &["sasl.jaas.config", "sasl.mechanism", "security.protocol"];
 
-/// Un-prefixed worker keys that are client configs (they reach admin clients, as in Kafka).
+/// Un-prefixed worker keys that are admin client configs (they reach admin clients, as in
+/// Kafka). Keys only producers or consumers know stay out: a distributed worker's `group.id`
+/// names its own group, and passing it on would log a warning at every admin client a task
+/// creates (Kafka's admin client leaves such keys unused too).
 fn worker_client_keys(worker: &WorkerConfig) -> RawConfig {
     worker
         .raw()
         .iter()
-        .filter(|(k, _)| is_client_key(k))
+        .filter(|(k, _)| {
+            mapping_table()
+                .iter()
+                .any(|d| d.java_key == k.as_str() && d.roles.contains(&ClientRole::Admin))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -322,6 +329,17 @@ mod tests {
         assert_eq!(p["linger.ms"], "7");
         let c = consumer(&w, &RawConfig::new(), "c").unwrap().0;
         assert_eq!(c["group.id"], "connect-c");
+    }
+
+    #[test]
+    fn only_admin_keys_of_the_worker_reach_admin_clients() {
+        let w = worker(&[
+            ("group.id", "connect-cluster"),
+            ("linger.ms", "5"),
+            ("security.protocol", "PLAINTEXT"),
+        ]);
+        let keys = worker_client_keys(&w);
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["security.protocol"]);
     }
 
     #[test]
