@@ -51,7 +51,7 @@ fn key(name: &str, t: ConfigType, default: &str, importance: Importance, doc: &s
 pub fn connection_def() -> ConfigDef {
     use ConfigType::*;
     use Importance::*;
-    ConfigDef::new()
+    let def = ConfigDef::new()
         .define(key(HOST, String, "localhost", High, "The RabbitMQ host to connect to.").group("Connection", 0))
         .define(key(PORT, Int, "5672", Medium, "The RabbitMQ port to connect to.").validator(Validator::between(1.0, 65535.0)).group("Connection", 1))
         .define(key(USERNAME, String, "guest", High, "The username to authenticate to RabbitMQ with.").group("Connection", 2))
@@ -66,8 +66,9 @@ pub fn connection_def() -> ConfigDef {
         .define(key(AUTOMATIC_RECOVERY, Boolean, "true", Low, "Enables or disables automatic connection recovery."))
         .define(key(TOPOLOGY_RECOVERY, Boolean, "true", Low, "Enables or disables topology recovery."))
         .define(key(NETWORK_RECOVERY_INTERVAL, Int, "10000", Low, "How long will automatic recovery wait before attempting to reconnect, in ms.").validator(Validator::at_least(0.0)))
-        .define(key(SECURITY_PROTOCOL, String, "PLAINTEXT", Medium, "The security protocol to use to connect to RabbitMQ: PLAINTEXT or SSL (amqps, verified against the system's trusted CAs).").validator(Validator::OneOfIgnoreCase(vec!["PLAINTEXT", "SSL"])))
-        .define(key(SSL, Boolean, "false", Low, "Connect over TLS (the themeetgroup fork's key; same as rabbitmq.security.protocol=SSL)."))
+        .define(key(SECURITY_PROTOCOL, String, "PLAINTEXT", Medium, "The security protocol to use to connect to RabbitMQ: PLAINTEXT or SSL (amqps, with the rabbitmq.https.ssl.* truststore and keystore settings).").validator(Validator::OneOfIgnoreCase(vec!["PLAINTEXT", "SSL"])))
+        .define(key(SSL, Boolean, "false", Low, "Connect over TLS (the themeetgroup fork's key; same as rabbitmq.security.protocol=SSL)."));
+    crate::tls::define(def)
 }
 
 /// The source connector's keys.
@@ -112,7 +113,7 @@ pub struct Connection {
     pub username: String,
     password: String,
     pub vhost: String,
-    pub tls: bool,
+    pub tls: Option<crate::tls::Tls>,
     pub channel_max: u16,
     pub frame_max: u32,
     pub heartbeat: u16,
@@ -126,7 +127,7 @@ impl std::fmt::Debug for Connection {
         write!(
             f,
             "{}://{}@{}:{}{}",
-            if self.tls { "amqps" } else { "amqp" },
+            if self.tls.is_some() { "amqps" } else { "amqp" },
             self.username,
             self.host,
             self.port,
@@ -156,7 +157,11 @@ impl Connection {
             username: c.string(USERNAME).unwrap_or("guest").to_string(),
             password: c.string(PASSWORD).unwrap_or("guest").to_string(),
             vhost: c.string(VIRTUAL_HOST).unwrap_or("/").to_string(),
-            tls,
+            tls: if tls {
+                Some(crate::tls::Tls::from_config(c)?)
+            } else {
+                None
+            },
             channel_max: u16::try_from(int(c, CHANNEL_MAX)).unwrap_or(u16::MAX),
             frame_max: u32::try_from(int(c, FRAME_MAX)).unwrap_or(0),
             heartbeat: u16::try_from(int(c, HEARTBEAT)).unwrap_or(60),
@@ -174,7 +179,7 @@ impl Connection {
     /// The AMQP URI, built field by field (a vhost or password needs no escaping then).
     pub fn uri(&self) -> AMQPUri {
         AMQPUri {
-            scheme: if self.tls {
+            scheme: if self.tls.is_some() {
                 AMQPScheme::AMQPS
             } else {
                 AMQPScheme::AMQP
@@ -203,15 +208,21 @@ impl Connection {
     /// and is retriable for an unreachable broker.
     pub async fn connect(&self) -> Result<lapin::Connection> {
         let props = lapin::ConnectionProperties::default().with_connection_name("sluice".into());
-        let attempt = lapin::Connection::connect_uri(self.uri(), props);
         let timeout = if self.connection_timeout.is_zero() {
             Duration::from_secs(3600)
         } else {
             self.connection_timeout
         };
+        let attempt = async {
+            match &self.tls {
+                Some(tls) => tls.connect(self.uri(), props).await,
+                None => Ok(lapin::Connection::connect_uri(self.uri(), props).await),
+            }
+        };
         match tokio::time::timeout(timeout, attempt).await {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(self.error(&e)),
+            Ok(Ok(Ok(c))) => Ok(c),
+            Ok(Ok(Err(e))) => Err(self.error(&e)),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(ConnectError::retriable(format!(
                 "Could not connect to RabbitMQ at {}:{} ({HOST}/{PORT}): no answer within {} ms ({CONNECTION_TIMEOUT})",
                 self.host,
@@ -261,6 +272,26 @@ impl Connection {
             ConnectError::config(format!(
                 "RabbitMQ at {}:{} refused virtual host '{}' ({VIRTUAL_HOST}) for user '{}': {text}",
                 self.host, self.port, self.vhost, self.username
+            ))
+        } else if self.tls.is_some()
+            && (lower.contains("certificate")
+                || lower.contains("alert")
+                || lower.contains("wrong version number"))
+        {
+            // A refused certificate does not fix itself: fail at once, saying where to look.
+            let trust = self
+                .tls
+                .as_ref()
+                .and_then(|t| t.truststore.as_deref())
+                .map_or_else(
+                    || "the system's CAs; set rabbitmq.https.ssl.truststore.location".to_string(),
+                    |t| format!("{}={t}", crate::tls::TRUSTSTORE_LOCATION),
+                );
+            ConnectError::config(format!(
+                "TLS handshake with RabbitMQ at {}:{} ({HOST}/{PORT}, {SECURITY_PROTOCOL}=SSL) failed; trusted: {trust}; client certificate: {}: {text}",
+                self.host,
+                self.port,
+                if self.tls.as_ref().is_some_and(|t| t.has_identity()) { "from rabbitmq.https.ssl.keystore.location" } else { "none (rabbitmq.https.ssl.keystore.location)" },
             ))
         } else {
             ConnectError::retriable(format!(
@@ -337,6 +368,48 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_store_is_a_config_error_naming_its_key() {
+        let e = parse(
+            &source_def(),
+            &raw(&[
+                (KAFKA_TOPIC, "t"),
+                (QUEUE, "q"),
+                (SECURITY_PROTOCOL, "SSL"),
+                (crate::tls::TRUSTSTORE_LOCATION, "/nonexistent/trust.jks"),
+            ]),
+        )
+        .and_then(|c| Connection::from_config(&c))
+        .err()
+        .unwrap();
+        assert_eq!(e.kind(), sluice_api::ErrorKind::Config);
+        let text = e.to_string();
+        assert!(text.contains(crate::tls::TRUSTSTORE_LOCATION), "{text}");
+        assert!(text.contains("does not exist"), "{text}");
+        // The store keys are only read with SSL.
+        let c = parse(
+            &source_def(),
+            &raw(&[
+                (KAFKA_TOPIC, "t"),
+                (QUEUE, "q"),
+                (crate::tls::KEYSTORE_LOCATION, "/nonexistent/ks.p12"),
+            ]),
+        )
+        .unwrap();
+        assert!(Connection::from_config(&c).unwrap().tls.is_none());
+        let e = parse(
+            &source_def(),
+            &raw(&[
+                (KAFKA_TOPIC, "t"),
+                (QUEUE, "q"),
+                (crate::tls::KEYSTORE_TYPE, "BCFKS"),
+            ]),
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains(crate::tls::KEYSTORE_TYPE), "{e}");
+    }
+
+    #[test]
     fn tls_from_either_key() {
         for pair in [(SECURITY_PROTOCOL, "ssl"), (SSL, "true")] {
             let c = parse(
@@ -344,7 +417,7 @@ mod tests {
                 &raw(&[(KAFKA_TOPIC, "t"), (QUEUE, "q"), pair]),
             )
             .unwrap();
-            assert!(Connection::from_config(&c).unwrap().tls);
+            assert!(Connection::from_config(&c).unwrap().tls.is_some());
         }
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! # Layout
 //! - [`config`]: every key, the connection.
+//! - [`tls`]: `rabbitmq.https.ssl.*`, the TLS client.
 //! - [`record`]: AMQP messages ⇄ Connect records.
 //! - [`source`], [`sink`]: connectors and tasks.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod record;
 pub mod sink;
 pub mod source;
+pub mod tls;
 
 use sluice_api::connector::ConnectorPlugin;
 

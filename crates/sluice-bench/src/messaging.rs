@@ -118,6 +118,22 @@ impl Sluice {
         ))
     }
 
+    /// User + system CPU seconds of the process so far (`/proc/<pid>/stat`), 0 if unreadable.
+    fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are the
+        // 12th and 13th, in clock ticks (100 per second on Linux).
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<f64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        f.get(10)
+            .zip(f.get(11))
+            .map_or(0.0, |(u, s)| (u + s) / 100.0)
+    }
+
     fn check(&mut self) -> anyhow::Result<()> {
         if let Some(s) = self.0.try_wait()? {
             anyhow::bail!("Sluice exited: {s}");
@@ -274,8 +290,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(
         &src,
         format!(
-            "name=rabbit-source-bench\nconnector.class=io.confluent.connect.rabbitmq.RabbitMQSourceConnector\ntasks.max=1\nkafka.topic={sl_topic}\nrabbitmq.queue={sl_q}\nrabbitmq.host={}\nrabbitmq.port={}\nrabbitmq.prefetch.count={}\n",
-            args.rabbit_host, args.rabbit_port, args.prefetch
+            "name=rabbit-source-bench\nconnector.class=io.confluent.connect.rabbitmq.RabbitMQSourceConnector\ntasks.max=1\nkafka.topic={sl_topic}\nrabbitmq.queue={sl_q}\nrabbitmq.host={}\nrabbitmq.port={}\nrabbitmq.prefetch.count={}\n{}",
+            args.rabbit_host,
+            args.rabbit_port,
+            args.prefetch,
+            // Extra connector properties, for experiments (`;` separates them).
+            std::env::var("BENCH_RABBIT_SOURCE_EXTRA")
+                .unwrap_or_default()
+                .replace(';', "\n")
         ),
     )?;
     eprintln!("messaging: Sluice RabbitMQ source...");
@@ -283,6 +305,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let counted = count_records(&args.bootstrap, &sl_topic)?;
     let mut sl = Sluice::start(&args, &worker, &src, "rabbit-source.log")?;
     let sl_src = clock(&mut sl, n, || counted.load(Ordering::Relaxed))?;
+    eprintln!(
+        "messaging: Sluice source took {sl_src:.2} s wall, {:.2} s CPU (whole process, start-up included)",
+        sl.cpu_secs()
+    );
     drop(counted);
     drop(sl);
 

@@ -1177,3 +1177,146 @@ fn mqtt_over_tls_through_stunnel() {
     let _ = proxy.kill();
     let _ = proxy.wait();
 }
+
+/// The RabbitMQ source and sink over TLS (`rabbitmq.security.protocol=SSL`) through stunnel
+/// in front of the machine's RabbitMQ, stunnel requiring a client certificate: the CA from a
+/// JKS truststore and the client certificate from a PKCS12 keystore (Confluent's
+/// `rabbitmq.https.ssl.*` keys). A truststore of another CA fails the task naming host, port
+/// and the TLS reason; a bad keystore password or path fails it naming the key; the store
+/// passwords are hidden by the REST API.
+#[test]
+fn rabbitmq_over_tls_with_truststore_and_keystore() {
+    const N: usize = 300;
+    let broker = Broker::start();
+    let mut rabbit = Rabbit::connect();
+    let queue_in = rabbit.queue("tls-in");
+    let queue_out = rabbit.queue("tls-out");
+    let f = Files::new();
+    let pki = crate::security::Pki::make(f.dir.path());
+    let tls_port = free_port();
+    let mut proxy = crate::security::stunnel(&pki, tls_port, rabbitmq::PORT, true);
+    wait_for("stunnel to listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok()
+    });
+    let topic = unique("rabbit-tls");
+    let worker = worker_file(&f, &broker.bootstrap());
+    let tls = |truststore: &str, keystore_password: &str| {
+        format!(
+            "rabbitmq.host=127.0.0.1
+rabbitmq.port={tls_port}
+rabbitmq.security.protocol=SSL
+rabbitmq.https.ssl.truststore.location={}
+rabbitmq.https.ssl.truststore.password={}
+rabbitmq.https.ssl.keystore.location={}
+rabbitmq.https.ssl.keystore.type=PKCS12
+rabbitmq.https.ssl.keystore.password={keystore_password}
+rabbitmq.connection.timeout.ms=3000
+",
+            pki.path(truststore).display(),
+            crate::security::TRUSTSTORE_PASSWORD,
+            pki.path("client.p12").display(),
+        )
+    };
+    let src = f.write(
+        "rabbit-tls-source.properties",
+        &format!(
+            "name=rabbit-tls-source\nconnector.class=io.confluent.connect.rabbitmq.RabbitMQSourceConnector\nkafka.topic={topic}\nrabbitmq.queue={queue_in}\nrabbitmq.prefetch.count=100\n{}",
+            tls("kafka.client.truststore.jks", "client-ks-pw")
+        ),
+    );
+    let snk = f.write(
+        "rabbit-tls-sink.properties",
+        &format!(
+            "name=rabbit-tls-sink\nconnector.class=io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector\ntopics={topic}\nrabbitmq.exchange=\nrabbitmq.routing.key={queue_out}\nrabbitmq.delivery.mode=PERSISTENT\n{}",
+            tls("kafka.client.truststore.jks", "client-ks-pw")
+        ),
+    );
+    let w = Worker::standalone(&worker, &[&src, &snk], free_port(), &f.path("worker.log"));
+    w.wait_ready();
+    wait_for("both tasks running", Duration::from_secs(60), || {
+        w.task_state("rabbit-tls-source", 0).as_deref() == Some("RUNNING")
+            && w.task_state("rabbit-tls-sink", 0).as_deref() == Some("RUNNING")
+    });
+    let bodies: Vec<String> = (0..N).map(|i| format!("tls-{i:04}")).collect();
+    let messages: Vec<_> = bodies
+        .iter()
+        .map(|b| (b.clone().into_bytes(), BasicProperties::default()))
+        .collect();
+    rabbit.publish(&queue_in, &messages);
+    let got = rabbit.take(&queue_out, N, Duration::from_secs(120));
+    let got: std::collections::HashSet<String> = got
+        .iter()
+        .map(|d| String::from_utf8_lossy(&d.data).into_owned())
+        .collect();
+    let missing: Vec<_> = bodies
+        .iter()
+        .filter(|b| !got.contains(*b))
+        .take(5)
+        .collect();
+    assert!(missing.is_empty(), "not back out of RabbitMQ: {missing:?}");
+    // Store passwords are PASSWORD keys: hidden by the REST API.
+    let (code, config) = w.get("/connectors/rabbit-tls-source/config").unwrap();
+    assert_eq!(code, 200);
+    for k in [
+        "rabbitmq.https.ssl.truststore.password",
+        "rabbitmq.https.ssl.keystore.password",
+    ] {
+        assert_eq!(config[k], "[hidden]", "{k}: {config}");
+    }
+
+    // Failures: each connector's task fails with a trace that says what to fix.
+    let failed_trace = |name: &str, extra: String| -> String {
+        let mut config: serde_json::Map<String, serde_json::Value> = serde_json::Map::new();
+        config.insert(
+            "connector.class".into(),
+            "io.confluent.connect.rabbitmq.RabbitMQSourceConnector".into(),
+        );
+        config.insert("kafka.topic".into(), "t".into());
+        config.insert("rabbitmq.queue".into(), queue_in.clone().into());
+        for line in extra.lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                config.insert(k.into(), v.into());
+            }
+        }
+        let (code, body) = w
+            .try_send(
+                "POST",
+                "/connectors",
+                Some(&serde_json::json!({"name": name, "config": config})),
+            )
+            .unwrap();
+        assert_eq!(code, 201, "{body}");
+        let mut trace = String::new();
+        wait_for(&format!("{name} to fail"), Duration::from_secs(60), || {
+            let s = w.status(name);
+            trace = s
+                .as_ref()
+                .and_then(|s| s["tasks"][0]["trace"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            s.is_some_and(|s| s["tasks"][0]["state"] == "FAILED")
+        });
+        trace
+    };
+    // A server not trusted: host, port and OpenSSL's reason.
+    let trace = failed_trace("wrong-ca", tls("other.truststore.jks", "client-ks-pw"));
+    assert!(trace.contains(&format!("127.0.0.1:{tls_port}")), "{trace}");
+    assert!(trace.contains("certificate verify failed"), "{trace}");
+    assert!(trace.contains("other.truststore.jks"), "{trace}");
+    // A wrong keystore password, a keystore that is not there: the key to fix.
+    let trace = failed_trace("wrong-ks-pw", tls("kafka.client.truststore.jks", "nope"));
+    assert!(
+        trace.contains("rabbitmq.https.ssl.keystore.password"),
+        "{trace}"
+    );
+    let trace = failed_trace(
+        "missing-ks",
+        tls("kafka.client.truststore.jks", "client-ks-pw").replace("client.p12", "missing.p12"),
+    );
+    assert!(
+        trace.contains("rabbitmq.https.ssl.keystore.location") && trace.contains("does not exist"),
+        "{trace}"
+    );
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::harness::{free_port, tansu_bin, wait_for, Broker, Launch, Worker};
 
-const TRUSTSTORE_PASSWORD: &str = "KafkaOnsClient";
+pub(crate) const TRUSTSTORE_PASSWORD: &str = "KafkaOnsClient";
 const SCRAM256_USER: (&str, &str) = ("alice", "alice-Secret-256");
 const SCRAM512_USER: (&str, &str) = ("bob", "bob-Secret-512");
 /// Seed 000's placeholder credentials, checked by the PLAIN gatekeeper.
