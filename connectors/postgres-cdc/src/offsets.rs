@@ -58,46 +58,30 @@ pub struct PgOffset {
 impl PgOffset {
     /// The offset map, keys in `java.util.HashMap` iteration order.
     pub fn to_map(&self) -> OffsetMap {
-        let mut entries: Vec<(&'static str, Value)> = Vec::with_capacity(8);
-        let mut put = |k: &'static str, v: Option<Value>| {
-            if let Some(v) = v {
-                entries.push((k, v));
-            }
-        };
-        put(TS_USEC_KEY, self.ts_usec.map(Value::Int64));
-        put(TXID_KEY, self.tx_id.map(Value::Int64));
-        put(LSN_KEY, self.lsn.map(Value::Int64));
-        put(XMIN_KEY, self.xmin.map(Value::Int64));
-        if let Some(s) = &self.snapshot {
-            put(SNAPSHOT_KEY, Some(Value::String(s.clone())));
-            put(
-                LAST_SNAPSHOT_RECORD_KEY,
-                Some(Value::Boolean(self.last_snapshot_record.unwrap_or(false))),
-            );
-            put(
-                SNAPSHOT_COMPLETED_KEY,
-                Some(Value::Boolean(self.snapshot_completed.unwrap_or(false))),
-            );
-        }
-        put(LSN_PROC_KEY, self.lsn_proc.map(Value::Int64));
-        put(LSN_COMMIT_KEY, self.lsn_commit.map(Value::Int64));
-        put(
-            MESSAGE_TYPE_KEY,
+        // Values in put order (`ALL_KEYS`); absent keys are not put.
+        let snapshot = self.snapshot.is_some();
+        let mut values: [Option<Value>; ALL_KEYS.len()] = [
+            self.ts_usec.map(Value::Int64),
+            self.tx_id.map(Value::Int64),
+            self.lsn.map(Value::Int64),
+            self.xmin.map(Value::Int64),
+            self.snapshot.clone().map(Value::String),
+            snapshot.then(|| Value::Boolean(self.last_snapshot_record.unwrap_or(false))),
+            snapshot.then(|| Value::Boolean(self.snapshot_completed.unwrap_or(false))),
+            self.lsn_proc.map(Value::Int64),
+            self.lsn_commit.map(Value::Int64),
             self.message_type.map(|m| Value::String(m.to_string())),
-        );
-        put(
-            LSN_EVENTS_PROCESSED_KEY,
             self.lsn_events_processed
                 .filter(|n| *n > 0)
                 .map(Value::Int64),
-        );
-        let order = java_hash_map_order(&entries.iter().map(|(k, _)| *k).collect::<Vec<_>>());
-        let mut slots: Vec<Option<(&'static str, Value)>> = entries.into_iter().map(Some).collect();
-        order
-            .into_iter()
-            .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-            .map(|(k, v)| (OffsetKey::Borrowed(k), v))
-            .collect()
+        ];
+        let mut map = OffsetMap::with_capacity(values.iter().filter(|v| v.is_some()).count());
+        for &i in all_keys_order() {
+            if let Some(v) = values.get_mut(i).and_then(Option::take) {
+                map.push((OffsetKey::Borrowed(ALL_KEYS[i]), v));
+            }
+        }
+        map
     }
 
     /// Reads a stored offset (written by Debezium or by Sluice). Numbers of any width, and
@@ -178,6 +162,29 @@ fn message_type_name(s: &str) -> Option<&'static str> {
         "MESSAGE" => "MESSAGE",
         _ => return None,
     })
+}
+
+/// Every offset key, in the order Debezium puts them into its `HashMap`.
+const ALL_KEYS: [&str; 11] = [
+    TS_USEC_KEY,
+    TXID_KEY,
+    LSN_KEY,
+    XMIN_KEY,
+    SNAPSHOT_KEY,
+    LAST_SNAPSHOT_RECORD_KEY,
+    SNAPSHOT_COMPLETED_KEY,
+    LSN_PROC_KEY,
+    LSN_COMMIT_KEY,
+    MESSAGE_TYPE_KEY,
+    LSN_EVENTS_PROCESSED_KEY,
+];
+
+/// The `HashMap` iteration order of [`ALL_KEYS`], computed once. An offset has at most 11
+/// keys, so the map never grows past its 16 buckets and the order of any subset put in the
+/// same order is this order with the absent keys left out.
+fn all_keys_order() -> &'static [usize] {
+    static ORDER: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    ORDER.get_or_init(|| java_hash_map_order(&ALL_KEYS))
 }
 
 /// Java's `String.hashCode` (over UTF-16 code units, wrapping).
@@ -298,6 +305,27 @@ mod tests {
         assert_eq!(parsed.snapshot.as_deref(), Some("INITIAL"));
         assert!(!parsed.snapshot_incomplete());
         assert_eq!(parsed.lsn, Some(5));
+    }
+
+    #[test]
+    fn the_order_of_every_key_subset_is_the_full_order_filtered() {
+        let full: Vec<&str> = all_keys_order().iter().map(|&i| ALL_KEYS[i]).collect();
+        for mask in 0u32..(1 << ALL_KEYS.len()) {
+            let subset: Vec<&str> = (0..ALL_KEYS.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| ALL_KEYS[i])
+                .collect();
+            let java: Vec<&str> = java_hash_map_order(&subset)
+                .into_iter()
+                .map(|i| subset[i])
+                .collect();
+            let filtered: Vec<&str> = full
+                .iter()
+                .copied()
+                .filter(|k| subset.contains(k))
+                .collect();
+            assert_eq!(java, filtered, "keys {subset:?}");
+        }
     }
 
     #[test]

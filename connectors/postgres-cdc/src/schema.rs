@@ -207,6 +207,8 @@ pub struct Column {
 pub struct TableSchema {
     pub schema_name: String,
     pub table_name: String,
+    /// `<schema>.<table>`, the transaction metadata's `data_collection`.
+    pub data_collection: String,
     pub topic: Topic,
     /// Columns in table (and tuple) order.
     pub columns: Vec<Column>,
@@ -316,6 +318,7 @@ impl TableSchema {
         Ok(TableSchema {
             schema_name: schema_name.to_string(),
             table_name: table_name.to_string(),
+            data_collection: format!("{schema_name}.{table_name}"),
             topic: Arc::from(topic.as_str()),
             columns,
             key_columns,

@@ -8,6 +8,7 @@
 //! slot's flush LSN moves in `commit`, to the offset the runtime committed.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -946,11 +947,21 @@ impl PostgresConnectorTask {
             .clone()
             .unwrap_or_else(schema::source_schema);
         let mut st = Struct::new(schema);
-        let seq = format!(
-            "[{},{}]",
-            last_commit.map_or("null".to_string(), |l| format!("\"{l}\"")),
-            lsn.map_or("null".to_string(), |l| format!("\"{l}\""))
-        );
+        // `["<lsn_commit>","<lsn>"]`, null for an unknown one, in one allocation.
+        let mut seq = String::with_capacity(48);
+        seq.push('[');
+        for (i, l) in [last_commit, lsn].into_iter().enumerate() {
+            if i > 0 {
+                seq.push(',');
+            }
+            match l {
+                Some(l) => {
+                    let _ = write!(seq, "\"{l}\"");
+                }
+                None => seq.push_str("null"),
+            }
+        }
+        seq.push(']');
         let vals = [
             Value::String(crate::VERSION.into()),
             Value::String("postgresql".into()),
@@ -1082,16 +1093,19 @@ impl PostgresConnectorTask {
                 let rec = self.transaction_record("BEGIN", &tx, offset.to_map());
                 out.push(rec);
             }
-            let name = format!("{}.{}", t.schema_name, t.table_name);
             tx.events += 1;
             self.total_order += 1;
-            let dc_order = match tx.per_table.iter_mut().find(|(n, _)| *n == name) {
+            let dc_order = match tx
+                .per_table
+                .iter_mut()
+                .find(|(n, _)| *n == t.data_collection)
+            {
                 Some((_, n)) => {
                     *n += 1;
                     *n
                 }
                 None => {
-                    tx.per_table.push((name, 1));
+                    tx.per_table.push((t.data_collection.clone(), 1));
                     1
                 }
             };
@@ -1135,19 +1149,15 @@ impl PostgresConnectorTask {
             } else {
                 (t.key_schema.clone(), t.topic.clone())
             };
-            let mut rec = self.record(
-                topic.clone(),
-                ks.clone(),
-                key.clone(),
-                Some(t.envelope.clone()),
-                value,
-                map.clone(),
-            );
+            // Only a delete's tombstone needs the key and offset a second time.
+            let tombstone = (op == "d" && s.tombstones_on_delete)
+                .then(|| (topic.clone(), ks.clone(), key.clone(), map.clone()));
+            let mut rec = self.record(topic, ks.clone(), key, Some(t.envelope.clone()), value, map);
             if let Some((name, v)) = self.key_header.take() {
-                rec.record.headers.add(name, ks.clone(), v);
+                rec.record.headers.add(name, ks, v);
             }
             out.push(rec);
-            if op == "d" && s.tombstones_on_delete {
+            if let Some((topic, ks, key, map)) = tombstone {
                 out.push(self.record(topic, ks, key, None, Value::Null, map));
             }
             self.last = offset;

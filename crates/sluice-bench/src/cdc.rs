@@ -521,7 +521,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .stderr(std::fs::File::create(&log)?)
         .spawn()?;
     let pid = child.id().to_string();
-    let result = (|| -> anyhow::Result<(Sample, Vec<f64>, f64)> {
+    let result = (|| -> anyhow::Result<(Sample, Latency)> {
         let counted = crate::jdbc::count_records(&args.bootstrap, &topic, written)?;
         let deadline = start + Duration::from_secs(3600);
         let sluice = loop {
@@ -541,14 +541,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "sluice did not finish in an hour"
             );
         };
-        let (lat, rate) = latency(&args, port, &lat_topic)?;
-        Ok((sluice, lat, rate))
+        let lat = latency(&args, port, &lat_topic)?;
+        Ok((sluice, lat))
     })();
     let _ = child.kill();
     let _ = child.wait();
     drop(client);
     drop(cluster);
-    let (sluice, mut lat, achieved) = result?;
+    let (sluice, probe) = result?;
+    let achieved = probe.achieved;
+    let mut lat = probe.total.clone();
+    // The same rows after the first second (the first rows of a new table wait for its
+    // schema, the producer's metadata and the consumer's start), and the Sluice part: commit
+    // to the record's timestamp (set when Sluice hands it to its producer).
+    let mut steady: Vec<f64> = probe
+        .total
+        .iter()
+        .zip(&probe.committed)
+        .filter(|(_, c)| **c >= probe.committed.first().copied().unwrap_or(0.0) + 1000.0)
+        .map(|(l, _)| *l)
+        .collect();
+    let mut to_producer = probe.to_producer.clone();
+    steady.sort_by(|a, b| a.total_cmp(b));
+    to_producer.sort_by(|a, b| a.total_cmp(b));
 
     let nf = written as f64;
     let rate = |s: &Sample| if s.wall_s > 0.0 { nf / s.wall_s } else { 0.0 };
@@ -561,7 +576,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 | raw pgoutput reader (decodes every insert, no Kafka) | {:.0} | {:.2} | {:.1} MiB |\n\
 | Sluice `PostgresConnector` into Kafka (JsonConverter, schemas on) | {:.0} | {:.2} | {:.1} MiB |\n\
 | Sluice / raw | {:.2} (target ≥ 0.7: {}) | {:.2} | |\n\n\
-Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), INSERT answered → record fetched by a consumer: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms.\n",
+Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), INSERT answered → record fetched by a consumer: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; after the first second: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms. INSERT answered → record handed to Sluice's producer (its timestamp, ms resolution): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms.\n",
         rate(&raw),
         us(&raw),
         raw.hwm_kib as f64 / 1024.0,
@@ -577,6 +592,12 @@ Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), IN
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN),
+        percentile(&steady, 0.5),
+        percentile(&steady, 0.99),
+        steady.last().copied().unwrap_or(f64::NAN),
+        percentile(&to_producer, 0.5),
+        percentile(&to_producer, 0.99),
+        to_producer.last().copied().unwrap_or(f64::NAN),
         tx = args.tx_rows,
     );
     print!("{table}");
@@ -590,9 +611,28 @@ Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), IN
     Ok(())
 }
 
+/// What the latency probe measured, per row (ms).
+struct Latency {
+    /// Commit (INSERT answered) to the record fetched by the consumer.
+    total: Vec<f64>,
+    /// Commit time, from the probe's start.
+    committed: Vec<f64>,
+    /// Commit to the record's Kafka timestamp (set when Sluice hands it to its producer).
+    to_producer: Vec<f64>,
+    /// Commits per second achieved.
+    achieved: f64,
+}
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
 /// Commits `latency_rate` single-row inserts a second for `latency_secs` into `lat` while a
-/// consumer reads `topic`; returns each row's latency in ms and the rate achieved.
-fn latency(args: &Args, port: u16, topic: &str) -> anyhow::Result<(Vec<f64>, f64)> {
+/// consumer reads `topic`; returns each row's latencies and the rate achieved.
+fn latency(args: &Args, port: u16, topic: &str) -> anyhow::Result<Latency> {
     use rdkafka::consumer::{BaseConsumer, Consumer as _};
     use rdkafka::message::Message as _;
     let total = args.latency_rate * args.latency_secs;
@@ -612,24 +652,28 @@ fn latency(args: &Args, port: u16, topic: &str) -> anyhow::Result<(Vec<f64>, f64
         args.latency_rate
     );
     let rate = args.latency_rate.max(1);
-    let writer = std::thread::spawn(move || -> anyhow::Result<(Vec<f64>, f64)> {
+    type Written = (Vec<f64>, Vec<f64>, f64);
+    let writer = std::thread::spawn(move || -> anyhow::Result<Written> {
         let rt = crate::runtime()?;
         rt.block_on(async move {
             let c = connect(port, "bench").await?;
             let stmt = c.prepare("INSERT INTO lat VALUES ($1, 0)").await?;
             let mut committed = vec![f64::NAN; total as usize];
+            let mut committed_unix = vec![f64::NAN; total as usize];
             let start = Instant::now();
             for i in 0..total {
                 let due = start + Duration::from_micros(i * 1_000_000 / rate);
                 tokio::time::sleep_until(due.into()).await;
                 c.execute(&stmt, &[&(i as i64)]).await?;
                 committed[i as usize] = epoch.elapsed().as_secs_f64() * 1000.0;
+                committed_unix[i as usize] = unix_ms();
             }
             let achieved = total as f64 / start.elapsed().as_secs_f64();
-            anyhow::Ok((committed, achieved))
+            anyhow::Ok((committed, committed_unix, achieved))
         })
     });
     let mut arrived = vec![f64::NAN; total as usize];
+    let mut stamped = vec![f64::NAN; total as usize];
     let mut got = 0u64;
     let deadline = Instant::now() + Duration::from_secs(args.latency_secs + 120);
     while got < total && Instant::now() < deadline {
@@ -639,9 +683,10 @@ fn latency(args: &Args, port: u16, topic: &str) -> anyhow::Result<(Vec<f64>, f64
                 let Some(p) = m.payload() else { continue };
                 let v: Value = serde_json::from_slice(p)?;
                 let id = v["payload"]["after"]["id"].as_i64().unwrap_or(-1);
-                if let Some(slot) = usize::try_from(id).ok().and_then(|i| arrived.get_mut(i)) {
-                    if slot.is_nan() {
-                        *slot = now;
+                if let Some(i) = usize::try_from(id).ok().filter(|i| *i < arrived.len()) {
+                    if arrived[i].is_nan() {
+                        arrived[i] = now;
+                        stamped[i] = m.timestamp().to_millis().map_or(f64::NAN, |t| t as f64);
                         got += 1;
                     }
                 }
@@ -650,12 +695,27 @@ fn latency(args: &Args, port: u16, topic: &str) -> anyhow::Result<(Vec<f64>, f64
             None => {}
         }
     }
-    let (committed, achieved) = writer
+    let (committed, committed_unix, achieved) = writer
         .join()
         .map_err(|_| anyhow::anyhow!("latency writer panicked"))??;
     anyhow::ensure!(got == total, "latency: {got} of {total} rows arrived");
-    Ok((
-        committed.iter().zip(&arrived).map(|(c, a)| a - c).collect(),
+    // Each row's commit time and latency, to see when the slow ones happen.
+    let to_producer: Vec<f64> = stamped
+        .iter()
+        .zip(&committed_unix)
+        .map(|(s, c)| s - c)
+        .collect();
+    let total: Vec<f64> = committed.iter().zip(&arrived).map(|(c, a)| a - c).collect();
+    // Each row, to see when the slow ones happen.
+    let mut csv = String::from("committed_ms,latency_ms,to_producer_ms\n");
+    for ((c, l), p) in committed.iter().zip(&total).zip(&to_producer) {
+        csv.push_str(&format!("{c:.3},{l:.3},{p:.1}\n"));
+    }
+    std::fs::write(args.work.join("cdc-latency.csv"), csv)?;
+    Ok(Latency {
+        total,
+        committed,
+        to_producer,
         achieved,
-    ))
+    })
 }
