@@ -237,4 +237,25 @@ mod tests {
         drop(cell);
         assert_eq!(listed("stats-test-admin"), None);
     }
+
+    #[test]
+    fn admin_clients_are_listed_from_creation_until_dropped() {
+        let counters = Arc::new(sluice_group::net_metrics::Counters::default());
+        register_admin("stats-test-adminclient", &counters);
+        let listed = || {
+            snapshot()
+                .into_iter()
+                .find(|(_, i, _)| i == "stats-test-adminclient")
+        };
+        assert_eq!(
+            listed(),
+            Some((
+                ClientKind::Admin,
+                "stats-test-adminclient".to_string(),
+                Snapshot::default()
+            ))
+        );
+        drop(counters);
+        assert_eq!(listed(), None);
+    }
 }
