@@ -3,6 +3,7 @@
 //! own, so a busy herder does not lose its membership.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -17,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::membership::{codes, JoinedGeneration, MemberSettings, Membership, Next};
+use crate::net_metrics::Counters;
 use crate::security::{plain_message, Mechanism, Scram, Security};
 
 /// Why talking to the group failed.
@@ -79,11 +81,13 @@ pub struct Connection {
     correlation: i32,
     client_id: String,
     versions: HashMap<i16, (i16, i16)>,
+    /// The owning client's network totals.
+    counters: Arc<Counters>,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        crate::net_metrics::closed();
+        self.counters.closed();
     }
 }
 
@@ -98,6 +102,14 @@ fn our_range(key: ApiKey) -> (i16, i16) {
         // v1: the SASL exchange goes through SaslAuthenticate (KIP-152).
         ApiKey::SaslHandshake => (1, 1),
         ApiKey::SaslAuthenticate => (0, 2),
+        // The admin client's (`crate`'s users: sluice-kafka's admin). Metadata from v4
+        // (allow_auto_topic_creation), CreateTopics from v4 (-1 for the broker's defaults),
+        // OffsetFetch up to v7 and OffsetCommit up to v8 (the single-group forms).
+        ApiKey::Metadata => (4, 12),
+        ApiKey::CreateTopics => (4, 7),
+        ApiKey::DeleteGroups => (0, 2),
+        ApiKey::OffsetFetch => (1, 7),
+        ApiKey::OffsetCommit => (2, 8),
         _ => (0, 0),
     }
 }
@@ -112,6 +124,11 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::ApiVersions => "ApiVersions",
         ApiKey::SaslHandshake => "SaslHandshake",
         ApiKey::SaslAuthenticate => "SaslAuthenticate",
+        ApiKey::Metadata => "Metadata",
+        ApiKey::CreateTopics => "CreateTopics",
+        ApiKey::DeleteGroups => "DeleteGroups",
+        ApiKey::OffsetFetch => "OffsetFetch",
+        ApiKey::OffsetCommit => "OffsetCommit",
         _ => "request",
     }
 }
@@ -127,6 +144,23 @@ impl Connection {
         addr: &str,
         client_id: &str,
         security: &Security,
+    ) -> Result<Connection, GroupError> {
+        Self::open_counted(
+            addr,
+            client_id,
+            security,
+            crate::net_metrics::group().clone(),
+        )
+        .await
+    }
+
+    /// [`Connection::open`] for another client than the group member, counting into
+    /// `counters`.
+    pub async fn open_counted(
+        addr: &str,
+        client_id: &str,
+        security: &Security,
+        counters: Arc<Counters>,
     ) -> Result<Connection, GroupError> {
         let stream = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect(addr))
             .await
@@ -164,13 +198,14 @@ impl Connection {
                 Box::new(s)
             }
         };
-        crate::net_metrics::opened();
+        counters.opened();
         let mut conn = Connection {
             addr: addr.to_string(),
             stream,
             correlation: 0,
             client_id: client_id.to_string(),
             versions: HashMap::new(),
+            counters,
         };
         let resp = conn
             .call_version(
@@ -195,7 +230,7 @@ impl Connection {
             let auth = conn
                 .authenticate(&sasl.username, &sasl.password, sasl.mechanism)
                 .await;
-            crate::net_metrics::authenticated(auth.is_ok());
+            conn.counters.authenticated(auth.is_ok());
             auth?;
         }
         Ok(conn)
@@ -347,7 +382,8 @@ impl Connection {
         let exchange = async {
             let started = std::time::Instant::now();
             self.stream.write_all(&frame).await.map_err(io)?;
-            crate::net_metrics::sent(frame.len(), started.elapsed().as_nanos() as u64);
+            self.counters
+                .sent(frame.len(), started.elapsed().as_nanos() as u64);
             loop {
                 let len = self.stream.read_i32().await.map_err(io)?;
                 if !(4..=100 * 1024 * 1024).contains(&len) {
@@ -358,7 +394,8 @@ impl Connection {
                 let mut buf = vec![0u8; len as usize];
                 let started = std::time::Instant::now();
                 self.stream.read_exact(&mut buf).await.map_err(io)?;
-                crate::net_metrics::received(4 + buf.len(), started.elapsed().as_nanos() as u64);
+                self.counters
+                    .received(4 + buf.len(), started.elapsed().as_nanos() as u64);
                 let mut bytes = Bytes::from(buf);
                 let h = ResponseHeader::decode(
                     &mut bytes,

@@ -1,19 +1,25 @@
-//! The group member's network totals (Kafka's `connect-metrics` group: the selector metrics of
-//! the worker's group client), counted where this crate reads and writes its sockets. One
-//! worker runs one group member per process, so the totals are process-wide.
+//! Network totals counted where this crate reads and writes its sockets (Kafka's selector
+//! metrics). Each [`Counters`] belongs to one client: the group member's are Kafka's
+//! `connect-metrics` ([`group`], one member per process), and each admin client built on
+//! [`crate::driver::Connection`] owns its own (Kafka's `admin-client-metrics`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
-static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
-static CREATED: AtomicU64 = AtomicU64::new(0);
-static CLOSED: AtomicU64 = AtomicU64::new(0);
-static OUT_BYTES: AtomicU64 = AtomicU64::new(0);
-static IN_BYTES: AtomicU64 = AtomicU64::new(0);
-static REQUESTS: AtomicU64 = AtomicU64::new(0);
-static RESPONSES: AtomicU64 = AtomicU64::new(0);
-static AUTH_OK: AtomicU64 = AtomicU64::new(0);
-static AUTH_FAILED: AtomicU64 = AtomicU64::new(0);
-static IO_NANOS: AtomicU64 = AtomicU64::new(0);
+/// One client's counters; its connections update them as they write and read.
+#[derive(Debug, Default)]
+pub struct Counters {
+    connections: AtomicU64,
+    created: AtomicU64,
+    closed: AtomicU64,
+    out_bytes: AtomicU64,
+    in_bytes: AtomicU64,
+    requests: AtomicU64,
+    responses: AtomicU64,
+    auth_ok: AtomicU64,
+    auth_failed: AtomicU64,
+    io_nanos: AtomicU64,
+}
 
 /// The totals at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,50 +46,65 @@ pub struct Totals {
     pub io_nanos: u64,
 }
 
+/// The group member's counters (`connect-metrics`).
+pub fn group() -> &'static Arc<Counters> {
+    static GROUP: OnceLock<Arc<Counters>> = OnceLock::new();
+    GROUP.get_or_init(Arc::default)
+}
+
+/// The group member's totals.
 pub fn totals() -> Totals {
-    let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    Totals {
-        connections: l(&CONNECTIONS),
-        created: l(&CREATED),
-        closed: l(&CLOSED),
-        outgoing_bytes: l(&OUT_BYTES),
-        incoming_bytes: l(&IN_BYTES),
-        requests: l(&REQUESTS),
-        responses: l(&RESPONSES),
-        auth_ok: l(&AUTH_OK),
-        auth_failed: l(&AUTH_FAILED),
-        io_nanos: l(&IO_NANOS),
+    group().totals()
+}
+
+impl Counters {
+    pub fn totals(&self) -> Totals {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Totals {
+            connections: l(&self.connections),
+            created: l(&self.created),
+            closed: l(&self.closed),
+            outgoing_bytes: l(&self.out_bytes),
+            incoming_bytes: l(&self.in_bytes),
+            requests: l(&self.requests),
+            responses: l(&self.responses),
+            auth_ok: l(&self.auth_ok),
+            auth_failed: l(&self.auth_failed),
+            io_nanos: l(&self.io_nanos),
+        }
     }
-}
 
-pub(crate) fn opened() {
-    CREATED.fetch_add(1, Ordering::Relaxed);
-    CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-}
+    pub(crate) fn opened(&self) {
+        self.created.fetch_add(1, Ordering::Relaxed);
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
 
-pub(crate) fn closed() {
-    CLOSED.fetch_add(1, Ordering::Relaxed);
-    let _ = CONNECTIONS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-        Some(c.saturating_sub(1))
-    });
-}
+    pub(crate) fn closed(&self) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .connections
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_sub(1))
+            });
+    }
 
-pub(crate) fn sent(bytes: usize, nanos: u64) {
-    REQUESTS.fetch_add(1, Ordering::Relaxed);
-    OUT_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
-    IO_NANOS.fetch_add(nanos, Ordering::Relaxed);
-}
+    pub(crate) fn sent(&self, bytes: usize, nanos: u64) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.out_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.io_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
 
-pub(crate) fn received(bytes: usize, nanos: u64) {
-    RESPONSES.fetch_add(1, Ordering::Relaxed);
-    IN_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
-    IO_NANOS.fetch_add(nanos, Ordering::Relaxed);
-}
+    pub(crate) fn received(&self, bytes: usize, nanos: u64) {
+        self.responses.fetch_add(1, Ordering::Relaxed);
+        self.in_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.io_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
 
-pub(crate) fn authenticated(ok: bool) {
-    if ok {
-        AUTH_OK.fetch_add(1, Ordering::Relaxed);
-    } else {
-        AUTH_FAILED.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn authenticated(&self, ok: bool) {
+        if ok {
+            self.auth_ok.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.auth_failed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

@@ -1,5 +1,14 @@
 //! Admin operations the runtime needs: create a topic when missing, read the cluster id,
 //! read and change consumer group offsets.
+//!
+//! An [`Admin`] speaks the Kafka protocol itself ([`wire`], over sluice-group's connections)
+//! whenever the configured security is one that client speaks (PLAINTEXT, TLS, SASL PLAIN and
+//! SCRAM): then its network is measured as Kafka's `admin-client-metrics` and its log lines
+//! are Sluice's. Otherwise (GSSAPI, OAUTHBEARER, ...) it falls back to librdkafka's admin
+//! client, which reports neither: rdkafka never polls that client's main queue, where
+//! librdkafka delivers statistics and, with rdkafka's `log.queue=true`, log lines.
+
+mod wire;
 
 use std::time::Duration;
 
@@ -16,16 +25,160 @@ use crate::RdConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// An admin client plus a metadata client for lookups librdkafka's admin API lacks.
+/// An admin client: Sluice's own Kafka-protocol client, or librdkafka's when the security
+/// settings need it.
 pub struct Admin {
+    client: Client,
+}
+
+enum Client {
+    Wire(wire::WireAdmin),
+    Rd(RdAdmin),
+}
+
+impl Admin {
+    /// An admin client named `name` (its `client.id`). Sluice's own client unless the
+    /// security settings are ones only librdkafka speaks.
+    pub fn new(name: &str, settings: &RdConfig) -> Result<Admin, KafkaError> {
+        let bootstrap: Vec<String> = settings
+            .get("bootstrap.servers")
+            .map(|b| {
+                b.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let client = match sluice_group::security::Security::from_client_settings(settings) {
+            Ok(security) if !bootstrap.is_empty() => {
+                Client::Wire(wire::WireAdmin::new(name, bootstrap, security))
+            }
+            Ok(_) => Client::Rd(RdAdmin::new(name, settings)?),
+            Err(reason) => {
+                tracing::info!(client = name, reason, "Using librdkafka's admin client: its network series (kafka_admin_client_*) are not reported.");
+                Client::Rd(RdAdmin::new(name, settings)?)
+            }
+        };
+        Ok(Admin { client })
+    }
+
+    /// Whether this client holds threads of its own (librdkafka's does, several): callers
+    /// that need it rarely should then drop it between uses.
+    pub fn holds_threads(&self) -> bool {
+        matches!(self.client, Client::Rd(_))
+    }
+
+    /// The cluster id, or `None` if the cluster cannot be reached in time.
+    pub async fn cluster_id(&self) -> Option<String> {
+        match &self.client {
+            Client::Wire(w) => w.cluster_id().await,
+            Client::Rd(r) => r.cluster_id().await,
+        }
+    }
+
+    /// Whether `topic` exists, by a metadata request.
+    pub async fn topic_exists(&self, topic: &str) -> Result<bool, KafkaError> {
+        Ok(self.partition_count(topic).await?.is_some())
+    }
+
+    /// The number of partitions of `topic`, or `None` if it does not exist.
+    pub async fn partition_count(&self, topic: &str) -> Result<Option<usize>, KafkaError> {
+        match &self.client {
+            Client::Wire(w) => w.partition_count(topic).await,
+            Client::Rd(r) => r.partition_count(topic).await,
+        }
+    }
+
+    /// How many brokers the cluster metadata lists.
+    pub async fn broker_count(&self) -> Result<usize, KafkaError> {
+        match &self.client {
+            Client::Wire(w) => w.broker_count().await,
+            Client::Rd(r) => r.broker_count().await,
+        }
+    }
+
+    /// Creates `topic`; `Ok(false)` if it already existed. `partitions`/`replication` of -1
+    /// ask for the broker defaults.
+    pub async fn create_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication: i32,
+        configs: &[(&str, &str)],
+    ) -> Result<bool, KafkaError> {
+        match &self.client {
+            Client::Wire(w) => {
+                w.create_topic(topic, partitions, replication, configs)
+                    .await
+            }
+            Client::Rd(r) => {
+                r.create_topic(topic, partitions, replication, configs)
+                    .await
+            }
+        }
+    }
+
+    /// Deletes a consumer group; a group that does not exist is not an error.
+    pub async fn delete_group(&self, group: &str) -> Result<(), KafkaError> {
+        match &self.client {
+            Client::Wire(w) => w.delete_group(group).await,
+            Client::Rd(r) => r.delete_group(group).await,
+        }
+    }
+
+    /// The committed offsets of `group` for every partition of the topics `wanted` accepts,
+    /// sorted by topic and partition.
+    pub async fn group_offsets(
+        &self,
+        group: &str,
+        wanted: impl Fn(&str) -> bool + Send + 'static,
+    ) -> Result<Vec<(String, i32, i64)>, KafkaError> {
+        match &self.client {
+            Client::Wire(w) => w.group_offsets(group, wanted).await,
+            Client::Rd(r) => r.group_offsets(group, wanted).await,
+        }
+    }
+
+    /// Sets the committed offsets of `group`, which must have no active members. A `None`
+    /// offset removes that partition's committed offset (KIP-875): as librdkafka's high-level
+    /// API cannot delete one partition's offset, the group is deleted and every other
+    /// committed offset written back (both clients do the same).
+    pub async fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: Vec<(String, i32, Option<i64>)>,
+    ) -> Result<(), KafkaError> {
+        let w = match &self.client {
+            Client::Wire(w) => w,
+            Client::Rd(r) => return r.alter_group_offsets(group, offsets).await,
+        };
+        let mut commit: Vec<(String, i32, i64)> = offsets
+            .iter()
+            .filter_map(|(t, p, o)| o.map(|o| (t.clone(), *p, o)))
+            .collect();
+        if commit.len() < offsets.len() {
+            let current = w.group_offsets(group, |_: &str| true).await?;
+            let listed = |t: &str, p: i32| offsets.iter().any(|(t2, p2, _)| t2 == t && *p2 == p);
+            commit.extend(current.into_iter().filter(|(t, p, _)| !listed(t, *p)));
+            w.delete_group(group).await?;
+        }
+        if commit.is_empty() {
+            return Ok(());
+        }
+        w.commit(group, &commit).await
+    }
+}
+
+/// librdkafka's admin client plus a metadata client for lookups librdkafka's admin API lacks.
+struct RdAdmin {
     admin: AdminClient<AdminContext>,
     settings: RdConfig,
 }
 
-/// The admin client's callbacks: logs as the other clients log. No statistics: rdkafka's
-/// admin client never polls librdkafka's main queue, where they would be delivered, so each
-/// report would stay queued for the client's lifetime.
-pub struct AdminContext {
+/// The admin client's callbacks. Never called in practice: rdkafka's admin client never
+/// polls librdkafka's main queue, where log lines (rdkafka sets `log.queue=true`), errors
+/// and statistics are delivered.
+struct AdminContext {
     name: String,
 }
 
@@ -38,8 +191,8 @@ impl ClientContext for AdminContext {
     }
 }
 
-impl Admin {
-    pub fn new(name: &str, settings: &RdConfig) -> Result<Admin, KafkaError> {
+impl RdAdmin {
+    fn new(name: &str, settings: &RdConfig) -> Result<RdAdmin, KafkaError> {
         let mut cfg = crate::client_config(settings);
         cfg.set("client.id", name);
         let admin = cfg
@@ -47,14 +200,13 @@ impl Admin {
                 name: name.to_string(),
             })
             .map_err(|e| KafkaError::new(format!("Could not create admin client {name}"), e))?;
-        Ok(Admin {
+        Ok(RdAdmin {
             admin,
             settings: settings.clone(),
         })
     }
 
-    /// The cluster id, or `None` if the cluster cannot be reached in time.
-    pub async fn cluster_id(&self) -> Option<String> {
+    async fn cluster_id(&self) -> Option<String> {
         let settings = self.settings.clone();
         tokio::task::spawn_blocking(move || {
             let consumer: BaseConsumer = crate::client_config(&settings).create().ok()?;
@@ -65,13 +217,7 @@ impl Admin {
         .flatten()
     }
 
-    /// Whether `topic` exists, by a metadata request.
-    pub async fn topic_exists(&self, topic: &str) -> Result<bool, KafkaError> {
-        Ok(self.partition_count(topic).await?.is_some())
-    }
-
-    /// The number of partitions of `topic`, or `None` if it does not exist.
-    pub async fn partition_count(&self, topic: &str) -> Result<Option<usize>, KafkaError> {
+    async fn partition_count(&self, topic: &str) -> Result<Option<usize>, KafkaError> {
         let settings = self.settings.clone();
         let topic = topic.to_string();
         tokio::task::spawn_blocking(move || {
@@ -98,8 +244,7 @@ impl Admin {
         })?
     }
 
-    /// How many brokers the cluster metadata lists.
-    pub async fn broker_count(&self) -> Result<usize, KafkaError> {
+    async fn broker_count(&self) -> Result<usize, KafkaError> {
         let settings = self.settings.clone();
         tokio::task::spawn_blocking(move || {
             let consumer: BaseConsumer = crate::client_config(&settings)
@@ -119,9 +264,7 @@ impl Admin {
         })?
     }
 
-    /// Creates `topic`; `Ok(false)` if it already existed. `partitions`/`replication` of -1
-    /// ask for the broker defaults.
-    pub async fn create_topic(
+    async fn create_topic(
         &self,
         topic: &str,
         partitions: i32,
@@ -148,8 +291,7 @@ impl Admin {
         }
     }
 
-    /// Deletes a consumer group; a group that does not exist is not an error.
-    pub async fn delete_group(&self, group: &str) -> Result<(), KafkaError> {
+    async fn delete_group(&self, group: &str) -> Result<(), KafkaError> {
         let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
         let results = self
             .admin
@@ -181,7 +323,7 @@ impl Admin {
     /// The committed offsets of `group` for every partition of the topics `wanted` accepts
     /// (librdkafka's high-level API has no ListConsumerGroupOffsets, so this asks the group
     /// coordinator through a consumer that never joins). Sorted by topic and partition.
-    pub async fn group_offsets(
+    async fn group_offsets(
         &self,
         group: &str,
         wanted: impl Fn(&str) -> bool + Send + 'static,
@@ -199,7 +341,7 @@ impl Admin {
     /// offset removes that partition's committed offset (KIP-875): librdkafka's high-level
     /// API cannot delete one partition's offset, so the group is deleted and every other
     /// committed offset written back.
-    pub async fn alter_group_offsets(
+    async fn alter_group_offsets(
         &self,
         group: &str,
         offsets: Vec<(String, i32, Option<i64>)>,

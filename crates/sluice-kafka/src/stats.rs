@@ -1,5 +1,8 @@
-//! Kafka client network statistics for `GET /metrics` (Kafka's `producer-metrics` and
-//! `consumer-metrics` totals that dashboards query).
+//! Kafka client network statistics for `GET /metrics` (Kafka's `producer-metrics`,
+//! `consumer-metrics` and `admin-client-metrics` totals that dashboards query).
+//!
+//! Admin clients speaking the Kafka protocol themselves ([`crate::admin`]) count their own
+//! sockets ([`register_admin`]); the producers and consumers are librdkafka's:
 //!
 //! librdkafka reports its statistics as JSON every `statistics.interval.ms`, as an event on
 //! the client's main queue; the producers and consumers made here (whose main queue is
@@ -20,6 +23,7 @@ pub const INTERVAL_MS: &str = "10000";
 pub enum ClientKind {
     Producer,
     Consumer,
+    Admin,
 }
 
 /// One client's latest totals, summed over its broker connections.
@@ -80,21 +84,60 @@ pub fn register(kind: ClientKind, client_id: &str) -> Arc<Cell> {
     cell
 }
 
-/// Every live client that has reported at least once: (kind, client id, totals). Clients
-/// sharing a client id are summed, as Kafka's JMX would show one of them.
+type AdminCounters = (String, Weak<sluice_group::net_metrics::Counters>);
+
+fn admins() -> &'static Mutex<Vec<AdminCounters>> {
+    static ADMINS: Mutex<Vec<AdminCounters>> = Mutex::new(Vec::new());
+    &ADMINS
+}
+
+/// An admin client's counters; its series exist while `counters` does (from its creation,
+/// at zero until it connects).
+pub fn register_admin(client_id: &str, counters: &Arc<sluice_group::net_metrics::Counters>) {
+    if let Ok(mut a) = admins().lock() {
+        a.retain(|(_, w)| w.strong_count() > 0);
+        a.push((client_id.to_string(), Arc::downgrade(counters)));
+    }
+}
+
+/// Every live client that has reported at least once (an admin client: that exists):
+/// (kind, client id, totals). Clients sharing a client id are summed, as Kafka's JMX would
+/// show one of them.
 pub fn snapshot() -> Vec<(ClientKind, String, Snapshot)> {
     let live: Vec<Arc<Cell>> = match cells().lock() {
         Ok(c) => c.iter().filter_map(Weak::upgrade).collect(),
         Err(_) => return Vec::new(),
     };
+    let mut reports: Vec<(ClientKind, String, Snapshot)> = live
+        .iter()
+        .filter_map(|cell| {
+            let s = cell.latest.lock().ok().and_then(|l| *l)?;
+            Some((cell.kind, cell.client_id.clone(), s))
+        })
+        .collect();
+    if let Ok(a) = admins().lock() {
+        for (id, w) in a.iter() {
+            if let Some(c) = w.upgrade() {
+                let t = c.totals();
+                reports.push((
+                    ClientKind::Admin,
+                    id.clone(),
+                    Snapshot {
+                        outgoing_bytes: t.outgoing_bytes,
+                        incoming_bytes: t.incoming_bytes,
+                        requests: t.requests,
+                        responses: t.responses,
+                        connections: t.connections,
+                        connects: t.created,
+                        disconnects: t.closed,
+                    },
+                ));
+            }
+        }
+    }
     let mut by_id: HashMap<(ClientKind, String), Snapshot> = HashMap::new();
-    for cell in live {
-        let Some(s) = cell.latest.lock().ok().and_then(|l| *l) else {
-            continue;
-        };
-        let e = by_id
-            .entry((cell.kind, cell.client_id.clone()))
-            .or_default();
+    for (kind, id, s) in reports {
+        let e = by_id.entry((kind, id)).or_default();
         e.outgoing_bytes += s.outgoing_bytes;
         e.incoming_bytes += s.incoming_bytes;
         e.requests += s.requests;
@@ -193,5 +236,26 @@ mod tests {
         );
         drop(cell);
         assert_eq!(listed("stats-test-admin"), None);
+    }
+
+    #[test]
+    fn admin_clients_are_listed_from_creation_until_dropped() {
+        let counters = Arc::new(sluice_group::net_metrics::Counters::default());
+        register_admin("stats-test-adminclient", &counters);
+        let listed = || {
+            snapshot()
+                .into_iter()
+                .find(|(_, i, _)| i == "stats-test-adminclient")
+        };
+        assert_eq!(
+            listed(),
+            Some((
+                ClientKind::Admin,
+                "stats-test-adminclient".to_string(),
+                Snapshot::default()
+            ))
+        );
+        drop(counters);
+        assert_eq!(listed(), None);
     }
 }

@@ -147,7 +147,8 @@ fn sink_admin(
     config: &RawConfig,
 ) -> Result<sluice_kafka::admin::Admin, ConnectError> {
     let settings = clients::admin(&worker.config, config, name)?;
-    sluice_kafka::admin::Admin::new(&format!("connector-adminclient-{name}"), &settings)
+    // Kafka's client id for the worker's admin client of a connector's offsets (KIP-875).
+    sluice_kafka::admin::Admin::new(&format!("connector-worker-adminclient-{name}"), &settings)
         .map_err(|e| ConnectError::fatal(e.to_string()))
 }
 

@@ -884,7 +884,8 @@ impl Registry {
     }
 
     /// The Kafka clients' network totals (`producer-metrics`, `consumer-metrics`, from
-    /// librdkafka's statistics) and, in distributed mode, the
+    /// librdkafka's statistics; `admin-client-metrics`, counted by Sluice's own admin
+    /// clients) and, in distributed mode, the
     /// group member's (`connect-metrics`, tagged with its client id).
     fn collect_network(&self, member: Option<&str>, out: &mut Vec<Metric>) {
         let mut rates = lock(&self.rates);
@@ -918,6 +919,7 @@ impl Registry {
             let group = match kind {
                 sluice_kafka::stats::ClientKind::Producer => PRODUCER,
                 sluice_kafka::stats::ClientKind::Consumer => CONSUMER,
+                sluice_kafka::stats::ClientKind::Admin => ADMIN_CLIENT,
             };
             series(
                 out,
@@ -1144,9 +1146,10 @@ pub const WORKER: &str = "connect-worker-metrics";
 pub const REBALANCE: &str = "connect-worker-rebalance-metrics";
 pub const COORDINATOR: &str = "connect-coordinator-metrics";
 pub const APP_INFO: &str = "app-info";
-/// Kafka client network series (librdkafka's statistics).
+/// Kafka client network series (librdkafka's statistics; the admin clients' own counts).
 pub const PRODUCER: &str = "producer-metrics";
 pub const CONSUMER: &str = "consumer-metrics";
+pub const ADMIN_CLIENT: &str = "admin-client-metrics";
 /// The group member's network series (Kafka's `connect-metrics`).
 pub const NETWORK: &str = "connect-metrics";
 /// Sluice's own: the consumer lag per sink task and partition.

@@ -223,11 +223,12 @@ fn strimzi(m: &Metric) -> Option<Series> {
             None,
             *v,
         ),
-        (Value::Num(v), PRODUCER | CONSUMER | NETWORK) => {
+        (Value::Num(v), PRODUCER | CONSUMER | ADMIN_CLIENT | NETWORK) => {
             if !CLIENT_SUFFIXES.iter().any(|s| m.name.ends_with(s)) {
                 return None;
             }
             // `kafka.producer<type=producer-metrics, …>` → `kafka_producer_…`;
+            // `kafka.admin.client<type=admin-client-metrics, …>` → `kafka_admin_client_…`;
             // `kafka.connect<type=connect-metrics, …>` → `kafka_connect_…`.
             let prefix = underscore(m.group.trim_end_matches("-metrics"));
             let kind = if m.name.ends_with("-total") {
@@ -615,6 +616,18 @@ mod network_tests {
             Metric::num(PRODUCER, "outgoing-byte-rate", p(), 40.0),
             Metric::num(PRODUCER, "connection-count", p(), 1.0),
             Metric::num(
+                ADMIN_CLIENT,
+                "connection-count",
+                vec![("client-id", "connector-adminclient-src-0".to_string())],
+                1.0,
+            ),
+            Metric::num(
+                ADMIN_CLIENT,
+                "request-total",
+                vec![("client-id", "connector-adminclient-src-0".to_string())],
+                4.0,
+            ),
+            Metric::num(
                 CONSUMER,
                 "incoming-byte-total",
                 vec![("client-id", "connector-consumer-snk-0".to_string())],
@@ -634,6 +647,9 @@ mod network_tests {
             "kafka_producer_outgoing_byte_total{clientid=\"connector-producer-src-0\"} 1200\n",
             "kafka_producer_connection_count{clientid=\"connector-producer-src-0\"} 1\n",
             "kafka_consumer_incoming_byte_total{clientid=\"connector-consumer-snk-0\"} 900\n",
+            "kafka_admin_client_connection_count{clientid=\"connector-adminclient-src-0\"} 1\n",
+            "kafka_admin_client_request_total{clientid=\"connector-adminclient-src-0\"} 4\n",
+            "# TYPE kafka_admin_client_request_total counter\n",
             "kafka_connect_request_total{clientid=\"connect-1\"} 30\n",
             "kafka_connect_io_ratio{clientid=\"connect-1\"} 0.001\n",
             "kafka_connect_connection_count{clientid=\"connect-1\"} 1\n",
@@ -661,5 +677,6 @@ mod network_tests {
         assert!(v1.contains("kafka_connect_connect_metrics_request{client_id=\"connect-1\"} 30\n"));
         // The Kafka clients' own series are not part of Confluent's Connect rules.
         assert!(!out.contains("kafka_producer"), "{out}");
+        assert!(!out.contains("admin_client"), "{out}");
     }
 }

@@ -398,9 +398,13 @@ impl Topics {
             }
         }
         self.known_topics.insert(topic.to_string());
-        // The admin client is needed again only for a topic not seen yet: its threads and
-        // connections go until then (a worker runs hundreds of source tasks).
-        self.admin = None;
+        // The admin client is needed again only for a topic not seen yet. Sluice's own admin
+        // client stays for the task's life, as Kafka's does (its series are the task's
+        // `connector-adminclient-*`); librdkafka's, with its threads, goes until then (a
+        // worker runs hundreds of source tasks).
+        if self.admin.as_ref().is_some_and(Admin::holds_threads) {
+            self.admin = None;
+        }
         Ok(())
     }
 

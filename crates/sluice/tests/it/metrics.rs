@@ -177,7 +177,7 @@ offset.flush.interval.ms=500
     std::fs::write(
         p("src.properties"),
         format!(
-            "name=src\nconnector.class=FileStreamSource\ntasks.max=1\nfile={}\ntopic={topic}\n",
+            "name=src\nconnector.class=FileStreamSource\ntasks.max=1\nfile={}\ntopic={topic}\ntopic.creation.default.replication.factor=1\ntopic.creation.default.partitions=1\n",
             input.display()
         ),
     )
@@ -271,23 +271,42 @@ fn client_value(samples: &[Sample], name: &str, client_prefix: &str) -> Option<f
         .map(|s| s.value)
 }
 
-/// The Kafka clients' network series the Strimzi dashboard's client panels query, from
-/// librdkafka's statistics (reported every 10 s): the source tasks' producer (shared by the
+/// The Kafka clients' network series the Strimzi dashboard's client panels query: from
+/// librdkafka's statistics (reported every 10 s), the source tasks' producer (shared by the
 /// worker's sources: `connector-producer-shared-<n>`) sent the lines, the sink task's consumer
-/// (`connector-consumer-<connector>-<task>`) fetched them.
+/// (`connector-consumer-<connector>-<task>`) fetched them; counted by Sluice's own admin
+/// client, the source task's (`connector-adminclient-src-0`, kept for the task's life as
+/// Kafka keeps it) created the topic (`topic.creation.default.*`) and keeps its connection.
 fn assert_client_series(w: &Worker) {
     let (p, c) = ("connector-producer-", "connector-consumer-");
+    let a = "connector-adminclient-src-0";
     let clients = scrape_until(w, "the clients' network series", |x| {
         client_value(x, "kafka_producer_outgoing_byte_total", p).is_some_and(|b| b > 0.0)
             && client_value(x, "kafka_consumer_incoming_byte_total", c).is_some_and(|b| b > 0.0)
             && client_value(x, "kafka_producer_connection_count", p).is_some_and(|n| n >= 1.0)
             && client_value(x, "kafka_consumer_connection_count", c).is_some_and(|n| n >= 1.0)
+            && client_value(x, "kafka_admin_client_connection_count", a).is_some_and(|n| n >= 1.0)
     });
+    let admin = |name: &str| client_value(&clients, name, a);
+    // Metadata and CreateTopics at least (ApiVersions first on each connection).
+    assert!(
+        admin("kafka_admin_client_request_total").is_some_and(|n| n >= 3.0),
+        "{:?}",
+        admin("kafka_admin_client_request_total")
+    );
+    assert_eq!(
+        admin("kafka_admin_client_request_total"),
+        admin("kafka_admin_client_response_total")
+    );
+    assert!(admin("kafka_admin_client_outgoing_byte_total").is_some_and(|b| b > 0.0));
+    assert!(admin("kafka_admin_client_incoming_byte_total").is_some_and(|b| b > 0.0));
+    assert!(admin("kafka_admin_client_connection_creation_total").is_some_and(|n| n >= 1.0));
     for name in [
         "kafka_producer_request_total",
         "kafka_producer_incoming_byte_total",
         "kafka_consumer_response_total",
         "kafka_consumer_outgoing_byte_total",
+        "kafka_admin_client_connection_close_total",
     ] {
         assert!(
             clients.iter().any(|s| s.name == name),
@@ -569,6 +588,11 @@ fn confluent_names_by_setting() {
     assert!(samples
         .iter()
         .all(|s| !s.name.starts_with("kafka_connect_worker_")));
+    // Confluent's rules blacklist `kafka.admin.client:*`: the source task's admin client
+    // (it created the topic) has no series in this family.
+    assert!(samples
+        .iter()
+        .all(|s| !s.name.starts_with("kafka_admin_client")));
     assert_process_series(&samples);
 }
 
@@ -612,7 +636,8 @@ heartbeat.interval.ms=1000
     w.wait_ready();
     create(
         &w,
-        &json!({"name": "src", "config": {"connector.class": "FileStreamSource", "tasks.max": "1", "file": input.display().to_string(), "topic": topic}}),
+        &json!({"name": "src", "config": {"connector.class": "FileStreamSource", "tasks.max": "1", "file": input.display().to_string(), "topic": topic,
+            "topic.creation.default.replication.factor": "1", "topic.creation.default.partitions": "1"}}),
     );
     create(
         &w,

@@ -369,7 +369,7 @@ impl Drop for SecureBroker {
 /// A SASL/PLAIN gatekeeper between stunnel and a tansu without `--authentication`: tansu 0.6.0
 /// supports only SCRAM when authenticating (its SASL library is built without PLAIN), so this
 /// checks PLAIN the way a Kafka broker does. It answers SaslHandshake (API 17) and
-/// SaslAuthenticate (API 36, v0/v1) itself, parsing the RFC 4616 message
+/// SaslAuthenticate (API 36, v0 to v2: v2 is the flexible version) itself, parsing the RFC 4616 message
 /// `[authzid] NUL authcid NUL passwd` and comparing it with the expected user and password,
 /// forwards ApiVersions to tansu, and after a successful authentication relays bytes both ways.
 /// Any other request before authentication closes the connection, as Kafka does.
@@ -429,7 +429,12 @@ impl PlainGate {
             let version = i16::from_be_bytes([req[2], req[3]]);
             let correlation = &req[4..8];
             let client_id_len = i16::from_be_bytes([req[8], req[9]]).max(0) as usize;
-            let body = &req[10 + client_id_len..];
+            let mut body = &req[10 + client_id_len..];
+            // SaslAuthenticate v2 is flexible: request header v2 ends in tagged fields (none here).
+            let flexible = api_key == 36 && version >= 2;
+            if flexible {
+                body = &body[1..];
+            }
             match api_key {
                 18 => {
                     // ApiVersions: tansu answers.
@@ -452,9 +457,24 @@ impl PlainGate {
                     }
                     handshaken = true;
                 }
-                36 if handshaken && version <= 1 => {
-                    let n = i32::from_be_bytes([body[0], body[1], body[2], body[3]]) as usize;
-                    let auth = &body[4..4 + n];
+                36 if handshaken && version <= 2 => {
+                    let auth = if flexible {
+                        // COMPACT_BYTES: unsigned varint length + 1.
+                        let (mut n, mut shift, mut i) = (0usize, 0, 0);
+                        loop {
+                            let b = body[i];
+                            n |= ((b & 0x7f) as usize) << shift;
+                            i += 1;
+                            if b & 0x80 == 0 {
+                                break;
+                            }
+                            shift += 7;
+                        }
+                        &body[i..i + n.saturating_sub(1)]
+                    } else {
+                        let n = i32::from_be_bytes([body[0], body[1], body[2], body[3]]) as usize;
+                        &body[4..4 + n]
+                    };
                     let parts: Vec<&[u8]> = auth.split(|b| *b == 0).collect();
                     let (u, p) = match parts.as_slice() {
                         [_authzid, u, p] => (
@@ -466,18 +486,36 @@ impl PlainGate {
                     let ok = u == user && p == password;
                     seen.lock().unwrap().push((u, p));
                     let mut resp = correlation.to_vec();
-                    if ok {
-                        resp.extend_from_slice(&0i16.to_be_bytes());
-                        resp.extend_from_slice(&(-1i16).to_be_bytes());
-                    } else {
-                        let msg = b"Authentication failed: Invalid username or password";
-                        resp.extend_from_slice(&58i16.to_be_bytes());
-                        resp.extend_from_slice(&(msg.len() as i16).to_be_bytes());
-                        resp.extend_from_slice(msg);
-                    }
-                    resp.extend_from_slice(&0i32.to_be_bytes());
-                    if version == 1 {
+                    let msg: &[u8] = b"Authentication failed: Invalid username or password";
+                    if flexible {
+                        // Response header v1 (tagged fields), then error_code, error_message
+                        // (COMPACT_NULLABLE_STRING), auth_bytes (COMPACT_BYTES, empty),
+                        // session_lifetime_ms, tagged fields.
+                        resp.push(0);
+                        if ok {
+                            resp.extend_from_slice(&0i16.to_be_bytes());
+                            resp.push(0);
+                        } else {
+                            resp.extend_from_slice(&58i16.to_be_bytes());
+                            resp.push(msg.len() as u8 + 1);
+                            resp.extend_from_slice(msg);
+                        }
+                        resp.push(1);
                         resp.extend_from_slice(&0i64.to_be_bytes());
+                        resp.push(0);
+                    } else {
+                        if ok {
+                            resp.extend_from_slice(&0i16.to_be_bytes());
+                            resp.extend_from_slice(&(-1i16).to_be_bytes());
+                        } else {
+                            resp.extend_from_slice(&58i16.to_be_bytes());
+                            resp.extend_from_slice(&(msg.len() as i16).to_be_bytes());
+                            resp.extend_from_slice(msg);
+                        }
+                        resp.extend_from_slice(&0i32.to_be_bytes());
+                        if version == 1 {
+                            resp.extend_from_slice(&0i64.to_be_bytes());
+                        }
                     }
                     write_frame(&mut client, &resp)?;
                     if !ok {
