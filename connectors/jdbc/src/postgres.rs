@@ -30,7 +30,13 @@ pub struct PgConn {
     not_null: HashMap<(u32, i16), bool>,
     /// `db.timezone` (`timestamp`, `time`) and the sink's `date.timezone`.
     zones: Zones,
+    /// The sink's write statements, prepared once per connection (forgotten after DDL or a
+    /// failed execute).
+    statements: HashMap<String, tokio_postgres::Statement>,
 }
+
+/// Executes in flight at once in [`PgConn::execute_batch`].
+const PIPELINE: usize = 1024;
 
 /// A connection failure or an error of a statement, as a Connect error of the right kind.
 pub fn error(address: &str, what: &str, e: tokio_postgres::Error) -> ConnectError {
@@ -102,6 +108,7 @@ impl PgConn {
             connection,
             not_null: HashMap::new(),
             zones: settings.zones.clone(),
+            statements: HashMap::new(),
         };
         conn.execute_simple("SET TIME ZONE 'UTC'").await?;
         if let Some(level) = &settings.isolation {
@@ -129,49 +136,43 @@ impl PgConn {
     }
 
     pub async fn execute_simple(&mut self, sql: &str) -> Result<()> {
+        // DDL may change what a prepared write statement refers to.
+        if !is_transaction_control(sql) {
+            self.statements.clear();
+        }
         self.client
             .batch_execute(sql)
             .await
             .map_err(|e| self.err(&format!("Statement '{}'", short(sql)), e))
     }
 
-    /// Prepares once and executes every row, pipelined (tokio-postgres sends the next
-    /// execute before the previous answer arrives).
+    /// Executes every row with one statement, prepared once per connection and SQL text,
+    /// pipelined: up to [`PIPELINE`] executes are in flight (tokio-postgres sends the next
+    /// before the previous answer arrives), so a batch costs about one round trip.
     pub async fn execute_batch(
         &mut self,
         sql: &str,
         columns: &[String],
         rows: &[Vec<SqlValue>],
     ) -> Result<()> {
-        let stmt = self
-            .client
-            .prepare(sql)
-            .await
-            .map_err(|e| self.err(&format!("Preparing '{}'", short(sql)), e))?;
-        let params: Vec<Vec<Param<'_>>> = rows
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .map(|(i, v)| Param {
-                        zones: &self.zones,
-                        value: v,
-                        column: columns.get(i).map_or("?", String::as_str),
-                    })
-                    .collect()
-            })
-            .collect();
-        for chunk in params.chunks(256) {
-            let futures = chunk.iter().map(|row| {
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    row.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                let client = &self.client;
-                let stmt = &stmt;
-                async move { client.execute(stmt, &refs).await }
-            });
-            futures::future::try_join_all(futures)
-                .await
-                .map_err(|e| self.err(&format!("Executing '{}'", short(sql)), e))?;
+        let stmt = match self.statements.get(sql) {
+            Some(stmt) => stmt.clone(),
+            None => {
+                let stmt = self
+                    .client
+                    .prepare(sql)
+                    .await
+                    .map_err(|e| self.err(&format!("Preparing '{}'", short(sql)), e))?;
+                self.statements.insert(sql.to_string(), stmt.clone());
+                stmt
+            }
+        };
+        let executed = pipeline(&self.client, &stmt, &self.zones, columns, rows).await;
+        if let Err(e) = executed {
+            // The table may have changed under the statement (or the connection is gone):
+            // prepare afresh next time.
+            self.statements.clear();
+            return Err(self.err(&format!("Executing '{}'", short(sql)), e));
         }
         Ok(())
     }
@@ -407,6 +408,67 @@ impl PgConn {
         }
         Ok(out)
     }
+}
+
+/// Executes `stmt` once per row with up to [`PIPELINE`] executes in flight; the first error
+/// in row order.
+async fn pipeline(
+    client: &Client,
+    stmt: &tokio_postgres::Statement,
+    zones: &Zones,
+    columns: &[String],
+    rows: &[Vec<SqlValue>],
+) -> std::result::Result<(), tokio_postgres::Error> {
+    use futures::StreamExt as _;
+    let mut in_flight = futures::stream::FuturesOrdered::new();
+    let mut next = rows.iter();
+    loop {
+        while in_flight.len() < PIPELINE {
+            let Some(row) = next.next() else { break };
+            let params = RowParams {
+                values: row.iter().enumerate(),
+                columns,
+                zones,
+            };
+            in_flight.push_back(client.execute_raw(stmt, params));
+        }
+        match in_flight.next().await {
+            Some(done) => {
+                done?;
+            }
+            None => return Ok(()),
+        }
+    }
+}
+
+/// A row's values as parameters, without collecting them.
+struct RowParams<'a> {
+    values: std::iter::Enumerate<std::slice::Iter<'a, SqlValue>>,
+    columns: &'a [String],
+    zones: &'a Zones,
+}
+
+impl<'a> Iterator for RowParams<'a> {
+    type Item = Param<'a>;
+
+    fn next(&mut self) -> Option<Param<'a>> {
+        let (i, value) = self.values.next()?;
+        Some(Param {
+            zones: self.zones,
+            value,
+            column: self.columns.get(i).map_or("?", String::as_str),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.values.size_hint()
+    }
+}
+
+impl ExactSizeIterator for RowParams<'_> {}
+
+fn is_transaction_control(sql: &str) -> bool {
+    matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK")
 }
 
 fn short(sql: &str) -> String {

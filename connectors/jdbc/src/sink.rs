@@ -15,7 +15,7 @@ use sluice_api::connector::{
 };
 use sluice_api::data::logical::{self, Decimal};
 use sluice_api::data::{Schema, SchemaRef, SchemaType, Value};
-use sluice_api::record::SinkRecord;
+use sluice_api::record::{SinkRecord, Topic};
 use sluice_api::{async_trait, ConnectError, ErrorKind, Result};
 
 use crate::config::{self, ConnectionSettings, Dialect};
@@ -400,6 +400,8 @@ struct Statements {
     write_shape: Option<InsertShape>,
     /// Columns in the write statement's parameter order.
     write_columns: Vec<Column>,
+    /// Their names, for the driver's error messages.
+    write_names: Vec<String>,
     delete: Option<String>,
 }
 
@@ -525,10 +527,12 @@ fn build_statements(
     } else {
         None
     };
+    let write_names = write_columns.iter().map(|c| c.name.clone()).collect();
     Ok(Statements {
         write,
         write_shape: shape,
         write_columns,
+        write_names,
         delete,
     })
 }
@@ -716,29 +720,41 @@ pub fn plain_decimal(unscaled: &str, scale: i32) -> String {
     out
 }
 
-/// One column's value of a record.
+/// A field of a record's key or value.
+fn field_of<'a>(table: &TableId, v: &'a Value, name: &str, what: &str) -> Result<&'a Value> {
+    match v {
+        Value::Struct(s) => s.get(name).ok_or_else(|| {
+            ConnectError::data(format!(
+                "Record {what} has no field {name} for column {name} of table {table}"
+            ))
+        }),
+        Value::Null => Err(ConnectError::data(format!(
+            "Record {what} is null, but column {name} of table {table} comes from it"
+        ))),
+        other => Err(ConnectError::data(format!(
+            "Record {what} is a {}, not a Struct, but column {name} of table {table} comes from it",
+            other.java_class_name()
+        ))),
+    }
+}
+
+/// One column's value of a record (borrowed from it: only the SQL value is new).
 fn column_value(table: &TableId, col: &Column, r: &SinkRecord) -> Result<SqlValue> {
     let rec = &r.record;
-    let field_of = |v: &Value, name: &str, what: &str| -> Result<Value> {
-        match v {
-            Value::Struct(s) => s.get(name).cloned().ok_or_else(|| {
-                ConnectError::data(format!(
-                    "Record {what} has no field {name} for column {name} of table {table}"
-                ))
-            }),
-            Value::Null => Err(ConnectError::data(format!(
-                "Record {what} is null, but column {name} of table {table} comes from it"
-            ))),
-            other => Err(ConnectError::data(format!(
-                "Record {what} is a {}, not a Struct, but column {name} of table {table} comes from it",
-                other.java_class_name()
-            ))),
-        }
-    };
+    let owned;
     let value = match &col.source {
-        Source::KafkaTopic => Value::String(rec.topic.to_string()),
-        Source::KafkaPartition => Value::Int32(rec.kafka_partition.unwrap_or(0)),
-        Source::KafkaOffset => Value::Int64(r.kafka_offset),
+        Source::KafkaTopic => {
+            owned = Value::String(rec.topic.to_string());
+            &owned
+        }
+        Source::KafkaPartition => {
+            owned = Value::Int32(rec.kafka_partition.unwrap_or(0));
+            &owned
+        }
+        Source::KafkaOffset => {
+            owned = Value::Int64(r.kafka_offset);
+            &owned
+        }
         Source::Key => {
             if rec.key.is_null() {
                 return Err(ConnectError::data(format!(
@@ -746,12 +762,12 @@ fn column_value(table: &TableId, col: &Column, r: &SinkRecord) -> Result<SqlValu
                     col.name
                 )));
             }
-            rec.key.clone()
+            &rec.key
         }
-        Source::KeyField(f) => field_of(&rec.key, f, "key")?,
-        Source::ValueField(f) => field_of(&rec.value, f, "value")?,
+        Source::KeyField(f) => field_of(table, &rec.key, f, "key")?,
+        Source::ValueField(f) => field_of(table, &rec.value, f, "value")?,
     };
-    to_sql(table, &col.name, &col.schema, &value)
+    to_sql(table, &col.name, &col.schema, value)
 }
 
 /// A per-table buffer (`BufferedRecords`).
@@ -759,7 +775,8 @@ struct Buffer {
     table: TableId,
     key_schema: Option<SchemaRef>,
     value_schema: Option<SchemaRef>,
-    statements: Option<Statements>,
+    /// Shared, not copied, by every record of the buffer.
+    statements: Option<Arc<Statements>>,
     writes: Vec<Vec<SqlValue>>,
     deletes: Vec<Vec<SqlValue>>,
     /// Indexes (into the put's records) of the buffered rows, for error reporting.
@@ -886,10 +903,14 @@ impl JdbcSinkTask {
         };
         let db = self.db.as_mut().ok_or_else(not_connected)?;
         if !buffer.writes.is_empty() {
-            let names: Vec<String> = st.write_columns.iter().map(|c| c.name.clone()).collect();
-            db.execute_batch(&st.write, st.write_shape.as_ref(), &names, &buffer.writes)
-                .await
-                .map_err(|e| in_table(e, &buffer.table))?;
+            db.execute_batch(
+                &st.write,
+                st.write_shape.as_ref(),
+                &st.write_names,
+                &buffer.writes,
+            )
+            .await
+            .map_err(|e| in_table(e, &buffer.table))?;
         }
         if let Some(delete) = &st.delete {
             if !buffer.deletes.is_empty() {
@@ -911,8 +932,11 @@ impl JdbcSinkTask {
         let s = self.settings()?.clone();
         let dialect = self.db.as_ref().ok_or_else(not_connected)?.dialect();
         let mut buffers: Vec<Buffer> = Vec::new();
+        // The buffer of the last record's topic: records of one topic in a row look up their
+        // table once, not once each.
+        let mut last: Option<(Topic, usize)> = None;
         for (i, r) in records.iter().enumerate() {
-            match self.add(&s, dialect, &mut buffers, i, r).await {
+            match self.add(&s, dialect, &mut buffers, &mut last, i, r).await {
                 Ok(()) => {}
                 Err(e) if report && e.kind() == ErrorKind::Data => {
                     tracing::warn!("Reporting an errant record: {e}");
@@ -934,6 +958,7 @@ impl JdbcSinkTask {
         s: &SinkSettings,
         dialect: Dialect,
         buffers: &mut Vec<Buffer>,
+        last: &mut Option<(Topic, usize)>,
         index: usize,
         r: &SinkRecord,
     ) -> Result<()> {
@@ -958,35 +983,32 @@ impl JdbcSinkTask {
                 if rec.value_schema.is_some() { "non-null" } else { "null" }
             )));
         }
-        let table = self.destination(&rec.topic).await?;
-        let pos = match buffers.iter().position(|b| b.table == table) {
-            Some(p) => p,
-            None => {
-                buffers.push(Buffer {
-                    table: table.clone(),
-                    key_schema: None,
-                    value_schema: None,
-                    statements: None,
-                    writes: Vec::new(),
-                    deletes: Vec::new(),
-                    write_records: Vec::new(),
-                    delete_records: Vec::new(),
-                });
-                buffers.len() - 1
+        let pos = match last {
+            Some((topic, pos)) if **topic == *rec.topic => *pos,
+            _ => {
+                let table = self.destination(&rec.topic).await?;
+                let pos = match buffers.iter().position(|b| b.table == table) {
+                    Some(p) => p,
+                    None => {
+                        buffers.push(empty_buffer(&table));
+                        buffers.len() - 1
+                    }
+                };
+                *last = Some((rec.topic.clone(), pos));
+                pos
             }
         };
         // A schema change (a tombstone has no value schema: only its key counts), or a write
         // after a delete, flushes first.
-        let key_changed = buffers[pos].key_schema != rec.key_schema;
-        let value_changed = !tombstone && buffers[pos].value_schema != rec.value_schema;
+        let key_changed = !same_schema(&buffers[pos].key_schema, &rec.key_schema);
+        let value_changed =
+            !tombstone && !same_schema(&buffers[pos].value_schema, &rec.value_schema);
         let needs_new = buffers[pos].statements.is_none() || key_changed || value_changed;
         if needs_new || (!tombstone && !buffers[pos].deletes.is_empty()) {
-            let mut b = std::mem::replace(&mut buffers[pos], empty_buffer(&table));
-            let flushed = self.flush(&mut b).await;
-            buffers[pos] = b;
-            flushed?;
+            self.flush(&mut buffers[pos]).await?;
         }
         if needs_new {
+            let table = buffers[pos].table.clone();
             let value_schema = if tombstone {
                 buffers[pos].value_schema.clone()
             } else {
@@ -1001,40 +1023,38 @@ impl JdbcSinkTask {
             let b = &mut buffers[pos];
             b.key_schema = rec.key_schema.clone();
             b.value_schema = value_schema;
-            b.statements = Some(st);
+            b.statements = Some(Arc::new(st));
         }
-        let st = buffers[pos]
+        let b = &mut buffers[pos];
+        let st = b
             .statements
             .clone()
             .ok_or_else(|| ConnectError::illegal_state("no statements"))?;
         if tombstone {
-            let fields = Fields::extract(s, &table, rec.key_schema.as_ref(), None)?;
+            let fields = Fields::extract(s, &b.table, rec.key_schema.as_ref(), None)?;
             let mut row = Vec::with_capacity(fields.key.len());
             for c in &fields.key {
-                row.push(column_value(&table, c, r)?);
+                row.push(column_value(&b.table, c, r)?);
             }
             if st.delete.is_none() {
-                let dm = build_statements(s, dialect, &table, &fields)?;
-                buffers[pos].statements = Some(Statements {
+                let dm = build_statements(s, dialect, &b.table, &fields)?;
+                b.statements = Some(Arc::new(Statements {
                     delete: dm.delete,
-                    ..st
-                });
+                    ..(*st).clone()
+                }));
             }
-            buffers[pos].deletes.push(row);
-            buffers[pos].delete_records.push(index);
+            b.deletes.push(row);
+            b.delete_records.push(index);
         } else {
             let mut row = Vec::with_capacity(st.write_columns.len());
             for c in &st.write_columns {
-                row.push(column_value(&table, c, r)?);
+                row.push(column_value(&b.table, c, r)?);
             }
-            buffers[pos].writes.push(row);
-            buffers[pos].write_records.push(index);
+            b.writes.push(row);
+            b.write_records.push(index);
         }
-        if buffers[pos].writes.len() + buffers[pos].deletes.len() >= s.batch_size {
-            let mut b = std::mem::replace(&mut buffers[pos], empty_buffer(&table));
-            let flushed = self.flush(&mut b).await;
-            buffers[pos] = b;
-            flushed?;
+        if b.writes.len() + b.deletes.len() >= s.batch_size {
+            self.flush(&mut buffers[pos]).await?;
         }
         Ok(())
     }
@@ -1080,6 +1100,16 @@ impl JdbcSinkTask {
         if let Some(db) = self.db.take() {
             tokio::spawn(db.close());
         }
+    }
+}
+
+/// Whether two schemas are equal, without comparing them field by field when they are the
+/// same allocation (the converter hands out one schema for a run of equal ones).
+fn same_schema(a: &Option<SchemaRef>, b: &Option<SchemaRef>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (None, None) => true,
+        _ => false,
     }
 }
 

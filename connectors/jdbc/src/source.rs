@@ -801,12 +801,18 @@ impl JdbcSourceTask {
         let n = rows.len();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let row = &rows[i];
             let mut value = Struct::new(shape.schema.clone());
             for (slot, conv) in shape.converters.iter().enumerate() {
+                // Text into a string field moves (offsets only read numbers and times).
+                if let (Target::String, Some(SqlValue::Text(t))) =
+                    (conv.target, rows[i].get_mut(conv.index))
+                {
+                    value.put_index(slot, Value::String(std::mem::take(t)));
+                    continue;
+                }
                 let v = convert(
                     conv,
-                    row.get(conv.index).unwrap_or(&SqlValue::Null),
+                    rows[i].get(conv.index).unwrap_or(&SqlValue::Null),
                     s.granularity,
                     &s.connection.zones.db,
                 )
@@ -819,6 +825,7 @@ impl JdbcSourceTask {
                 })?;
                 value.put_index(slot, v);
             }
+            let row = &rows[i];
             let source_offset = match s.mode {
                 Mode::Bulk => OffsetMap::new(),
                 Mode::Incrementing | Mode::TimestampIncrementing => {

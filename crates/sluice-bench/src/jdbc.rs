@@ -270,42 +270,132 @@ pub fn raw_source(
 }
 
 /// One side's figures.
+///
+/// Both sides are watched the same way from this process (rows visible in the side's table,
+/// records read from the side's topic), every 20 ms: `first_s` is when the first rows were
+/// seen (`first_done` of them), `wall_s` when all `n` were. The steady rate, the one
+/// compared, is `(n - first_done) / (wall_s - first_s)`: it leaves out each side's start-up
+/// (Sluice's worker start and consumer-group join; the raw client's connect), which the
+/// clocks from the spawn would otherwise count for one side only.
 #[derive(Clone, Copy, Default)]
 struct Sample {
     wall_s: f64,
+    first_s: f64,
+    first_done: u64,
     cpu_s: f64,
     hwm_kib: u64,
 }
 
-/// Runs a child of this executable and reads its one-line JSON report.
-fn run_child(args: &[String]) -> anyhow::Result<Sample> {
-    let me = std::env::current_exe()?;
-    let start = Instant::now();
-    let out = Command::new(me)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()?;
-    let wall_s = start.elapsed().as_secs_f64();
-    anyhow::ensure!(out.status.success(), "raw client {args:?} failed");
-    let line = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(line.trim()).context("raw client report")?;
-    Ok(Sample {
-        wall_s,
-        cpu_s: v["cpu_s"].as_f64().unwrap_or(f64::NAN),
-        hwm_kib: v["hwm_kib"].as_u64().unwrap_or(0),
-    })
+impl Sample {
+    /// Rows per second from the first rows seen to the last.
+    fn rate(&self, n: u64) -> f64 {
+        let window = self.wall_s - self.first_s;
+        if self.first_done < n && window > 0.0 {
+            (n - self.first_done) as f64 / window
+        } else if self.wall_s > 0.0 {
+            n as f64 / self.wall_s
+        } else {
+            0.0
+        }
+    }
 }
 
-/// Spawns `sluice standalone` and waits for `done`; CPU and peak RSS read at that moment.
+/// Watches `progress` (rows or records done so far) every 20 ms until it reaches `n`.
+struct Watch {
+    start: Instant,
+    first: Option<(f64, u64)>,
+}
+
+impl Watch {
+    fn new() -> Watch {
+        Watch {
+            start: Instant::now(),
+            first: None,
+        }
+    }
+
+    /// Whether `done` of `n` means finished; notes the first progress.
+    fn seen(&mut self, done: u64, n: u64) -> bool {
+        if done > 0 && self.first.is_none() {
+            self.first = Some((self.start.elapsed().as_secs_f64(), done));
+        }
+        done >= n
+    }
+
+    fn sample(&self, cpu_s: f64, hwm_kib: u64) -> Sample {
+        let wall_s = self.start.elapsed().as_secs_f64();
+        let (first_s, first_done) = self.first.unwrap_or((0.0, 0));
+        Sample {
+            wall_s,
+            first_s,
+            first_done,
+            cpu_s,
+            hwm_kib,
+        }
+    }
+}
+
+/// Runs a child of this executable until it exits and `progress` reached `n`, and reads its
+/// one-line JSON report (its CPU and peak RSS).
+fn run_child(
+    args: &[String],
+    n: u64,
+    mut progress: impl FnMut() -> anyhow::Result<u64>,
+) -> anyhow::Result<Sample> {
+    let me = std::env::current_exe()?;
+    let mut watch = Watch::new();
+    let mut child = Command::new(me)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mut exited = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let done = watch.seen(progress()?, n);
+        if exited.is_none() {
+            exited = child.try_wait()?;
+        }
+        if done && exited.is_some() {
+            break;
+        }
+        if let Some(status) = exited {
+            anyhow::ensure!(status.success(), "raw client {args:?} failed");
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "raw client {args:?} did not finish within an hour"
+        );
+    }
+    let mut line = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut line)?;
+    }
+    anyhow::ensure!(
+        exited.is_some_and(|s| s.success()),
+        "raw client {args:?} failed"
+    );
+    let v: Value = serde_json::from_str(line.trim()).context("raw client report")?;
+    Ok(watch.sample(
+        v["cpu_s"].as_f64().unwrap_or(f64::NAN),
+        v["hwm_kib"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// Spawns `sluice standalone` and waits until `progress` reaches `n`; CPU and peak RSS read
+/// at that moment.
 fn run_sluice(
     sluice: &Path,
     worker: &Path,
     connector: &Path,
     log: &Path,
-    mut done: impl FnMut() -> anyhow::Result<bool>,
+    n: u64,
+    mut progress: impl FnMut() -> anyhow::Result<u64>,
 ) -> anyhow::Result<Sample> {
-    let start = Instant::now();
+    let mut watch = Watch::new();
+    let start = watch.start;
     let mut child = Command::new(sluice)
         .arg("standalone")
         .arg("--listeners")
@@ -322,12 +412,11 @@ fn run_sluice(
     let deadline = start + Duration::from_secs(3600);
     let result = loop {
         std::thread::sleep(Duration::from_millis(20));
-        if done()? {
-            break Ok(Sample {
-                wall_s: start.elapsed().as_secs_f64(),
-                cpu_s: procfs::cpu_seconds(&pid).unwrap_or(f64::NAN),
-                hwm_kib: procfs::status_kib(&pid, "VmHWM").unwrap_or(0),
-            });
+        if watch.seen(progress()?, n) {
+            break Ok(watch.sample(
+                procfs::cpu_seconds(&pid).unwrap_or(f64::NAN),
+                procfs::status_kib(&pid, "VmHWM").unwrap_or(0),
+            ));
         }
         if let Some(status) = child.try_wait()? {
             break Err(anyhow::anyhow!(
@@ -356,6 +445,40 @@ fn high_watermark(bootstrap: &str, topic: &str) -> i64 {
             .map(|(_, hi)| hi)
     })
     .unwrap_or(0)
+}
+
+/// Counts the records of partition 0 of `topic` on a thread of its own, up to `n`: the
+/// counter is the progress of whoever produces them.
+fn progress_records(
+    bootstrap: &str,
+    topic: &str,
+    n: u64,
+) -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("bench-count-{topic}"))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        let mut count = 0u64;
+        while count < n && Instant::now() < deadline {
+            if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
+                count += 1;
+                if count.is_multiple_of(1024) || count == n {
+                    counter.store(count, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    Ok(seen)
 }
 
 /// Counts the records of partition 0 of `topic` on a thread of its own (tansu's ListOffsets
@@ -424,11 +547,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let outcomes = result?;
 
     let nf = n as f64;
-    let rate = |s: &Sample| if s.wall_s > 0.0 { nf / s.wall_s } else { 0.0 };
+    let rate = |s: &Sample| s.rate(n);
     let us = |s: &Sample| s.cpu_s * 1e6 / nf;
     let mut table = format!(
-        "\nJDBC connectors against raw PostgreSQL clients, {n} rows of 10 columns, PostgreSQL {pg} (its own CPU is counted on neither side):\n\n\
-| Scenario | Sluice rows/s | Raw rows/s | Ratio | Target | Sluice CPU µs/row | Raw CPU µs/row | Sluice peak RSS | Raw peak RSS |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
+        "\nJDBC connectors against raw PostgreSQL clients, {n} rows of 10 columns, PostgreSQL {pg} (its own CPU is counted on neither side). Rates from the first rows seen (in the table, or read from the topic) to the last, the same watch on both sides; start-up is the time from the spawn to the first rows; CPU is the whole process's, start-up included:\n\n\
+| Scenario | Sluice rows/s | Raw rows/s | Ratio | Target | Sluice start-up s | Raw start-up s | Sluice CPU µs/row | Raw CPU µs/row | Sluice peak RSS | Raw peak RSS |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
         pg = args.pg
     );
     for o in &outcomes {
@@ -438,12 +561,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             0.0
         };
         table.push_str(&format!(
-            "| {} | {:.0} | {:.0} | {:.2} | ≥ 0.8: {} | {:.2} | {:.2} | {:.1} MiB | {:.1} MiB |\n",
+            "| {} | {:.0} | {:.0} | {:.2} | ≥ 0.8: {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} MiB | {:.1} MiB |\n",
             o.label,
             rate(&o.sluice),
             rate(&o.raw),
             ratio,
             if ratio >= 0.8 { "met" } else { "**not met**" },
+            o.sluice.first_s,
+            o.raw.first_s,
             us(&o.sluice),
             us(&o.raw),
             o.sluice.hwm_kib as f64 / 1024.0,
@@ -514,22 +639,33 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
                 client.batch_execute(&ddl(&raw_t)).await?;
                 client.batch_execute(&ddl(&sl_t)).await
             })?;
+            // Batches commit in id order on both sides: the largest id tells how many rows
+            // are in (an index lookup, cheap enough every 20 ms).
+            let rows_in = |t: &str| -> anyhow::Result<u64> {
+                let check = format!("SELECT COALESCE(MAX(\"id\"), -1) FROM \"{t}\"");
+                let v: i64 = rt.block_on(client.query_one(&check, &[]))?.try_get(0)?;
+                Ok(u64::try_from(v + 1).unwrap_or(0))
+            };
             eprintln!("jdbc: {label}: raw client...");
-            let raw = run_child(&[
-                "jdbc-raw-sink".into(),
-                "--pg".into(),
-                args.pg.clone(),
-                "--db".into(),
-                db.into(),
-                "--table".into(),
-                raw_t.clone(),
-                "--rows".into(),
-                n.to_string(),
-                "--batch".into(),
-                args.batch.to_string(),
-                "--upsert".into(),
-                upsert.to_string(),
-            ])?;
+            let raw = run_child(
+                &[
+                    "jdbc-raw-sink".into(),
+                    "--pg".into(),
+                    args.pg.clone(),
+                    "--db".into(),
+                    db.into(),
+                    "--table".into(),
+                    raw_t.clone(),
+                    "--rows".into(),
+                    n.to_string(),
+                    "--batch".into(),
+                    args.batch.to_string(),
+                    "--upsert".into(),
+                    upsert.to_string(),
+                ],
+                n,
+                || rows_in(&raw_t),
+            )?;
             eprintln!("jdbc: {label}: Sluice...");
             let worker = args.work.join(format!("jdbc-{label}-worker.properties"));
             std::fs::write(
@@ -550,18 +686,13 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
                     args.batch
                 ),
             )?;
-            // Batches commit in offset order: the last id present means every row is.
-            let check = format!("SELECT COALESCE(MAX(\"id\"), -1) FROM \"{sl_t}\"");
-            let last = (n - 1) as i64;
             let sluice = run_sluice(
                 &args.sluice,
                 &worker,
                 &conn,
                 &args.work.join(format!("jdbc-{label}-sluice.log")),
-                || {
-                    let v: i64 = rt.block_on(client.query_one(&check, &[]))?.try_get(0)?;
-                    Ok(v >= last)
-                },
+                n,
+                || rows_in(&sl_t),
             )?;
             let counts: Vec<i64> = rt.block_on(async {
                 let mut out = Vec::new();
@@ -626,21 +757,26 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
             let raw_topic = format!("jdbc-{label}-raw-{tag}");
             crate::tdengine::create_topic(&args.bootstrap, &raw_topic)?;
             eprintln!("jdbc: {label}: raw client...");
-            let raw = run_child(&[
-                "jdbc-raw-source".into(),
-                "--pg".into(),
-                args.pg.clone(),
-                "--db".into(),
-                db.into(),
-                "--table".into(),
-                "src".into(),
-                "--incrementing".into(),
-                incrementing.to_string(),
-                "--worker".into(),
-                worker.display().to_string(),
-                "--topic".into(),
-                raw_topic.clone(),
-            ])?;
+            let raw_seen = progress_records(&args.bootstrap, &raw_topic, n)?;
+            let raw = run_child(
+                &[
+                    "jdbc-raw-source".into(),
+                    "--pg".into(),
+                    args.pg.clone(),
+                    "--db".into(),
+                    db.into(),
+                    "--table".into(),
+                    "src".into(),
+                    "--incrementing".into(),
+                    incrementing.to_string(),
+                    "--worker".into(),
+                    worker.display().to_string(),
+                    "--topic".into(),
+                    raw_topic.clone(),
+                ],
+                n,
+                || Ok(raw_seen.load(std::sync::atomic::Ordering::Relaxed)),
+            )?;
             // The raw client checked that every record was acknowledged; tansu's watermark
             // leaves out the last batch, so it is only a lower bound.
             let got = high_watermark(&args.bootstrap, &raw_topic);
@@ -658,13 +794,14 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
                     if incrementing { "incrementing.column.name=id\n" } else { "" },
                 ),
             )?;
-            let counted = count_records(&args.bootstrap, &topic, n)?;
+            let seen = progress_records(&args.bootstrap, &topic, n)?;
             let sluice = run_sluice(
                 &args.sluice,
                 &worker,
                 &conn,
                 &args.work.join(format!("jdbc-{label}-sluice.log")),
-                || Ok(counted.load(std::sync::atomic::Ordering::SeqCst)),
+                n,
+                || Ok(seen.load(std::sync::atomic::Ordering::Relaxed)),
             )?;
             outcomes.push(Outcome {
                 label: format!(
