@@ -406,7 +406,7 @@ static RULES: &[MappingDoc] = &[
     row("metrics.sample.window.ms", "", ALL, Kind::Internal, ""),
     row("metrics.recording.level", "", ALL, Kind::Internal, ""),
     row("auto.include.jmx.reporter", "", ALL, Kind::Internal, ""),
-    row("enable.metrics.push", "", ALL, Kind::Internal, ""),
+    row("enable.metrics.push", "enable.metrics.push", ALL, Kind::Bool, "KIP-714 client metrics pushed to the broker. Consumers default to false in Sluice (Java: true): librdkafka allocates its telemetry histograms when a client is created, whether or not the broker ever asks for metrics (about 280 KiB resident per consumer, measured with 500 sink tasks), and a worker runs a consumer per sink task. Set true to push."),
     row("security.providers", "", ALL, Kind::Internal, ""),
     row("socket.connection.setup.timeout.max.ms", "", ALL, Kind::Internal, "librdkafka uses one fixed setup timeout."),
     row("ssl.protocol", "", ALL, Kind::Internal, "OpenSSL negotiates the highest TLS version both sides support."),
@@ -1330,6 +1330,15 @@ impl<'a> Mapper<'a> {
         if self.role == ClientRole::Consumer && !self.out.rdkafka.contains_key("isolation.level") {
             self.set("isolation.level", "read_uncommitted");
         }
+        // Not Java's default: librdkafka allocates the KIP-714 telemetry histograms of a
+        // client and of each of its broker connections when the client is created, whether or
+        // not the cluster ever asks for metrics (measured: see docs/performance.md, "Scale"),
+        // and a worker runs one consumer per sink task. Set, the key is honoured.
+        if self.role == ClientRole::Consumer
+            && !self.out.rdkafka.contains_key("enable.metrics.push")
+        {
+            self.set("enable.metrics.push", "false");
+        }
     }
 
     fn out_int(&self, key: &str) -> Option<i64> {
@@ -1855,6 +1864,16 @@ mod tests {
             ),
             (
                 Consumer,
+                ("enable.metrics.push", "true"),
+                ("enable.metrics.push", "true"),
+            ),
+            (
+                Producer,
+                ("enable.metrics.push", "false"),
+                ("enable.metrics.push", "false"),
+            ),
+            (
+                Consumer,
                 ("isolation.level", "read_uncommitted"),
                 ("isolation.level", "read_uncommitted"),
             ),
@@ -2072,6 +2091,11 @@ mod tests {
             Some("read_uncommitted")
         );
         assert!(!c.rdkafka.contains_key("partitioner"));
+        assert_eq!(
+            c.rdkafka.get("enable.metrics.push").map(String::as_str),
+            Some("false")
+        );
+        assert!(!p.rdkafka.contains_key("enable.metrics.push"));
         let a = ok(Admin, &[]);
         assert!(a.rdkafka.is_empty(), "{:?}", a.rdkafka);
     }
