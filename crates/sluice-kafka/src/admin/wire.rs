@@ -502,17 +502,18 @@ impl WireAdmin {
                         r.topics
                             .iter()
                             .flat_map(|t| {
-                                t.partitions.iter().filter_map(|p| {
-                                    (p.error_code == codes::NONE && p.committed_offset >= 0).then(
-                                        || {
-                                            (
-                                                t.name.as_str().to_string(),
-                                                p.partition_index,
-                                                p.committed_offset,
-                                            )
-                                        },
-                                    )
-                                })
+                                t.partitions
+                                    .iter()
+                                    .filter(|p| {
+                                        p.error_code == codes::NONE && p.committed_offset >= 0
+                                    })
+                                    .map(|p| {
+                                        (
+                                            t.name.as_str().to_string(),
+                                            p.partition_index,
+                                            p.committed_offset,
+                                        )
+                                    })
                             })
                             .collect::<Vec<_>>(),
                     ))
