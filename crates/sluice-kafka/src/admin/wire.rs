@@ -268,6 +268,27 @@ impl WireAdmin {
     }
 
     /// The address of `group`'s coordinator.
+    /// `req` sent to the coordinator of `group`: `Retry` while the coordinator is not known yet
+    /// or the transport error is transient.
+    async fn call_coordinator<R: Request>(
+        &self,
+        pool: &mut Pool,
+        group: &str,
+        key: ApiKey,
+        req: &R,
+        timeout: Duration,
+        context: &str,
+    ) -> Result<Attempt<R::Response>, KafkaError> {
+        let addr = match self.coordinator(pool, group, timeout).await? {
+            Attempt::Done(a) => a,
+            Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
+        };
+        match self.call(pool, Some(&addr), key, req, timeout).await {
+            Ok(r) => Ok(Attempt::Done(r)),
+            Err(e) => retry_or_fail(context, e),
+        }
+    }
+
     async fn coordinator(
         &self,
         pool: &mut Pool,
@@ -414,16 +435,12 @@ impl WireAdmin {
         self.retrying(super::TIMEOUT, |left| {
             Box::pin(async move {
                 let pool = &mut *self.pool.lock().await;
-                let addr = match self.coordinator(pool, group, left).await? {
-                    Attempt::Done(a) => a,
-                    Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
-                };
                 let r = match self
-                    .call(pool, Some(&addr), ApiKey::DeleteGroups, req, left)
-                    .await
+                    .call_coordinator(pool, group, ApiKey::DeleteGroups, req, left, context)
+                    .await?
                 {
-                    Ok(r) => r,
-                    Err(e) => return retry_or_fail(context, e),
+                    Attempt::Done(r) => r,
+                    Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
                 };
                 for g in &r.results {
                     match g.error_code {
@@ -476,16 +493,12 @@ impl WireAdmin {
             .retrying(super::TIMEOUT, |left| {
                 Box::pin(async move {
                     let pool = &mut *self.pool.lock().await;
-                    let addr = match self.coordinator(pool, group, left).await? {
-                        Attempt::Done(a) => a,
-                        Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
-                    };
                     let r = match self
-                        .call(pool, Some(&addr), ApiKey::OffsetFetch, req, left)
-                        .await
+                        .call_coordinator(pool, group, ApiKey::OffsetFetch, req, left, context)
+                        .await?
                     {
-                        Ok(r) => r,
-                        Err(e) => return retry_or_fail(context, e),
+                        Attempt::Done(r) => r,
+                        Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
                     };
                     let mut codes_seen = std::iter::once(r.error_code).chain(
                         r.topics
@@ -557,16 +570,12 @@ impl WireAdmin {
         self.retrying(super::TIMEOUT, |left| {
             Box::pin(async move {
                 let pool = &mut *self.pool.lock().await;
-                let addr = match self.coordinator(pool, group, left).await? {
-                    Attempt::Done(a) => a,
-                    Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
-                };
                 let r = match self
-                    .call(pool, Some(&addr), ApiKey::OffsetCommit, req, left)
-                    .await
+                    .call_coordinator(pool, group, ApiKey::OffsetCommit, req, left, context)
+                    .await?
                 {
-                    Ok(r) => r,
-                    Err(e) => return retry_or_fail(context, e),
+                    Attempt::Done(r) => r,
+                    Attempt::Retry(e) => return Ok(Attempt::Retry(e)),
                 };
                 let mut failed = r
                     .topics
