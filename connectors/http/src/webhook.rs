@@ -359,6 +359,15 @@ impl RecordCommitter for Replier {
             let _ = tx.send(metadata);
         }
     }
+
+    /// The request is found by its offset.
+    fn needs_payload(&self) -> bool {
+        false
+    }
+
+    fn needs_headers(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Default)]

@@ -204,6 +204,11 @@ impl RecordCommitter for Acker {
         };
         let _ = self.0.send(Ack::Message(session, qos, pkid));
     }
+
+    /// The message is found by its offset and headers.
+    fn needs_payload(&self) -> bool {
+        false
+    }
 }
 
 async fn ack_loop(

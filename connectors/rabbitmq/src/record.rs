@@ -147,6 +147,8 @@ pub fn to_record(
     r.key = opt_str(p.message_id());
     r.timestamp = Some(timestamp.unwrap_or_else(now_millis));
     let h = &mut r.headers;
+    // The 17 fixed headers and one per AMQP header, without growing the list on the way.
+    h.reserve(17 + p.headers().as_ref().map_or(0, |t| t.inner().len()));
     let s = || Some(schemas::optional_string());
     h.add(
         CONSUMER_TAG_HEADER,

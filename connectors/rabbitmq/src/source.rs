@@ -7,7 +7,7 @@
 //! committed offsets (the hook's `commit`): one `multiple` acknowledgement per commit for the
 //! deliveries Kafka acknowledged in order, single ones for the rest. Until then RabbitMQ keeps
 //! them unacknowledged and redelivers them if the task dies. With a prefetch limit the task
-//! asks for a commit when half of it waits, so RabbitMQ is not held back until
+//! asks for a commit when a quarter of it waits, so RabbitMQ is not held back until
 //! `offset.flush.interval.ms`.
 //!
 //! Records follow Confluent's format (see [`crate::record`]): value = body bytes, key = the
@@ -48,7 +48,7 @@ pub const THEMEETGROUP_TASK_CLASS: &str =
 /// Deliveries buffered between the consumer and `poll`, at most (RabbitMQ's own prefetch
 /// bounds what is unacknowledged; this bounds what waits in memory).
 const BUFFER: usize = 4096;
-/// Records per poll at most.
+/// Records per poll at most (with a prefetch limit, a quarter of it: see `batch`).
 const MAX_BATCH: usize = 1024;
 
 pub fn config_def() -> ConfigDef {
@@ -271,7 +271,7 @@ struct Acker {
     /// Records handed over since the last commit.
     ready: AtomicUsize,
     /// Ready records that make the task ask for a commit before `offset.flush.interval.ms`:
-    /// half the prefetch, so RabbitMQ never waits on a commit to send more.
+    /// a quarter of the prefetch, so RabbitMQ rarely waits on a commit to send more.
     commit_at: usize,
 }
 
@@ -293,6 +293,11 @@ impl RecordCommitter for Acker {
 
     fn wants_commit(&self) -> bool {
         self.ready.load(Ordering::Relaxed) >= self.commit_at
+    }
+
+    /// The delivery is found by its headers (consumer and delivery tag).
+    fn needs_payload(&self) -> bool {
+        false
     }
 }
 
@@ -412,6 +417,10 @@ pub struct RabbitMQSourceTask {
     partitions: HashMap<String, Arc<OffsetMap>>,
     /// Records in Kafka awaiting acknowledgement that make the task ask for an early commit.
     commit_at: usize,
+    /// Records per poll at most. With a prefetch limit, a quarter of it: the runtime handles
+    /// Kafka's acknowledgements between batches, so a poll of the whole window would hold
+    /// them (and RabbitMQ's next messages) back until every record of it was sent.
+    batch: usize,
 }
 
 #[async_trait]
@@ -433,11 +442,15 @@ impl SourceTask for RabbitMQSourceTask {
         };
         self.topic = Some(c.string(config::KAFKA_TOPIC).unwrap_or_default().into());
         // With a prefetch limit RabbitMQ stops delivering once that many messages wait for
-        // their acknowledgement, which comes at a commit: ask for one at half of it, not only
+        // their acknowledgement, which comes at a commit: ask for one at a quarter of it, not only
         // every offset.flush.interval.ms. Without one, bound the acknowledgements kept.
         self.commit_at = match usize::from(settings.prefetch) {
             0 => BUFFER,
-            p => (p / 2).max(1),
+            p => (p / 4).max(1),
+        };
+        self.batch = match usize::from(settings.prefetch) {
+            0 => MAX_BATCH,
+            p => (p / 4).clamp(1, MAX_BATCH),
         };
         let channels: Channels = Arc::default();
         let session = settings.open(&channels, 1).await?;
@@ -488,7 +501,7 @@ impl SourceTask for RabbitMQSourceTask {
                 &r.consumer_tag,
                 r.delivery,
             ));
-            next = if records.len() < MAX_BATCH {
+            next = if records.len() < self.batch {
                 rx.try_recv().ok()
             } else {
                 None

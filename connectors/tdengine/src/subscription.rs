@@ -128,6 +128,15 @@ impl RecordCommitter for Acks {
     fn commit_record(&self, record: SourceRecord, _metadata: Option<RecordMetadata>) {
         self.0.ack(&record.source_partition);
     }
+
+    /// The table is found by the source partition.
+    fn needs_payload(&self) -> bool {
+        false
+    }
+
+    fn needs_headers(&self) -> bool {
+        false
+    }
 }
 
 /// One table and its TMQ consumer (Java's `TableExecutor` in subscription mode).

@@ -148,6 +148,19 @@ pub trait RecordCommitter: Send + Sync {
     fn wants_commit(&self) -> bool {
         false
     }
+    /// Whether [`commit_record`](Self::commit_record) reads the record's key and value. Kafka
+    /// hands it the whole record as polled, which the runtime must then copy before the
+    /// converters take the key and value; a committer that finds its record by offset or
+    /// headers says `false` and gets the record with both `Null` (one copy of each payload
+    /// less per record). Default: `true`.
+    fn needs_payload(&self) -> bool {
+        true
+    }
+    /// Whether [`commit_record`](Self::commit_record) reads the record's headers; with
+    /// `false` it gets none. Default: `true`.
+    fn needs_headers(&self) -> bool {
+        true
+    }
 }
 
 /// What the runtime offers a sink task (`SinkTaskContext`).

@@ -10,7 +10,9 @@
 //! - Webhook source: requests/s and latency (until the reply naming the record's offset) of
 //!   concurrent clients POSTing 1 KB bodies.
 //!
-//! Clocks start at the first message moved (start-up is not counted) on both sides.
+//! Clocks start at the first message moved (start-up is not counted) on both sides. Both
+//! source sides are clocked the same way: from the first record a separate consumer reads
+//! back from the side's topic to the last.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -70,29 +72,123 @@ fn body(i: usize, size: usize) -> Vec<u8> {
     b
 }
 
+/// Records of a topic read back from the broker, with when the first and the `target`-th
+/// arrived: both sides of the source scenario are clocked by it, so neither gains from where
+/// its own clock starts or stops.
+struct ReadBack {
+    count: Arc<AtomicUsize>,
+    first: Arc<std::sync::OnceLock<Instant>>,
+    reached: Arc<std::sync::OnceLock<Instant>>,
+}
+
+impl ReadBack {
+    /// The seconds from the first record read back to the `target`-th, waiting (checking
+    /// `alive` every 2 ms) until it is read.
+    fn wait(
+        &self,
+        target: usize,
+        mut alive: impl FnMut() -> anyhow::Result<()>,
+    ) -> anyhow::Result<f64> {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if let (Some(first), Some(last)) = (self.first.get(), self.reached.get()) {
+                return Ok(last.duration_since(*first).as_secs_f64());
+            }
+            alive()?;
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "only {} of {target} records were read back in time",
+                self.count.load(Ordering::Relaxed)
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
 /// Counts the records of `topic` (partition 0) as they arrive, on its own thread (the test
 /// broker's high watermark is not a record count, so records are read and counted). Stops
-/// when the returned counter is dropped.
-fn count_records(bootstrap: &str, topic: &str) -> anyhow::Result<Arc<AtomicUsize>> {
+/// when the returned value is dropped.
+fn count_records(bootstrap: &str, topic: &str, target: usize) -> anyhow::Result<ReadBack> {
     use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("bench-count-{topic}"))
         .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
         .create()?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
     consumer.assign(&tpl)?;
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
+    let rb = ReadBack {
+        count: Arc::new(AtomicUsize::new(0)),
+        first: Arc::default(),
+        reached: Arc::default(),
+    };
+    let (c, first, reached) = (rb.count.clone(), rb.first.clone(), rb.reached.clone());
     std::thread::spawn(move || {
         while Arc::strong_count(&c) > 1 {
             if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
-                c.fetch_add(1, Ordering::Relaxed);
+                let now = Instant::now();
+                let n = c.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == 1 {
+                    let _ = first.set(now);
+                }
+                if n == target {
+                    let _ = reached.set(now);
+                }
             }
         }
     });
-    Ok(count)
+    Ok(rb)
+}
+
+/// The key and headers Sluice's RabbitMQ source writes for a delivery with the worker's
+/// `SimpleHeaderConverter` (Confluent's format: see `connectors/rabbitmq/src/record.rs`): the
+/// `message-id` as key, then the 17 `rabbitmq.*` headers in order, a null as no value.
+fn confluent_record(
+    consumer_tag: &str,
+    d: &lapin::message::Delivery,
+) -> (Option<String>, rdkafka::message::OwnedHeaders) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let p = &d.properties;
+    let s = |v: &Option<lapin::types::ShortString>| v.as_ref().map(|s| s.as_str().to_string());
+    let ts = p.timestamp().map(|t| t.saturating_mul(1000).to_string());
+    let fields: [(&str, Option<String>); 17] = [
+        ("rabbitmq.consumer.tag", Some(consumer_tag.to_string())),
+        ("rabbitmq.content.type", s(p.content_type())),
+        ("rabbitmq.content.encoding", s(p.content_encoding())),
+        (
+            "rabbitmq.delivery.mode",
+            Some(p.delivery_mode().unwrap_or(0).to_string()),
+        ),
+        (
+            "rabbitmq.priority",
+            Some(p.priority().unwrap_or(0).to_string()),
+        ),
+        ("rabbitmq.correlation.id", s(p.correlation_id())),
+        ("rabbitmq.reply.to", s(p.reply_to())),
+        ("rabbitmq.expiration", s(p.expiration())),
+        ("rabbitmq.message.id", s(p.message_id())),
+        ("rabbitmq.timestamp", ts),
+        ("rabbitmq.type", s(p.kind())),
+        ("rabbitmq.user.id", s(p.user_id())),
+        ("rabbitmq.app.id", s(p.app_id())),
+        ("rabbitmq.delivery.tag", Some(d.delivery_tag.to_string())),
+        ("rabbitmq.redeliver", Some(d.redelivered.to_string())),
+        ("rabbitmq.exchange", Some(d.exchange.as_str().to_string())),
+        (
+            "rabbitmq.routing.key",
+            Some(d.routing_key.as_str().to_string()),
+        ),
+    ];
+    let mut headers = OwnedHeaders::new_with_capacity(fields.len());
+    for (key, value) in &fields {
+        headers = headers.insert(Header {
+            key,
+            value: value.as_deref(),
+        });
+    }
+    (s(p.message_id()), headers)
 }
 
 struct Sluice(Child);
@@ -233,12 +329,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out = String::new();
     let rate = |s: f64| if s > 0.0 { n as f64 / s } else { 0.0 };
 
-    // RabbitMQ source, raw: lapin → rdkafka, acks after Kafka.
-    let (raw_q, sl_q) = (
+    // RabbitMQ source, raw: lapin → rdkafka, acks after Kafka. Twice: writing the body only,
+    // and writing the record Sluice writes (Confluent's format: the `message-id` as key, the
+    // 17 `rabbitmq.*` headers), so the ratio compares the same job.
+    let (raw_q, raw_full_q, sl_q) = (
         format!("bench-src-raw-{id}"),
+        format!("bench-src-raw-full-{id}"),
         format!("bench-src-sluice-{id}"),
     );
-    for q in [&raw_q, &sl_q] {
+    for q in [&raw_q, &raw_full_q, &sl_q] {
         declare(q)?;
         eprintln!(
             "messaging: filling {q} with {n} messages of {} bytes...",
@@ -247,42 +346,76 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fill(q)?;
     }
     let raw_topic = format!("bench-rabbit-raw-{id}");
+    let raw_full_topic = format!("bench-rabbit-raw-full-{id}");
     create_topic(&args.bootstrap, &raw_topic)?;
+    create_topic(&args.bootstrap, &raw_full_topic)?;
     let settings = sluice_runtime::clients::producer(&w, &Default::default(), "bench")?;
     let producer: FutureProducer = client_config(&settings).create()?;
-    eprintln!("messaging: raw RabbitMQ → Kafka...");
-    let raw_src = rt.block_on(async {
-        let ch = conn.create_channel().await?;
-        ch.basic_qos(args.prefetch, BasicQosOptions::default()).await?;
-        let mut consumer = ch
-            .basic_consume(&raw_q, "", BasicConsumeOptions::default(), FieldTable::default())
-            .await?;
-        let mut pending = futures::stream::FuturesOrdered::new();
-        let (mut done, mut t0) = (0usize, None);
-        while done < n {
-            tokio::select! {
-                d = consumer.next(), if pending.len() < usize::from(args.prefetch).max(1) => {
-                    let d = d.ok_or_else(|| anyhow::anyhow!("consumer ended"))??;
-                    t0.get_or_insert_with(Instant::now);
-                    let (p, topic) = (producer.clone(), raw_topic.clone());
-                    pending.push_back(async move {
-                        let r = p.send(FutureRecord::<(), _>::to(&topic).payload(&d.data), Timeout::Never).await;
-                        (d.delivery_tag, r)
-                    });
-                }
-                Some((tag, r)) = pending.next() => {
-                    r.map_err(|(e, _)| e)?;
-                    done += 1;
-                    if done % (usize::from(args.prefetch) / 2).max(1) == 0 || done == n {
-                        ch.basic_ack(tag, BasicAckOptions { multiple: true }).await?;
+    let raw_source = |queue: &str, topic: &str, full: bool| -> anyhow::Result<f64> {
+        eprintln!(
+            "messaging: raw RabbitMQ → Kafka ({})...",
+            if full {
+                "Confluent's record format"
+            } else {
+                "body only"
+            }
+        );
+        let counted = count_records(&args.bootstrap, topic, n)?;
+        let own = rt.block_on(async {
+            let ch = conn.create_channel().await?;
+            ch.basic_qos(args.prefetch, BasicQosOptions::default())
+                .await?;
+            let mut consumer = ch
+                .basic_consume(
+                    queue,
+                    "",
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let tag = consumer.tag().as_str().to_string();
+            let mut pending = futures::stream::FuturesOrdered::new();
+            let (mut done, mut t0) = (0usize, None);
+            while done < n {
+                tokio::select! {
+                    d = consumer.next(), if pending.len() < usize::from(args.prefetch).max(1) => {
+                        let d = d.ok_or_else(|| anyhow::anyhow!("consumer ended"))??;
+                        t0.get_or_insert_with(Instant::now);
+                        let (p, topic) = (producer.clone(), topic.to_string());
+                        let record = full.then(|| confluent_record(&tag, &d));
+                        pending.push_back(async move {
+                            let mut r = FutureRecord::<str, _>::to(&topic).payload(&d.data);
+                            if let Some((key, headers)) = &record {
+                                if let Some(k) = key {
+                                    r = r.key(k.as_str());
+                                }
+                                r = r.headers(headers.clone());
+                            }
+                            let sent = p.send(r, Timeout::Never).await;
+                            (d.delivery_tag, sent)
+                        });
+                    }
+                    Some((tag, r)) = pending.next() => {
+                        r.map_err(|(e, _)| e)?;
+                        done += 1;
+                        if done % (usize::from(args.prefetch) / 2).max(1) == 0 || done == n {
+                            ch.basic_ack(tag, BasicAckOptions { multiple: true }).await?;
+                        }
                     }
                 }
             }
-        }
-        let _ = ch.close(200, "done").await;
-        anyhow::Ok(t0.map_or(0.0, |t| t.elapsed().as_secs_f64()))
-    })?;
-    producer.flush(Timeout::Never)?;
+            let _ = ch.close(200, "done").await;
+            anyhow::Ok(t0.map_or(0.0, |t| t.elapsed().as_secs_f64()))
+        })?;
+        producer.flush(Timeout::Never)?;
+        let secs = counted.wait(n, || Ok(()))?;
+        eprintln!(
+            "messaging: raw source took {secs:.2} s from the first record read back to the last ({own:.2} s from its first delivery to its last acknowledgement)"
+        );
+        Ok(secs)
+    };
+    let raw_src_plain = raw_source(&raw_q, &raw_topic, false)?;
+    let raw_src = raw_source(&raw_full_q, &raw_full_topic, true)?;
 
     // RabbitMQ source, Sluice.
     let sl_topic = format!("bench-rabbit-sluice-{id}");
@@ -290,7 +423,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(
         &src,
         format!(
-            "name=rabbit-source-bench\nconnector.class=io.confluent.connect.rabbitmq.RabbitMQSourceConnector\ntasks.max=1\nkafka.topic={sl_topic}\nrabbitmq.queue={sl_q}\nrabbitmq.host={}\nrabbitmq.port={}\nrabbitmq.prefetch.count={}\n{}",
+            "name=rabbit-source-bench-{id}\nconnector.class=io.confluent.connect.rabbitmq.RabbitMQSourceConnector\ntasks.max=1\nkafka.topic={sl_topic}\nrabbitmq.queue={sl_q}\nrabbitmq.host={}\nrabbitmq.port={}\nrabbitmq.prefetch.count={}\n{}",
             args.rabbit_host,
             args.rabbit_port,
             args.prefetch,
@@ -302,9 +435,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     eprintln!("messaging: Sluice RabbitMQ source...");
     create_topic(&args.bootstrap, &sl_topic)?;
-    let counted = count_records(&args.bootstrap, &sl_topic)?;
+    let counted = count_records(&args.bootstrap, &sl_topic, n)?;
     let mut sl = Sluice::start(&args, &worker, &src, "rabbit-source.log")?;
-    let sl_src = clock(&mut sl, n, || counted.load(Ordering::Relaxed))?;
+    let sl_src = counted.wait(n, || sl.check())?;
     eprintln!(
         "messaging: Sluice source took {sl_src:.2} s wall, {:.2} s CPU (whole process, start-up included)",
         sl.cpu_secs()
@@ -363,7 +496,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(
         &snk,
         format!(
-            "name=rabbit-sink-bench\nconnector.class=io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector\ntasks.max=1\ntopics={raw_topic}\nrabbitmq.host={}\nrabbitmq.port={}\nrabbitmq.exchange=\nrabbitmq.routing.key={sl_out}\nrabbitmq.delivery.mode=TRANSIENT\n",
+            "name=rabbit-sink-bench-{id}\nconnector.class=io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector\ntasks.max=1\ntopics={raw_topic}\nrabbitmq.host={}\nrabbitmq.port={}\nrabbitmq.exchange=\nrabbitmq.routing.key={sl_out}\nrabbitmq.delivery.mode=TRANSIENT\n",
             args.rabbit_host, args.rabbit_port
         ),
     )?;
@@ -371,14 +504,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut sl = Sluice::start(&args, &worker, &snk, "rabbit-sink.log")?;
     let sl_sink = clock(&mut sl, n, || declare(&sl_out).unwrap_or(0))?;
     drop(sl);
-    for q in [&raw_q, &sl_q, &raw_out, &sl_out] {
+    for q in [&raw_q, &raw_full_q, &sl_q, &raw_out, &sl_out] {
         let _ = rt.block_on(ch.queue_delete(q, QueueDeleteOptions::default()));
     }
 
     out.push_str(&format!(
         "\nRabbitMQ ({n} messages of {} bytes, prefetch {}, on the machine's RabbitMQ; raw client = lapin + rdkafka doing the same job):\n\n\
 | Scenario | Sluice msg/s | Raw client msg/s | Ratio | Target |\n|---|---:|---:|---:|---|\n\
-| Source (queue → Kafka, ack after Kafka) | {:.0} | {:.0} | {:.2} | ≥ 0.8: {} |\n\
+| Source (queue → Kafka, ack after Kafka; raw client writes Sluice's record: key and 17 headers) | {:.0} | {:.0} | {:.2} | ≥ 0.8: {} |\n\
+| Source, against a raw client writing the body only (no key, no headers) | {:.0} | {:.0} | {:.2} | – |\n\
 | Sink (Kafka → queue, publisher confirms) | {:.0} | {:.0} | {:.2} | ≥ 0.8: {} |\n",
         args.size,
         args.prefetch,
@@ -386,6 +520,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rate(raw_src),
         rate(sl_src) / rate(raw_src).max(1.0),
         if rate(sl_src) >= 0.8 * rate(raw_src) { "met" } else { "**not met**" },
+        rate(sl_src),
+        rate(raw_src_plain),
+        rate(sl_src) / rate(raw_src_plain).max(1.0),
         rate(sl_sink),
         rate(raw_sink),
         rate(sl_sink) / rate(raw_sink).max(1.0),
@@ -401,7 +538,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(
         &hook,
         format!(
-            "name=webhook-bench\nconnector.class=io.sluice.connect.http.HttpWebhookSourceConnector\ntasks.max=1\nkafka.topic={hook_topic}\nhttp.bind.address=127.0.0.1\nhttp.port={port}\nhttp.path=/publish\n"
+            "name=webhook-bench-{id}\nconnector.class=io.sluice.connect.http.HttpWebhookSourceConnector\ntasks.max=1\nkafka.topic={hook_topic}\nhttp.bind.address=127.0.0.1\nhttp.port={port}\nhttp.path=/publish\n"
         ),
     )?;
     eprintln!(

@@ -135,11 +135,15 @@ fn follows(last: &Delivery, position: Option<(i32, i64)>) -> bool {
     }
 }
 
-/// How often a waiting [`Deliveries`] polls the client while records are in flight (at first:
-/// the wait doubles while polls find nothing, so a broker outage with records in flight costs
-/// about ten polls a second, not a thousand), and while none are (for the client's error
-/// events, as rdkafka's own polling thread does).
+/// How often a waiting [`Deliveries`] polls the client while records are in flight: every
+/// millisecond for the first [`POLL_BUSY_STEADY`] polls (a broker acknowledges within a few
+/// milliseconds, and a source that waits for acknowledgements before it reads more, such as
+/// RabbitMQ's with its prefetch window, loses each millisecond a report waits unseen), then
+/// doubling while polls find nothing, so a broker outage with records in flight costs about
+/// ten polls a second, not a thousand; and while none are (for the client's error events, as
+/// rdkafka's own polling thread does).
 const POLL_BUSY: Duration = Duration::from_millis(1);
+const POLL_BUSY_STEADY: u32 = 20;
 const POLL_IDLE: Duration = Duration::from_millis(100);
 
 type Client = BaseProducer<DeliveryContext>;
@@ -156,6 +160,7 @@ impl Deliveries {
     /// of `out`. Cancel safe: a report is either still queued or in `out`.
     pub async fn recv_many(&mut self, out: &mut Vec<Delivery>) {
         let mut busy = POLL_BUSY;
+        let mut polls = 0u32;
         loop {
             if self.try_recv_many(out) {
                 return;
@@ -168,7 +173,10 @@ impl Deliveries {
             // Reports arrive when the client is polled: here, by another task sharing the
             // client, or by a flush on another thread (each of which wakes this wait).
             let _ = tokio::time::timeout(every, self.queue.ready.notified()).await;
-            busy = (busy * 2).min(POLL_IDLE);
+            polls = polls.saturating_add(1);
+            if polls >= POLL_BUSY_STEADY {
+                busy = (busy * 2).min(POLL_IDLE);
+            }
         }
     }
 

@@ -19,6 +19,10 @@ impl Headers {
     pub fn new() -> Self {
         Headers(Vec::new())
     }
+    /// Room for `additional` more headers without growing.
+    pub fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
     pub fn add(&mut self, key: impl Into<String>, schema: Option<SchemaRef>, value: Value) {
         self.0.push(Header {
             key: key.into(),

@@ -109,14 +109,25 @@ impl SourcePipeline {
                 std::mem::take(&mut record.value),
             )
             .map_err(|e| Failure::new(Stage::ValueConverter, &c.value_class, e))?;
-        headers_out.clear();
+        // The previous record's header names are overwritten in place: a source whose
+        // records carry the same headers then allocates no name per header.
+        let mut used = 0;
         for h in headers.iter() {
             let bytes = c
                 .header
                 .from_connect_header(&record.topic, &h.key, h.schema.as_ref(), &h.value)
                 .map_err(|e| Failure::new(Stage::HeaderConverter, &c.header_class, e))?;
-            headers_out.push((h.key.clone(), bytes));
+            match headers_out.get_mut(used) {
+                Some((key, value)) => {
+                    key.clear();
+                    key.push_str(&h.key);
+                    *value = bytes;
+                }
+                None => headers_out.push((h.key.clone(), bytes)),
+            }
+            used += 1;
         }
+        headers_out.truncate(used);
         record.headers = headers;
         Ok(Some(Ready { key, value }))
     }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use sluice_api::config::RawConfig;
 use sluice_api::connector::{RecordCommitter, RecordMetadata, SourceTask, SourceTaskContext};
-use sluice_api::record::{OffsetMap, SourceRecord, Topic};
+use sluice_api::data::{Headers, Value};
+use sluice_api::record::{ConnectRecord, OffsetMap, SourceRecord, Topic};
 use sluice_api::ConnectError;
 use sluice_kafka::admin::Admin;
 use sluice_kafka::producer::{Deliveries, Delivery, OutRecord, Producer, SendError};
@@ -97,6 +98,8 @@ struct Submitted {
     committable: FxHashMap<Arc<Vec<u8>>, OffsetMap>,
     /// The offset key of the last partition seen, and that partition.
     last_key: Option<(Arc<OffsetMap>, Arc<Vec<u8>>)>,
+    /// The last run takes no more records: the next one starts a run of its own.
+    sealed: bool,
 }
 
 impl Submitted {
@@ -122,8 +125,9 @@ impl Submitted {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
+        let sealed = std::mem::take(&mut self.sealed);
         match self.runs.back_mut() {
-            Some(run) if Arc::ptr_eq(&run.key, key) && run.len < MAX_RUN => {
+            Some(run) if !sealed && Arc::ptr_eq(&run.key, key) && run.len < MAX_RUN => {
                 run.len += 1;
                 run.acked += usize::from(acked);
                 run.offset = offset;
@@ -140,6 +144,14 @@ impl Submitted {
             self.advance();
         }
         Ok(seq)
+    }
+
+    /// Ends the last run: records of a poll never share a run with the records of another.
+    /// A run's offset becomes committable only once all its records are acknowledged, so a
+    /// source that waits for commits before it gets more records (RabbitMQ's prefetch window)
+    /// sees its first polls committed while the later ones are still on their way.
+    fn seal(&mut self) {
+        self.sealed = true;
     }
 
     /// Marks record `seq` acknowledged (each at most once; unknown ones are ignored).
@@ -210,6 +222,42 @@ struct RecordCommits {
 }
 
 impl RecordCommits {
+    /// The copy of `rec` that [`RecordCommitter::commit_record`] gets later: all of it, or
+    /// without what the committer says it does not read.
+    fn original(&self, rec: &SourceRecord) -> SourceRecord {
+        let (payload, headers) = (
+            self.committer.needs_payload(),
+            self.committer.needs_headers(),
+        );
+        if payload && headers {
+            return rec.clone();
+        }
+        let r = &rec.record;
+        SourceRecord {
+            source_partition: rec.source_partition.clone(),
+            source_offset: rec.source_offset.clone(),
+            record: ConnectRecord {
+                topic: r.topic.clone(),
+                kafka_partition: r.kafka_partition,
+                key_schema: r.key_schema.clone(),
+                key: if payload { r.key.clone() } else { Value::Null },
+                value_schema: r.value_schema.clone(),
+                value: if payload {
+                    r.value.clone()
+                } else {
+                    Value::Null
+                },
+                timestamp: r.timestamp,
+                headers: if headers {
+                    r.headers.clone()
+                } else {
+                    Headers::new()
+                },
+                kafka_offset: r.kafka_offset,
+            },
+        }
+    }
+
     fn keep(&mut self, seq: usize, record: SourceRecord, topic: Topic) {
         self.pending.insert(seq, (record, topic));
     }
@@ -557,11 +605,12 @@ impl Driver {
     /// caller to clear.
     async fn send_batch(&mut self, batch: &mut [SourceRecord]) -> Result<(), ConnectError> {
         let connector = &self.id.connector;
+        self.submitted.seal();
         // Records dropped by a transform or tolerated: no longer active, never written.
         let mut retired = 0;
         for rec in batch.iter_mut() {
             // Kafka hands `commitRecord` the record as polled, before transforms.
-            let mut original = self.commits.as_ref().map(|_| rec.clone());
+            let mut original = self.commits.as_ref().map(|c| c.original(rec));
             let source_offset = std::mem::take(&mut rec.source_offset);
             let processed = if self.pipeline.may_retry() {
                 self.pipeline
@@ -1119,6 +1168,34 @@ mod tests {
             s.ack(*seq);
         }
         assert_eq!(s.committable.get(&key), Some(&off(MAX_RUN as i64 * 2 + 5)));
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn the_records_of_a_poll_commit_without_waiting_for_the_next_poll() {
+        let mut s = Submitted::default();
+        let part = part("q");
+        let key = key(&part);
+        // Two polls of the same partition, 3 records each, all in flight.
+        s.seal();
+        let first: Vec<usize> = (1..=3)
+            .map(|i| s.submit("c", &part, off(i), false).unwrap())
+            .collect();
+        s.seal();
+        let second: Vec<usize> = (4..=6)
+            .map(|i| s.submit("c", &part, off(i), false).unwrap())
+            .collect();
+        assert_eq!(s.runs.len(), 2);
+        // Kafka has the first poll: its last offset is committable while the second waits.
+        s.ack_range(first[0]..first[2] + 1);
+        assert_eq!(s.committable.get(&key), Some(&off(3)));
+        assert_eq!(s.in_flight(), 3);
+        // A partial acknowledgement of the second poll commits nothing more.
+        s.committable.clear();
+        s.ack(second[0]);
+        assert!(s.committable.is_empty());
+        s.ack_range(second[1]..second[2] + 1);
+        assert_eq!(s.committable.get(&key), Some(&off(6)));
         assert_eq!(s.in_flight(), 0);
     }
 }
