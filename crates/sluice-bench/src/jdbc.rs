@@ -544,7 +544,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(())
     });
-    let outcomes = result?;
+    let (outcomes, read_rate) = result?;
 
     let nf = n as f64;
     let rate = |s: &Sample| s.rate(n);
@@ -575,6 +575,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             o.raw.hwm_kib as f64 / 1024.0,
         ));
     }
+    if let Some(read) = read_rate {
+        table.push_str(&format!(
+            "\nReading the sink input alone (a raw rdkafka consumer with the sink's consumer settings, doing nothing with the records; spawn to the last record): {read:.0} rows/s. Against that bound:"
+        ));
+        for o in outcomes.iter().filter(|o| o.label.starts_with("Sink")) {
+            table.push_str(&format!(
+                " {} {:.2};",
+                o.label,
+                rate(&o.sluice) / read.max(1.0)
+            ));
+        }
+        table.push('\n');
+    }
     print!("{table}");
     if let Some(md) = &args.out_md {
         let mut f = std::fs::OpenOptions::new()
@@ -586,12 +599,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> {
+/// The scenarios' outcomes, and how fast a raw consumer alone read the sink input (rows/s).
+fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<(Vec<Outcome>, Option<f64>)> {
     let rt = crate::runtime()?;
     let client = rt.block_on(pg_connect(&args.pg, db))?;
     let scenarios: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
     let url = format!("jdbc:postgresql://{}/{db}?user=postgres", args.pg);
     let mut outcomes = Vec::new();
+    let mut read_rate = None;
     let tag = std::process::id();
 
     // Sink input: one topic of JSON-with-schema records, read by both sink scenarios.
@@ -626,6 +641,36 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
             .status()?;
         anyhow::ensure!(st.success(), "producing the sink input failed");
         let _ = std::fs::remove_file(&input);
+        // The bound a sink cannot beat: reading the same records from the broker and doing
+        // nothing else (a raw rdkafka consumer with the consumer settings the sink's worker
+        // file gives), spawn to the last record.
+        let read_worker = args.work.join("jdbc-read-worker.properties");
+        std::fs::write(
+            &read_worker,
+            format!(
+                "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\noffset.storage.file.filename={}\nconsumer.max.poll.records={}\n",
+                args.bootstrap,
+                args.work.join("jdbc-read.offsets").display(),
+                args.batch
+            ),
+        )?;
+        eprintln!("jdbc: reading the sink input alone (raw consumer)...");
+        let started = std::time::Instant::now();
+        let st = Command::new(&me)
+            .args(["baseline-consume", "--topic", &topic, "--worker"])
+            .arg(&read_worker)
+            .args([
+                "--group",
+                &format!("jdbc-read-{tag}"),
+                "--records",
+                &n.to_string(),
+            ])
+            .arg("--out")
+            .arg("/dev/null")
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(st.success(), "reading the sink input failed");
+        read_rate = Some(n as f64 / started.elapsed().as_secs_f64().max(1e-9));
 
         for (label, upsert) in [("sink-insert", false), ("sink-upsert", true)] {
             if !scenarios.contains(&label) {
@@ -813,5 +858,5 @@ fn run_scenarios(args: &Args, db: &str, n: u64) -> anyhow::Result<Vec<Outcome>> 
             });
         }
     }
-    Ok(outcomes)
+    Ok((outcomes, read_rate))
 }

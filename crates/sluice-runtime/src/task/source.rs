@@ -749,32 +749,74 @@ impl Driver {
 
     /// Saves the committable offsets; on failure they are kept for the next attempt.
     async fn commit_offsets(&mut self) -> Result<bool, ConnectError> {
+        match self.start_commit()? {
+            Some(save) => {
+                let done = save.await;
+                Ok(self.finish_commit(done))
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Takes the committable offsets and returns their save, to be awaited (while the driver
+    /// goes on sending) and handed to [`finish_commit`](Self::finish_commit); `None` when
+    /// there is nothing to commit.
+    fn start_commit(&mut self) -> Result<Option<Saving>, ConnectError> {
         if self.submitted.committable.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let pending = std::mem::take(&mut self.submitted.committable);
         let mut entries = Vec::with_capacity(pending.len());
         for (k, v) in &pending {
             entries.push(((**k).clone(), Some(codec::encode_offset(v)?)));
         }
-        let started = std::time::Instant::now();
-        let saved = self.offsets.set(entries).await;
+        let store = self.offsets.clone();
+        Ok(Some(Box::pin(async move {
+            let started = std::time::Instant::now();
+            let saved = store.set(entries).await;
+            SaveDone {
+                saved,
+                pending,
+                started,
+            }
+        })))
+    }
+
+    /// The end of a save begun by [`start_commit`](Self::start_commit): `true` when the
+    /// offsets were saved; on failure they are kept for the next attempt (offsets that became
+    /// committable since then win).
+    fn finish_commit(&mut self, done: SaveDone) -> bool {
+        let SaveDone {
+            saved,
+            pending,
+            started,
+        } = done;
         self.metrics
             .record_commit(saved.is_ok(), started.elapsed().as_millis() as u64);
         match saved {
             Ok(()) => {
                 tracing::debug!(task = %self.id, partitions = pending.len(), "Committed source offsets.");
-                Ok(true)
+                true
             }
             Err(e) => {
                 tracing::error!(task = %self.id, error = %e, "Failed to commit source offsets; will retry at the next interval.");
                 for (k, v) in pending {
                     self.submitted.committable.entry(k).or_insert(v);
                 }
-                Ok(false)
+                false
             }
         }
     }
+}
+
+/// An offset save in flight (see [`Driver::start_commit`]).
+type Saving = std::pin::Pin<Box<dyn std::future::Future<Output = SaveDone> + Send>>;
+
+/// How a save ended, with the offsets it wrote (kept again if it failed).
+struct SaveDone {
+    saved: Result<(), crate::offsets::OffsetStoreError>,
+    pending: FxHashMap<Arc<Vec<u8>>, OffsetMap>,
+    started: std::time::Instant,
 }
 
 /// Runs a source task until cancelled or failed.
@@ -896,27 +938,39 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     );
     tick.tick().await;
     let mut target_rx = target;
+    // The offset save in flight, at most one. While it runs the driver goes on sending what
+    // the task polls (the save takes a write and an fsync, or a round trip to the offsets
+    // topic), but takes no delivery reports: every record handed to `commit_record` before a
+    // commit's `RecordCommitter::commit` was handed over before that save began, as when the
+    // driver waited for the save.
+    let mut saving: Option<Saving> = None;
     let driver = async {
         let outcome: Result<(), ConnectError> = async {
         loop {
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Ok(()),
-                () = d.deliveries.recv_many(&mut d.reports) => {
-                    d.handle_reports()?;
-                    if d.commits.as_ref().is_some_and(|c| c.committer.wants_commit())
-                        && d.commit_offsets().await?
-                    {
+                done = async {
+                    match saving.as_mut() {
+                        Some(save) => save.await,
+                        None => std::future::pending().await,
+                    }
+                }, if saving.is_some() => {
+                    saving = None;
+                    if d.finish_commit(done) {
                         d.committed();
                         committed.notify_one();
                     }
                 }
-                _ = tick.tick() => {
-                    d.take_dlq_acks()?;
-                    if d.commit_offsets().await? {
-                        d.committed();
-                        committed.notify_one();
+                () = d.deliveries.recv_many(&mut d.reports), if saving.is_none() => {
+                    d.handle_reports()?;
+                    if d.commits.as_ref().is_some_and(|c| c.committer.wants_commit()) {
+                        saving = d.start_commit()?;
                     }
+                }
+                _ = tick.tick(), if saving.is_none() => {
+                    d.take_dlq_acks()?;
+                    saving = d.start_commit()?;
                 }
                 changed = target_rx.changed() => {
                     if changed.is_ok() {
@@ -943,6 +997,13 @@ pub async fn run(spec: SourceTaskSpec) -> Result<(), ConnectError> {
     };
     let (task, outcome) = tokio::join!(poller, driver);
     let mut task = Some(task);
+    // A save still in flight ends first, so the last commit below writes after it.
+    if let Some(save) = saving.take() {
+        let done = save.await;
+        if d.finish_commit(done) {
+            d.committed();
+        }
+    }
     let deadline = tokio::time::Instant::now() + settings.offset_flush_timeout;
     if let Some(dlq) = d.errors.dlq.as_mut() {
         match dlq.flush(settings.offset_flush_timeout).await {
