@@ -490,11 +490,16 @@ impl SourceTask for RabbitMQSourceTask {
         };
         let mut next = Some(first);
         while let Some(r) = next {
-            let partition = self
-                .partitions
-                .entry(r.delivery.routing_key.as_str().to_string())
-                .or_insert_with(|| Arc::new(record::partition(r.delivery.routing_key.as_str())))
-                .clone();
+            let key = r.delivery.routing_key.as_str();
+            // Looked up before inserting: no key string is allocated for a known key.
+            let partition = match self.partitions.get(key) {
+                Some(p) => p.clone(),
+                None => self
+                    .partitions
+                    .entry(key.to_string())
+                    .or_insert_with(|| Arc::new(record::partition(key)))
+                    .clone(),
+            };
             records.push(record::to_record(
                 partition,
                 topic.clone(),

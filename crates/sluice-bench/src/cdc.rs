@@ -5,7 +5,10 @@
 //!   logical slots (created before the writes) hold the WAL; then a raw pgoutput reader (this
 //!   file, [`raw`]: the replication protocol over a plain socket, decoding every message and
 //!   every column of every insert, nothing else) reads one slot and Sluice's
-//!   `PostgresConnector` the other, into Kafka. Events/s, CPU per event, peak RSS.
+//!   `PostgresConnector` the other, into Kafka. Events/s, CPU per event, peak RSS. Then the
+//!   bound: Sluice's records read back and written again by a raw librdkafka producer with
+//!   Sluice's producer settings (how fast this broker takes those bytes from one client); and
+//!   the same pair with JsonConverter's schemas off, on a third slot.
 //! - **Latency**: with Sluice streaming, a writer commits single-row inserts at a steady rate
 //!   (1,000/s) and a consumer reading the topic notes when each arrives: commit (the INSERT's
 //!   answer) to record in Kafka (the consumer's fetch), p50/p99/max.
@@ -430,6 +433,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "CREATE PUBLICATION bench_pub FOR TABLE t, lat",
             "SELECT pg_create_logical_replication_slot('raw_slot', 'pgoutput')",
             "SELECT pg_create_logical_replication_slot('sluice_slot', 'pgoutput')",
+            "SELECT pg_create_logical_replication_slot('sluice_slot2', 'pgoutput')",
+            "SELECT pg_create_logical_replication_slot('raw_slot2', 'pgoutput')",
         ] {
             c.batch_execute(sql)
                 .await
@@ -454,42 +459,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
 
-    // Raw reader.
-    eprintln!("cdc: raw pgoutput reader...");
-    let me = std::env::current_exe()?;
-    let start = Instant::now();
-    let out = Command::new(&me)
-        .args(["cdc-raw", "--port", &port.to_string(), "--db", "bench"])
-        .args([
-            "--slot",
-            "raw_slot",
-            "--publication",
-            "bench_pub",
-            "--events",
-        ])
-        .arg(written.to_string())
-        .stdin(Stdio::null())
-        .output()?;
-    let raw_wall = start.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        out.status.success(),
-        "raw reader failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
-    let raw = Sample {
-        wall_s: raw_wall,
-        cpu_s: v["cpu_s"].as_f64().unwrap_or(f64::NAN),
-        hwm_kib: v["hwm_kib"].as_u64().unwrap_or(0),
-    };
+    // Nothing left running in the server (autovacuum's analyze of the new rows, the
+    // checkpointer): it would slow whichever reader came first.
+    rt.block_on(client.batch_execute("VACUUM (ANALYZE) t"))?;
+    rt.block_on(client.batch_execute("CHECKPOINT"))?;
 
-    // Sluice: the connector on the other slot, JsonConverter with schemas (Connect's default).
+    // The raw reader, once before Sluice and once after (each on a slot of its own): the
+    // faster run counts.
+    let raw_run = |slot: &str| -> anyhow::Result<Sample> {
+        eprintln!("cdc: raw pgoutput reader on {slot}...");
+        let me = std::env::current_exe()?;
+        let start = Instant::now();
+        let out = Command::new(&me)
+            .args(["cdc-raw", "--port", &port.to_string(), "--db", "bench"])
+            .args(["--slot", slot, "--publication", "bench_pub", "--events"])
+            .arg(written.to_string())
+            .stdin(Stdio::null())
+            .output()?;
+        let wall_s = start.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            out.status.success(),
+            "raw reader failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())?;
+        Ok(Sample {
+            wall_s,
+            cpu_s: v["cpu_s"].as_f64().unwrap_or(f64::NAN),
+            hwm_kib: v["hwm_kib"].as_u64().unwrap_or(0),
+        })
+    };
+    let raw_first = raw_run("raw_slot")?;
+
+    // Sluice on its slot with JsonConverter and schemas (Connect's default), then the bound:
+    // the same records, read back, written by a raw producer with Sluice's producer settings
+    // (how fast the broker takes these bytes from one client), then Sluice again without
+    // schemas on the third slot (about a fifth of the bytes), and its bound.
     let tag = std::process::id();
-    let prefix = format!("cdcbench{tag}");
-    let topic = format!("{prefix}.public.t");
-    let lat_topic = format!("{prefix}.public.lat");
-    crate::tdengine::create_topic(&args.bootstrap, &topic)?;
-    crate::tdengine::create_topic(&args.bootstrap, &lat_topic)?;
     let worker = args.work.join("cdc-worker.properties");
     std::fs::write(
         &worker,
@@ -499,56 +505,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.work.join(format!("cdc-{tag}.offsets")).display()
         ),
     )?;
-    let conn = args.work.join("cdc-connector.properties");
-    std::fs::write(
-        &conn,
-        format!(
-            "name=cdc-bench-{tag}\nconnector.class=io.debezium.connector.postgresql.PostgresConnector\nplugin.name=pgoutput\ndatabase.hostname=127.0.0.1\ndatabase.port={port}\ndatabase.user=postgres\ndatabase.dbname=bench\ntopic.prefix={prefix}\nslot.name=sluice_slot\npublication.name=bench_pub\npublication.autocreate.mode=disabled\nsnapshot.mode=no_data\n"
-        ),
-    )?;
-    eprintln!("cdc: Sluice PostgresConnector...");
-    let log = args.work.join("cdc-sluice.log");
-    let start = Instant::now();
-    let mut child = Command::new(&args.sluice)
-        .arg("standalone")
-        .arg("--listeners")
-        .arg("http://127.0.0.1:0")
-        .arg(&worker)
-        .arg(&conn)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?)
-        .spawn()?;
-    let pid = child.id().to_string();
-    let result = (|| -> anyhow::Result<(Sample, Latency)> {
-        let counted = crate::jdbc::count_records(&args.bootstrap, &topic, written)?;
-        let deadline = start + Duration::from_secs(3600);
-        let sluice = loop {
-            std::thread::sleep(Duration::from_millis(20));
-            if counted.load(std::sync::atomic::Ordering::SeqCst) {
-                break Sample {
-                    wall_s: start.elapsed().as_secs_f64(),
-                    cpu_s: procfs::cpu_seconds(&pid).unwrap_or(f64::NAN),
-                    hwm_kib: procfs::status_kib(&pid, "VmHWM").unwrap_or(0),
-                };
-            }
-            if let Some(s) = child.try_wait()? {
-                bail!("sluice exited ({s}); see {}", log.display());
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "sluice did not finish in an hour"
-            );
-        };
-        let lat = latency(&args, port, &lat_topic)?;
-        Ok((sluice, lat))
+    let result = (|| -> anyhow::Result<(Side, Side, Latency)> {
+        let with = sluice_side(&args, port, written, "sluice_slot", true)?;
+        let probe = latency(&args, port, &format!("{}.public.lat", with.prefix))?;
+        let with = bound(&args, &worker, with, written)?;
+        let without = sluice_side(&args, port, written, "sluice_slot2", false)?;
+        let without = bound(&args, &worker, without, written)?;
+        Ok((with, without, probe))
     })();
-    let _ = child.kill();
-    let _ = child.wait();
+    let raw_last = raw_run("raw_slot2");
+    let raw = match &raw_last {
+        Ok(last) if last.wall_s < raw_first.wall_s => *last,
+        _ => raw_first,
+    };
     drop(client);
     drop(cluster);
-    let (sluice, probe) = result?;
+    let (with, without, probe) = result?;
+    let raw_last = raw_last?;
+    let sluice = with.sample;
     let achieved = probe.achieved;
     let mut lat = probe.total.clone();
     // The same rows after the first second (the first rows of a new table wait for its
@@ -573,10 +547,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let table = format!(
         "\nPostgreSQL CDC, {written} single-row inserts in transactions of {tx} read from a logical slot (private PostgreSQL 15 cluster; its walsender's CPU is counted on neither side):\n\n\
 | Side | Events/s | CPU µs per event | Peak RSS |\n|---|---:|---:|---:|\n\
-| raw pgoutput reader (decodes every insert, no Kafka) | {:.0} | {:.2} | {:.1} MiB |\n\
+| raw pgoutput reader (decodes every insert, no Kafka; the faster of two runs: {:.0} before Sluice, {:.0} after) | {:.0} | {:.2} | {:.1} MiB |\n\
 | Sluice `PostgresConnector` into Kafka (JsonConverter, schemas on) | {:.0} | {:.2} | {:.1} MiB |\n\
-| Sluice / raw | {:.2} (target ≥ 0.7: {}) | {:.2} | |\n\n\
+| Sluice / raw | {:.2} (target ≥ 0.7: {}) | {:.2} | |\n\
+| the bound: a raw librdkafka producer writing Sluice's {:.0} MB of records (Sluice's producer settings) | {:.0} | | |\n\
+| Sluice / its bound | {:.2} | | |\n\
+| Sluice, JsonConverter schemas off | {:.0} | {:.2} | {:.1} MiB |\n\
+| Sluice (schemas off) / raw | {:.2} (target ≥ 0.7: {}) | {:.2} | |\n\
+| its bound: the raw producer writing those {:.0} MB | {:.0} | | |\n\
+| Sluice (schemas off) / its bound | {:.2} | | |\n\n\
 Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), INSERT answered → record fetched by a consumer: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; after the first second: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms. INSERT answered → record handed to Sluice's producer (its timestamp, ms resolution): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms.\n",
+        rate(&raw_first),
+        rate(&raw_last),
         rate(&raw),
         us(&raw),
         raw.hwm_kib as f64 / 1024.0,
@@ -586,6 +568,22 @@ Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), IN
         ratio,
         if ratio >= 0.7 { "met" } else { "**not met**" },
         us(&sluice) / us(&raw).max(f64::MIN_POSITIVE),
+        with.bytes as f64 / 1e6,
+        nf / with.bound_s.max(f64::MIN_POSITIVE),
+        with.bound_s / sluice.wall_s.max(f64::MIN_POSITIVE),
+        rate(&without.sample),
+        us(&without.sample),
+        without.sample.hwm_kib as f64 / 1024.0,
+        rate(&without.sample) / rate(&raw).max(f64::MIN_POSITIVE),
+        if rate(&without.sample) / rate(&raw).max(f64::MIN_POSITIVE) >= 0.7 {
+            "met"
+        } else {
+            "**not met**"
+        },
+        us(&without.sample) / us(&raw).max(f64::MIN_POSITIVE),
+        without.bytes as f64 / 1e6,
+        nf / without.bound_s.max(f64::MIN_POSITIVE),
+        without.bound_s / without.sample.wall_s.max(f64::MIN_POSITIVE),
         lat.len(),
         achieved,
         args.latency_rate,
@@ -609,6 +607,173 @@ Commit-to-Kafka latency, {} single-row transactions at {:.0}/s (target {}/s), IN
         f.write_all(table.as_bytes())?;
     }
     Ok(())
+}
+
+/// One Sluice run and, once [`bound`] ran, the raw producer's time for its records.
+struct Side {
+    prefix: String,
+    sample: Sample,
+    worker: Option<Worker>,
+    bytes: u64,
+    bound_s: f64,
+}
+
+/// Runs Sluice's `PostgresConnector` on `slot` until `n` records of table `t` are in Kafka.
+fn sluice_side(args: &Args, port: u16, n: u64, slot: &str, schemas: bool) -> anyhow::Result<Side> {
+    let tag = std::process::id();
+    let prefix = format!("cdcbench{tag}{slot}");
+    let topic = format!("{prefix}.public.t");
+    crate::tdengine::create_topic(&args.bootstrap, &topic)?;
+    crate::tdengine::create_topic(&args.bootstrap, &format!("{prefix}.public.lat"))?;
+    let worker = args.work.join("cdc-worker.properties");
+    let conn = args.work.join(format!("cdc-{slot}.properties"));
+    std::fs::write(
+        &conn,
+        format!(
+            "name=cdc-bench-{tag}-{slot}\nconnector.class=io.debezium.connector.postgresql.PostgresConnector\nplugin.name=pgoutput\ndatabase.hostname=127.0.0.1\ndatabase.port={port}\ndatabase.user=postgres\ndatabase.dbname=bench\ntopic.prefix={prefix}\nslot.name={slot}\npublication.name=bench_pub\npublication.autocreate.mode=disabled\nsnapshot.mode=no_data\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable={schemas}\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable={schemas}\n"
+        ),
+    )?;
+    eprintln!("cdc: Sluice PostgresConnector on {slot}, schemas {schemas}...");
+    let log = args.work.join(format!("cdc-sluice-{slot}.log"));
+    let start = Instant::now();
+    let mut child = Command::new(&args.sluice)
+        .arg("standalone")
+        .arg("--listeners")
+        .arg("http://127.0.0.1:0")
+        .arg(&worker)
+        .arg(&conn)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .spawn()?;
+    let pid = child.id().to_string();
+    let result = (|| -> anyhow::Result<Sample> {
+        let counted = crate::jdbc::count_records(&args.bootstrap, &topic, n)?;
+        let deadline = start + Duration::from_secs(3600);
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            if counted.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(Sample {
+                    wall_s: start.elapsed().as_secs_f64(),
+                    cpu_s: procfs::cpu_seconds(&pid).unwrap_or(f64::NAN),
+                    hwm_kib: procfs::status_kib(&pid, "VmHWM").unwrap_or(0),
+                });
+            }
+            if let Some(s) = child.try_wait()? {
+                bail!("sluice exited ({s}); see {}", log.display());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "sluice did not finish in an hour"
+            );
+        }
+    })();
+    // The latency probe runs with this worker still streaming; [`bound`] stops it.
+    let process = Worker(child);
+    Ok(Side {
+        prefix,
+        sample: result?,
+        worker: Some(process),
+        bytes: 0,
+        bound_s: f64::NAN,
+    })
+}
+
+/// A Sluice worker process, killed when dropped.
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A record's key and value bytes.
+type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Stops `side`'s worker, reads its `n` records of table `t` back and times a raw producer
+/// (`BaseProducer`, Sluice's producer settings from the worker file) writing the same keys and
+/// values to a new topic, clocked like Sluice: from the start to the last record read back.
+fn bound(args: &Args, worker: &Path, mut side: Side, n: u64) -> anyhow::Result<Side> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    use rdkafka::message::Message as _;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+    use rdkafka::types::RDKafkaErrorCode;
+    side.worker = None;
+    let topic = format!("{}.public.t", side.prefix);
+    eprintln!("cdc: reading {topic} back...");
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .set("group.id", format!("bench-capture-{topic}"))
+        .set("enable.auto.commit", "false")
+        .set("max.partition.fetch.bytes", "16777216")
+        .create()?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let mut records: Vec<KeyValue> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while (records.len() as u64) < n {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "read {} of {n} records of {topic} back",
+            records.len()
+        );
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            let m = m?;
+            side.bytes +=
+                (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len)) as u64;
+            records.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+        }
+    }
+    drop(consumer);
+    eprintln!(
+        "cdc: read {} records ({} MB) back",
+        records.len(),
+        side.bytes / 1_000_000
+    );
+    let out = format!("{topic}.raw");
+    crate::tdengine::create_topic(&args.bootstrap, &out)?;
+    let w = crate::baseline::worker_config(worker)?;
+    let settings = sluice_runtime::clients::producer(&w, &Default::default(), "bound")?;
+    let producer: BaseProducer = crate::baseline::client_config(&settings).create()?;
+    eprintln!("cdc: raw producer writing the {n} records to {out}...");
+    let counted = crate::jdbc::count_records(&args.bootstrap, &out, n)?;
+    let start = Instant::now();
+    for (i, (k, v)) in records.iter().enumerate() {
+        let mut r = BaseRecord::<[u8], [u8]>::to(&out);
+        if let Some(k) = k {
+            r = r.key(k.as_slice());
+        }
+        if let Some(v) = v {
+            r = r.payload(v.as_slice());
+        }
+        loop {
+            match producer.send(r) {
+                Ok(()) => break,
+                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                    producer.poll(Duration::from_millis(100));
+                    r = back;
+                }
+                Err((e, _)) => bail!("raw producer: {e}"),
+            }
+        }
+        if i % 1024 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    while !counted.load(std::sync::atomic::Ordering::SeqCst) {
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(3600),
+            "the raw producer did not finish in an hour"
+        );
+        producer.poll(Duration::from_millis(20));
+    }
+    side.bound_s = start.elapsed().as_secs_f64();
+    producer.flush(Duration::from_secs(30))?;
+    Ok(side)
 }
 
 /// What the latency probe measured, per row (ms).
