@@ -18,7 +18,7 @@
 #                      127.0.0.1:5432, trust auth, database `test`)
 #   BENCH_CDC_EVENTS   inserts of the PostgreSQL CDC benchmark (default 1000000; 0 skips it and
 #                      the latency probe; needs the PostgreSQL 15 server binaries, as the tests)
-#   BENCH_MESSAGING_MESSAGES  1 KB messages per RabbitMQ scenario and side (default 50000; 0
+#   BENCH_MESSAGING_MESSAGES  1 KB messages per RabbitMQ scenario and side (default 200000; 0
 #                      skips the RabbitMQ and webhook benchmarks; needs RabbitMQ on 5672)
 #   BENCH_WEBHOOK_REQUESTS  webhook POSTs from 50 clients (default 20000)
 #   BENCH_WORK         scratch directory (default /tmp/sluice-bench)
@@ -129,12 +129,12 @@ fi
 
 # RabbitMQ source and sink against a raw lapin + rdkafka client on the machine's RabbitMQ, and
 # the webhook source's requests/s and latency at 50 clients (issue 18).
-if [ "${BENCH_MESSAGING_MESSAGES:-50000}" != 0 ]; then
+if [ "${BENCH_MESSAGING_MESSAGES:-200000}" != 0 ]; then
   "$TARGET/release/sluice-bench" messaging \
     --sluice "$TARGET/release/sluice" \
     --bootstrap "127.0.0.1:$PORT" \
     --work "$WORK" \
-    --messages "${BENCH_MESSAGING_MESSAGES:-50000}" \
+    --messages "${BENCH_MESSAGING_MESSAGES:-200000}" \
     --requests "${BENCH_WEBHOOK_REQUESTS:-20000}" \
     --clients 50 \
     --out-md "$WORK/results.md"

@@ -26,8 +26,13 @@ pub const DEFAULT_BATCH_SIZE: i32 = 2000;
 pub const FILENAME_FIELD: &str = "filename";
 pub const POSITION_FIELD: &str = "position";
 
-/// Read buffer size: large reads keep per-line overhead low.
+/// Largest read: large reads keep per-line overhead low.
 const READ_CHUNK: usize = 256 * 1024;
+/// First read, and the read size again after the end of the file: the size doubles while
+/// reads fill it, up to [`READ_CHUNK`]. A source idle at the end of its file then holds two
+/// small buffers instead of two of 264 KiB (a worker runs hundreds of sources;
+/// docs/performance.md, "Scale").
+const MIN_READ: usize = 16 * 1024;
 /// Room left at the front of each file read for the partial line the previous read ended with,
 /// so that joining the two copies that line only (longer leftovers are joined by copying).
 const HEADROOM: usize = 8 * 1024;
@@ -160,14 +165,18 @@ impl Connector for FileStreamSourceConnector {
 /// how many.
 type ReadDone = (std::fs::File, Vec<u8>, std::io::Result<usize>);
 
-/// Reads up to [`READ_CHUNK`] bytes of `file` into `chunk`, after [`HEADROOM`] bytes.
-fn read_chunk(file: &mut std::fs::File, mut chunk: Vec<u8>) -> (Vec<u8>, std::io::Result<usize>) {
+/// Reads up to `size` bytes of `file` into `chunk`, after [`HEADROOM`] bytes.
+fn read_chunk(
+    file: &mut std::fs::File,
+    mut chunk: Vec<u8>,
+    size: usize,
+) -> (Vec<u8>, std::io::Result<usize>) {
     chunk.clear();
-    chunk.reserve(HEADROOM + READ_CHUNK);
+    chunk.reserve(HEADROOM + size);
     chunk.resize(HEADROOM, 0);
     // Reads into the spare capacity after the headroom, without initialising it first.
     let read = std::io::Read::read_to_end(
-        &mut std::io::Read::take(&mut *file, READ_CHUNK as u64),
+        &mut std::io::Read::take(&mut *file, size as u64),
         &mut chunk,
     );
     (chunk, read)
@@ -205,6 +214,8 @@ pub struct FileStreamSourceTask {
     /// The buffer a file read fills, after [`HEADROOM`] bytes; it becomes `buffer` when the
     /// read completes, and the old buffer becomes the next chunk, so their memory is reused.
     chunk: Vec<u8>,
+    /// How much the next file read asks for (see [`MIN_READ`]).
+    read_size: usize,
     /// Byte offset in the file of `buffer[start]`.
     position: u64,
     /// The source partition, shared by every record.
@@ -226,6 +237,7 @@ impl Default for FileStreamSourceTask {
             buffer: Vec::new(),
             start: 0,
             chunk: Vec::new(),
+            read_size: MIN_READ,
             position: 0,
             partition: Arc::new(partition_of(None)),
             idle_wait: MIN_IDLE_WAIT,
@@ -307,8 +319,9 @@ impl FileStreamSourceTask {
             return;
         };
         let chunk = std::mem::take(&mut self.chunk);
+        let size = self.read_size;
         self.input = Some(Input::Reading(tokio::task::spawn_blocking(move || {
-            let (chunk, read) = read_chunk(&mut file, chunk);
+            let (chunk, read) = read_chunk(&mut file, chunk, size);
             (file, chunk, read)
         })));
     }
@@ -324,8 +337,9 @@ impl FileStreamSourceTask {
             return None;
         };
         let chunk = std::mem::take(&mut self.chunk);
-        let (chunk, read) = read_chunk(file, chunk);
+        let (chunk, read) = read_chunk(file, chunk, self.read_size);
         self.join(chunk);
+        self.adapt(&read);
         Some(read)
     }
 
@@ -367,12 +381,31 @@ impl FileStreamSourceTask {
             };
             self.input = Some(Input::Idle(file));
             self.join(chunk);
+            self.adapt(&read);
             match read {
                 // A read-ahead that found the end of the file: read again now, so bytes
                 // appended since are not left for a later poll.
                 Ok(0) if ahead => continue,
                 other => return other,
             }
+        }
+    }
+
+    /// Sizes the next read after this one: twice as large when it was filled, the smallest
+    /// at the end of the file, where large buffers are given back (the two buffers take
+    /// turns, so both are small after two reads at the end).
+    fn adapt(&mut self, read: &std::io::Result<usize>) {
+        match read {
+            Ok(n) if *n >= self.read_size => {
+                self.read_size = (self.read_size * 2).min(READ_CHUNK);
+            }
+            Ok(0) => {
+                self.read_size = MIN_READ;
+                if self.chunk.capacity() > HEADROOM + MIN_READ {
+                    self.chunk = Vec::new();
+                }
+            }
+            _ => {}
         }
     }
 
@@ -662,6 +695,54 @@ mod tests {
             assert_eq!(g, w, "line {i}");
         }
         assert!(t.poll().await.unwrap().is_empty());
+    }
+
+    /// Reads grow while they fill up, to [`READ_CHUNK`], and an idle source at the end of its
+    /// file keeps only small buffers.
+    #[tokio::test]
+    async fn reads_grow_on_a_large_file_and_shrink_at_its_end() {
+        let line = "x".repeat(999);
+        let content: String = (0..2_000).map(|_| format!("{line}\n")).collect();
+        let (_dir, path, mut t) = task_over(&content, None, "100000").await;
+        let mut got = 0usize;
+        let mut largest = 0usize;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while got < 2_000 {
+            assert!(std::time::Instant::now() < deadline, "only {got} lines");
+            got += t.poll().await.unwrap().len();
+            largest = largest.max(t.read_size);
+        }
+        assert_eq!(got, 2_000);
+        assert_eq!(largest, READ_CHUNK, "reads grew to the largest size");
+        // Two looks at the end of the file: both buffers have taken their turn.
+        for _ in 0..3 {
+            assert!(t.poll().await.unwrap().is_empty());
+        }
+        assert_eq!(t.read_size, MIN_READ);
+        assert!(
+            t.buffer.capacity() <= HEADROOM + MIN_READ,
+            "{}",
+            t.buffer.capacity()
+        );
+        assert!(
+            t.chunk.capacity() <= HEADROOM + MIN_READ,
+            "{}",
+            t.chunk.capacity()
+        );
+        // A line appended later still arrives, with its position.
+        append(&path, b"tail\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let batch = lines(&t.poll().await.unwrap());
+            if !batch.is_empty() {
+                assert_eq!(batch, vec![("tail".into(), content.len() as i64 + 5)]);
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the appended line never came"
+            );
+        }
     }
 
     #[tokio::test]

@@ -25,8 +25,8 @@ pub(crate) fn app() -> axum::Router {
         config: standalone_def().parse(&raw).unwrap(),
     };
     let worker = Worker {
-        plugins: Plugins::builtin(),
-        config,
+        plugins: Arc::new(Plugins::builtin()),
+        config: Arc::new(config),
         offsets: Arc::new(OffsetStore::memory()),
         status: StatusStore::new("w:8083"),
     };

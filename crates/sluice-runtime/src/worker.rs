@@ -30,8 +30,10 @@ use crate::topic_creation::TopicCreation;
 /// What every connector on this worker shares.
 #[derive(Clone, Debug)]
 pub struct Worker {
-    pub plugins: Plugins,
-    pub config: WorkerConfig,
+    /// Shared, not copied: every connector and task holds a `Worker`, and a copy of the plugin
+    /// registry and the worker config each was ~18 KiB per task (docs/performance.md, "Scale").
+    pub plugins: Arc<Plugins>,
+    pub config: Arc<WorkerConfig>,
     pub offsets: Arc<OffsetStore>,
     pub status: StatusStore,
 }

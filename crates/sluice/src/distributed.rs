@@ -261,8 +261,8 @@ pub async fn run(
     let (topic_tx, topic_rx) = tokio::sync::mpsc::unbounded_channel();
     sluice_runtime::metrics::global().configure(wc.raw());
     let worker = Worker {
-        plugins,
-        config: wc.clone(),
+        plugins: Arc::new(plugins),
+        config: Arc::new(wc.clone()),
         offsets,
         status: StatusStore::with_listener(worker_id.clone(), status_tx)
             .with_topic_tracking(wc.topic_tracking_enabled())

@@ -183,8 +183,8 @@ pub async fn run(
         .with_topic_tracking(worker_config.topic_tracking_enabled());
     sluice_runtime::metrics::global().configure(worker_config.raw());
     let worker = Worker {
-        plugins,
-        config: worker_config.clone(),
+        plugins: Arc::new(plugins),
+        config: Arc::new(worker_config.clone()),
         offsets,
         status,
     };

@@ -360,7 +360,10 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         tokio::time::interval(settings.offset_flush_interval.max(Duration::from_millis(1)));
     tick.tick().await;
     // max.poll.records comes from the user: it bounds a batch, it does not size one up front.
-    let mut batch: Vec<SinkRecord> = Vec::with_capacity(max_poll_records.min(4096));
+    // The batch grows with what actually arrives and keeps its capacity across polls: an idle
+    // sink holds no room for records it never gets (500 records' room was ~100 KiB a task;
+    // docs/performance.md, "Scale").
+    let mut batch: Vec<SinkRecord> = Vec::new();
     // The topic recorded last as active (KIP-558), and the status store's topics epoch then.
     let mut last_topic: Option<(String, u64)> = None;
     // The console's record tap: one atomic load per batch while nobody looks.
