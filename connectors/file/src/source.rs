@@ -714,7 +714,7 @@ mod tests {
         }
         assert_eq!(got, 2_000);
         assert_eq!(largest, READ_CHUNK, "reads grew to the largest size");
-        // Two looks at the end of the file: both buffers have taken their turn.
+        // Looks at the end of the file: both buffers (and a read-ahead's) have taken their turn.
         for _ in 0..3 {
             assert!(t.poll().await.unwrap().is_empty());
         }
