@@ -113,6 +113,8 @@ def thread_kinds(pid):
             kind = "librdkafka " + name.split("/")[0].rstrip("0123456789")
         elif name.startswith("task "):
             kind = "task"
+        elif name.startswith("tasks ") and "-blocki" not in name:
+            kind = "shared task thread"
         elif name.endswith("-blocking") or "-blocki" in name:
             kind = "task blocking pool"
         elif name.startswith("tokio-runtime"):

@@ -38,6 +38,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(FileStreamSinkConnector::default()),
         new_task: TaskFactory::Sink(|| Box::new(FileStreamSinkTask::default())),
+        shares_thread: true,
     }
 }
 

@@ -74,6 +74,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(FileStreamSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(FileStreamSourceTask::default())),
+        shares_thread: true,
     }
 }
 
@@ -180,6 +181,17 @@ fn read_chunk(
         &mut chunk,
     );
     (chunk, read)
+}
+
+/// Whether a regular file has nothing past its read position (an `fstat` and an `lseek`: an
+/// idle source's look at its file touches no buffer). `false` when that cannot be told (not a
+/// regular file, an error): the file is then read to find out.
+fn nothing_new(file: &mut std::fs::File) -> bool {
+    use std::io::Seek;
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    meta.is_file() && file.stream_position().is_ok_and(|at| meta.len() <= at)
 }
 
 /// Where lines come from.
@@ -336,11 +348,26 @@ impl FileStreamSourceTask {
         let Some(Input::Idle(file)) = self.input.as_mut() else {
             return None;
         };
+        if nothing_new(file) {
+            self.release_buffers();
+            return Some(Ok(0));
+        }
         let chunk = std::mem::take(&mut self.chunk);
         let (chunk, read) = read_chunk(file, chunk, self.read_size);
         self.join(chunk);
         self.adapt(&read);
         Some(read)
+    }
+
+    /// An idle source at the end of its file holds no buffer: both are given back (unless
+    /// `buffer` holds a partial line), and the next read that finds bytes allocates again.
+    fn release_buffers(&mut self) {
+        if self.start >= self.buffer.len() {
+            self.buffer = Vec::new();
+            self.start = 0;
+        }
+        self.chunk = Vec::new();
+        self.read_size = MIN_READ;
     }
 
     /// Appends the next chunk of input to the buffer; `Ok(0)` at the end of the input for now.
@@ -729,6 +756,15 @@ mod tests {
             "{}",
             t.chunk.capacity()
         );
+        // Once it looks at its file in place (the idle wait has grown), it holds no buffer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while t.buffer.capacity() + t.chunk.capacity() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "buffers kept while idle"
+            );
+            assert!(t.poll().await.unwrap().is_empty());
+        }
         // A line appended later still arrives, with its position.
         append(&path, b"tail\n");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -55,6 +55,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(HttpSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(HttpSourceTask::default())),
+        shares_thread: false,
     }
 }
 

@@ -59,6 +59,7 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
             config_def: keys::confluent_def,
             new_connector: || Box::new(HttpSinkConnector(Flavor::Confluent, RawConfig::new())),
             new_task: TaskFactory::Sink(|| Box::new(HttpSinkTask::new(Flavor::Confluent))),
+            shares_thread: false,
         },
         ConnectorPlugin {
             class: AIVEN_CLASS,
@@ -68,6 +69,7 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
             config_def: keys::aiven_def,
             new_connector: || Box::new(HttpSinkConnector(Flavor::Aiven, RawConfig::new())),
             new_task: TaskFactory::Sink(|| Box::new(HttpSinkTask::new(Flavor::Aiven))),
+            shares_thread: false,
         },
     ]
 }

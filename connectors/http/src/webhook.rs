@@ -61,6 +61,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(WebhookSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(WebhookSourceTask::default())),
+        shares_thread: false,
     }
 }
 

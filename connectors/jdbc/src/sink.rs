@@ -33,6 +33,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def: config::sink_config_def,
         new_connector: || Box::new(JdbcSinkConnector::default()),
         new_task: TaskFactory::Sink(|| Box::new(JdbcSinkTask::default())),
+        shares_thread: false,
     }
 }
 

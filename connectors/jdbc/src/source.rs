@@ -38,6 +38,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def: config::source_config_def,
         new_connector: || Box::new(JdbcSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(JdbcSourceTask::default())),
+        shares_thread: false,
     }
 }
 

@@ -42,6 +42,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(MqttSinkConnector::default()),
         new_task: TaskFactory::Sink(|| Box::new(MqttSinkTask::default())),
+        shares_thread: false,
     }
 }
 

@@ -55,6 +55,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(MqttSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(MqttSourceTask::default())),
+        shares_thread: false,
     }
 }
 

@@ -41,6 +41,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def: config::config_def,
         new_connector: || Box::new(PostgresConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(PostgresConnectorTask::default())),
+        shares_thread: false,
     }
 }
 

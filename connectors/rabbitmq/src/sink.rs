@@ -47,6 +47,7 @@ fn plugin_of(class: &'static str, task_class: &'static str) -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(RabbitMQSinkConnector::default()),
         new_task: TaskFactory::Sink(|| Box::new(RabbitMQSinkTask::default())),
+        shares_thread: false,
     }
 }
 

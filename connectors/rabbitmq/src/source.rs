@@ -64,6 +64,7 @@ fn plugin_of(class: &'static str, task_class: &'static str) -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(RabbitMQSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(RabbitMQSourceTask::default())),
+        shares_thread: false,
     }
 }
 

@@ -43,6 +43,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(TDengineSinkConnector::default()),
         new_task: TaskFactory::Sink(|| Box::new(TDengineSinkTask::default())),
+        shares_thread: false,
     }
 }
 

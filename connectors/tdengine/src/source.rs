@@ -49,6 +49,7 @@ pub fn plugin() -> ConnectorPlugin {
         config_def,
         new_connector: || Box::new(TDengineSourceConnector::default()),
         new_task: TaskFactory::Source(|| Box::new(TDengineSourceTask::default())),
+        shares_thread: false,
     }
 }
 

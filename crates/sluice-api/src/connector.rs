@@ -238,6 +238,11 @@ pub struct ConnectorPlugin {
     pub config_def: fn() -> ConfigDef,
     pub new_connector: fn() -> Box<dyn Connector>,
     pub new_task: TaskFactory,
+    /// Whether the connector's tasks may share a thread with other tasks once a worker runs
+    /// many (the runtime's shared task threads): true only for tasks that never block their
+    /// thread for long and leave nothing running when dropped (no background work spawned
+    /// on their runtime). Every other task has a thread of its own.
+    pub shares_thread: bool,
 }
 
 impl std::fmt::Debug for ConnectorPlugin {

@@ -52,6 +52,7 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
             config_def: ConfigDef::new,
             new_connector: || Box::new(Blocking),
             new_task: TaskFactory::Source(|| Box::<IdleTask>::default()),
+            shares_thread: false,
         },
         ConnectorPlugin {
             class: "org.sluice.testkit.TestSourceConnector",
@@ -61,6 +62,7 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
             config_def: test_source_def,
             new_connector: || Box::new(TestSource::default()),
             new_task: TaskFactory::Source(|| Box::<IdleTask>::default()),
+            shares_thread: false,
         },
     ]
 }

@@ -694,7 +694,11 @@ pub async fn run_task(
         target,
         cancel,
     );
-    let handle = task::spawn(id, worker.status.clone(), driver);
+    let handle = if plugin.shares_thread {
+        task::spawn_shared(id, worker.status.clone(), driver)
+    } else {
+        task::spawn(id, worker.status.clone(), driver)
+    };
     let _abort = task::AbortOnDrop(handle.abort_handle());
     let _ = handle.await;
 }
@@ -733,7 +737,11 @@ fn spawn_task(
         target.clone(),
         cancel.clone(),
     );
-    let handle = task::spawn(id, worker.status.clone(), driver);
+    let handle = if plugin.shares_thread {
+        task::spawn_shared(id, worker.status.clone(), driver)
+    } else {
+        task::spawn(id, worker.status.clone(), driver)
+    };
     RunningTask { cancel, handle }
 }
 
@@ -795,7 +803,9 @@ fn build_task(
                     target,
                     cancel,
                 };
-                task::source::run(spec).await
+                // Boxed, as the sink's below: this future then holds a pointer, and a task's
+                // state is the size of its own kind's loop, not the larger of the two.
+                Box::pin(task::source::run(spec)).await
             }
             TaskFactory::Sink(new) => {
                 let (consumer, max_poll) =
@@ -832,7 +842,7 @@ fn build_task(
                     target,
                     cancel,
                 };
-                task::sink::run(spec).await
+                Box::pin(task::sink::run(spec)).await
             }
         }
     }

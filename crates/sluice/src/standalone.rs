@@ -224,7 +224,7 @@ pub async fn run(
             tracing::info!(connector = %name, "A connector file on the command line replaces the stored config of this connector.");
             continue;
         }
-        match herder.put_connector_config(&name, raw, false, target).await {
+        match herder.restore_connector_config(&name, raw, target).await {
             Ok(_) => tracing::info!(connector = %name, "Restored connector created over REST."),
             Err(e) => {
                 tracing::error!(connector = %name, error = %e, "Failed to restore connector created over REST.")

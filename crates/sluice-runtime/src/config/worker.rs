@@ -350,6 +350,12 @@ pub fn common_def() -> ConfigDef {
                 .doc("Sluice only: false stops the tasks' metric counting (the record rates and totals, commit and batch statistics, consumer lag). GET /metrics still serves the statuses and the process_* series. For measuring what counting costs; leave it on otherwise."),
         )
         .define(
+            ConfigKey::new(crate::metrics::CONSUMER_NETWORK, ConfigType::Boolean)
+                .default_value("false")
+                .importance(Importance::Low)
+                .doc("Sluice only: true gives the sink tasks' consumers librdkafka's statistics, which GET /metrics serves as the kafka_consumer_* network series (bytes, requests, responses, connections). Off by default: the statistics cost 150 to 200 KiB of memory per sink task, whether or not anything scrapes them."),
+        )
+        .define(
             ConfigKey::new(crate::metrics::PROMETHEUS_NAMING, ConfigType::String)
                 .default_value("strimzi")
                 .validator(Validator::OneOfIgnoreCase(vec!["strimzi", "confluent", "confluent-v1"]))

@@ -30,6 +30,18 @@ use crate::worker::{run_connector, ConnectorLinks, Control, Worker};
 
 type Reply<T> = oneshot::Sender<Result<T, ConnectError>>;
 
+/// Where a connector config written through [`Request::PutConfig`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// A REST call: kept in the connectors file.
+    Rest,
+    /// A connector file on the command line: runs, but is not kept in the connectors file.
+    File,
+    /// The connectors file itself, read at start: kept there already, so restoring a
+    /// connector does not write the file again (restoring N connectors wrote it N times).
+    Restored,
+}
+
 /// Requests that change what runs; they go through the actor one at a time.
 enum Request {
     PutConfig {
@@ -37,7 +49,7 @@ enum Request {
         config: RawConfig,
         allow_replace: bool,
         initial: TargetState,
-        from_file: bool,
+        origin: Origin,
         reply: Reply<(bool, ConnectorInfo)>,
     },
     PatchConfig {
@@ -249,11 +261,36 @@ impl StandaloneHerder {
                 config,
                 allow_replace,
                 initial,
-                from_file: false,
+                origin: Origin::Rest,
                 reply,
             },
         )
         .await
+    }
+
+    /// Starts a connector read from the connectors file at start (as
+    /// [`Self::put_connector_config`] without replacing, but without writing the file again).
+    pub async fn restore_connector_config(
+        &self,
+        name: &str,
+        config: RawConfig,
+        initial: TargetState,
+    ) -> Result<ConnectorInfo, ConnectError> {
+        let n = name.to_string();
+        self.call(
+            format!("to restore connector {name}"),
+            self.settings.request_timeout,
+            |reply| Request::PutConfig {
+                name: n,
+                config,
+                allow_replace: false,
+                initial,
+                origin: Origin::Restored,
+                reply,
+            },
+        )
+        .await
+        .map(|(_, info)| info)
     }
 
     /// Creates or replaces a connector from a file on the command line: it runs, but is not
@@ -272,7 +309,7 @@ impl StandaloneHerder {
                 config,
                 allow_replace: true,
                 initial: TargetState::Started,
-                from_file: true,
+                origin: Origin::File,
                 reply,
             },
         )
@@ -621,7 +658,7 @@ impl Actor {
         mut config: RawConfig,
         allow_replace: bool,
         initial: TargetState,
-        from_file: bool,
+        origin: Origin,
     ) -> Result<(bool, ConnectorInfo), ConnectError> {
         let exists = self.running.contains_key(&name);
         if exists && !allow_replace {
@@ -654,19 +691,23 @@ impl Actor {
                 kind,
                 target,
                 tasks: Vec::new(),
-                rest_managed: !from_file,
+                rest_managed: origin != Origin::File,
             },
         );
         match spawn(&self.worker, &self.shared, &name, &config, target) {
             Ok(r) => {
                 self.running.insert(name.clone(), r);
-                self.persist().await;
+                if origin != Origin::Restored {
+                    self.persist().await;
+                }
                 let info = self.entry(&name).map(|e| e.info(&name));
                 info.map(|i| (!exists, i)).ok_or_else(gone)
             }
             Err(e) => {
                 write(&self.shared).remove(&name);
-                self.persist().await;
+                if origin != Origin::Restored {
+                    self.persist().await;
+                }
                 Err(e)
             }
         }
@@ -813,12 +854,12 @@ async fn actor(
                 config,
                 allow_replace,
                 initial,
-                from_file,
+                origin,
                 reply,
             } => {
                 a.stage(Some(format!("writing the config of connector {name}")));
                 let r = a
-                    .put_config(name, config, allow_replace, initial, from_file)
+                    .put_config(name, config, allow_replace, initial, origin)
                     .await;
                 let _ = reply.send(r);
             }
@@ -834,7 +875,7 @@ async fn actor(
                                 None => config.remove(&k),
                             };
                         }
-                        a.put_config(name, config, true, TargetState::Started, false)
+                        a.put_config(name, config, true, TargetState::Started, Origin::Rest)
                             .await
                             .map(|(_, info)| info)
                     }

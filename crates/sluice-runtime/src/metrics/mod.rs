@@ -41,6 +41,12 @@ pub const NUM_SAMPLES: &str = "metrics.num.samples";
 /// Sluice only: `false` stops the tasks' counting (for measuring what counting costs); the
 /// statuses and `process_*` series are still served.
 pub const ENABLED: &str = "metrics.enabled";
+/// Sluice only: `true` gives the sink tasks' consumers librdkafka's statistics, which feed the
+/// `kafka_consumer_*` network series. Off by default: librdkafka allocates the statistics'
+/// histograms for each of a consumer's broker connections when it is created and rewrites
+/// them every interval (150 to 200 KiB resident per consumer, measured with 500 sink tasks;
+/// docs/performance.md, "Scale"), and a worker runs a consumer per sink task.
+pub const CONSUMER_NETWORK: &str = "metrics.consumer.network.enabled";
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while these are held; a poisoned value is still a valid value.
@@ -55,6 +61,8 @@ struct Clock {
     samples: AtomicU64,
     /// `metrics.enabled`: when false the tasks count nothing.
     enabled: AtomicBool,
+    /// `metrics.consumer.network.enabled`: sink consumers collect librdkafka's statistics.
+    consumer_network: AtomicBool,
 }
 
 impl Clock {
@@ -671,6 +679,7 @@ impl Registry {
                 window_ms: AtomicU64::new(d.window_ms),
                 samples: AtomicU64::new(d.samples as u64),
                 enabled: AtomicBool::new(true),
+                consumer_network: AtomicBool::new(false),
             }),
             tasks: Mutex::default(),
             errors: Mutex::default(),
@@ -702,6 +711,18 @@ impl Registry {
             .get(ENABLED)
             .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
         self.clock.enabled.store(enabled, Ordering::Relaxed);
+        let consumer_network = worker
+            .get(CONSUMER_NETWORK)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        self.clock
+            .consumer_network
+            .store(consumer_network, Ordering::Relaxed);
+    }
+
+    /// Whether a new sink consumer collects librdkafka's statistics (its `kafka_consumer_*`
+    /// series): `metrics.consumer.network.enabled`.
+    pub fn consumer_network(&self) -> bool {
+        self.clock.consumer_network.load(Ordering::Relaxed)
     }
 
     /// A new task's measurements; its series exist while the handle does.
@@ -1381,6 +1402,20 @@ mod tests {
             value(&out, CONNECTOR_TASK, "offset-commit-success-percentage"),
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn consumer_statistics_are_off_unless_the_worker_asks_for_them() {
+        let r = Registry::new();
+        let mut worker = sluice_api::config::RawConfig::new();
+        r.configure(&worker);
+        assert!(!r.consumer_network());
+        worker.insert(CONSUMER_NETWORK.into(), " TRUE ".into());
+        r.configure(&worker);
+        assert!(r.consumer_network());
+        worker.insert(CONSUMER_NETWORK.into(), "false".into());
+        r.configure(&worker);
+        assert!(!r.consumer_network());
     }
 
     #[test]

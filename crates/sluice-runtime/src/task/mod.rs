@@ -56,6 +56,8 @@ pub struct TaskSettings {
 
 /// How long a thread of a task's blocking pool waits for more work before it ends.
 const TASK_POOL_KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// I/O events a task's runtime takes per tick (more wait for the next tick).
+const TASK_IO_EVENTS_PER_TICK: usize = 64;
 
 /// Turns a panic payload into a message.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
@@ -95,6 +97,9 @@ where
         // idle task holds no pool thread beyond a second (tokio's default is ten, and a
         // worker runs hundreds of tasks).
         .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
+        // A task waits on a few sockets at most; tokio's default of 1,024 events a tick
+        // allocated 12 KiB per task (docs/performance.md, "Scale").
+        .max_io_events_per_tick(TASK_IO_EVENTS_PER_TICK)
         .build();
     let runtime = match runtime {
         Ok(rt) => rt,
@@ -151,6 +156,133 @@ where
             })
         }
     }
+}
+
+/// At most this many shared task threads (see [`spawn_shared`]).
+pub const SHARED_TASK_THREADS: usize = 64;
+
+/// One shared task thread: a single-threaded runtime driven by a thread of its own for the
+/// process's life, and how many tasks run on it now.
+struct SharedThread {
+    handle: tokio::runtime::Handle,
+    tasks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+static SHARED: std::sync::Mutex<Vec<SharedThread>> = std::sync::Mutex::new(Vec::new());
+
+/// Starts a shared task thread; `None` (logged) when the system cannot give one.
+fn new_shared_thread(n: usize) -> Option<SharedThread> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name(format!("tasks {n}-blocking"))
+        .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
+        .max_io_events_per_tick(TASK_IO_EVENTS_PER_TICK)
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not create a shared task runtime.");
+            return None;
+        }
+    };
+    let handle = runtime.handle().clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("tasks {n}"))
+        // Runs the tasks spawned onto it, forever.
+        .spawn(move || runtime.block_on(std::future::pending::<()>()));
+    match spawned {
+        Ok(_) => Some(SharedThread {
+            handle,
+            tasks: Default::default(),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not start a shared task thread.");
+            None
+        }
+    }
+}
+
+/// Counts a task on its shared thread while it lives (also when it is aborted).
+struct OnSharedThread(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for OnSharedThread {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Polls a task's driver with the thread-local [`worker_runtime`] set to its worker's, as a
+/// task thread of its own has it set for its life.
+struct WithWorker<F> {
+    worker: Option<tokio::runtime::Handle>,
+    inner: std::pin::Pin<Box<F>>,
+}
+
+impl<F: Future> Future for WithWorker<F> {
+    type Output = F::Output;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        // Both fields are Unpin (a handle and a box).
+        let this = self.get_mut();
+        let previous = WORKER_RUNTIME.with(|w| w.replace(this.worker.take()));
+        let out = this.inner.as_mut().poll(cx);
+        this.worker = WORKER_RUNTIME.with(|w| w.replace(previous));
+        out
+    }
+}
+
+/// Starts a task's driver under [`supervise`] on one of the worker's shared task threads,
+/// for tasks whose plugin allows it (`ConnectorPlugin::shares_thread`: tasks that never block
+/// their thread for long and leave nothing running when dropped). While fewer than
+/// [`SHARED_TASK_THREADS`] such tasks run, each still gets a thread of its own (an idle
+/// shared thread first, else a new one); beyond that, a task joins the thread with the
+/// fewest tasks. A task thread costs about 60 KiB resident (stack, its static TLS, a
+/// runtime), which 1,000 tasks on one worker paid a thousand times (docs/performance.md,
+/// "Scale"). A failing or panicking task still fails alone ([`supervise`]); a task that blocks
+/// would hold up the others on its thread, which is why only such plugins share. Falls back to
+/// [`spawn`] when no shared thread can be had.
+pub fn spawn_shared<F>(id: TaskId, status: StatusStore, driver: F) -> tokio::task::JoinHandle<()>
+where
+    F: Future<Output = Result<(), ConnectError>> + Send + 'static,
+{
+    use std::sync::atomic::Ordering;
+    let picked = {
+        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        let least = shared
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, t)| t.tasks.load(Ordering::Relaxed))
+            .map(|(i, t)| (i, t.tasks.load(Ordering::Relaxed)));
+        let index = match least {
+            Some((i, 0)) => Some(i),
+            Some((i, _)) if shared.len() >= SHARED_TASK_THREADS => Some(i),
+            _ => match new_shared_thread(shared.len()) {
+                Some(t) => {
+                    shared.push(t);
+                    Some(shared.len() - 1)
+                }
+                None => least.map(|(i, _)| i),
+            },
+        };
+        index.and_then(|i| shared.get(i)).map(|t| {
+            t.tasks.fetch_add(1, Ordering::Relaxed);
+            (t.handle.clone(), OnSharedThread(t.tasks.clone()))
+        })
+    };
+    let Some((thread, counted)) = picked else {
+        return spawn(id, status, driver);
+    };
+    let worker = tokio::runtime::Handle::current();
+    let supervised = WithWorker {
+        worker: Some(worker),
+        inner: Box::pin(supervise(id, status, driver)),
+    };
+    thread.spawn(async move {
+        let _counted = counted;
+        supervised.await
+    })
 }
 
 thread_local! {
@@ -252,6 +384,91 @@ mod tests {
         let task = status.get("c").unwrap().tasks[&0].clone();
         assert_eq!(task.state, State::Failed);
         assert!(task.trace.unwrap().contains("boom"));
+    }
+
+    /// Tasks of plugins that share threads: beyond [`SHARED_TASK_THREADS`] they share; a
+    /// panicking one fails alone while another on its thread goes on; each sees its worker's
+    /// runtime; aborting one drops it.
+    #[tokio::test]
+    async fn shared_task_threads_are_bounded_and_a_failure_stays_with_its_task() {
+        let status = StatusStore::new("w:1");
+        let n = SHARED_TASK_THREADS + 16;
+        let mut names = std::collections::BTreeSet::new();
+        let mut handles = Vec::new();
+        let (gone_tx, gone_rx) = std::sync::mpsc::channel::<()>();
+        for i in 0..n {
+            let task = TaskId {
+                connector: "shared".to_string(),
+                task: i as u32,
+            };
+            status.put_connector("shared", None, State::Running, None);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let gone = gone_tx.clone();
+            handles.push(spawn_shared(task, status.clone(), async move {
+                struct Gone(std::sync::mpsc::Sender<()>);
+                impl Drop for Gone {
+                    fn drop(&mut self) {
+                        let _ = self.0.send(());
+                    }
+                }
+                let _gone = Gone(gone);
+                let here = std::thread::current().name().map(str::to_string);
+                let worker = worker_runtime()
+                    .spawn(async { std::thread::current().name().map(str::to_string) })
+                    .await
+                    .ok()
+                    .flatten();
+                let _ = tx.send((here, worker));
+                std::future::pending::<()>().await;
+                Ok(())
+            }));
+            let (here, worker) = rx.await.unwrap();
+            let here = here.unwrap_or_default();
+            assert!(here.starts_with("tasks "), "{here}");
+            assert_eq!(worker.as_deref(), std::thread::current().name());
+            names.insert(here);
+        }
+        assert!(
+            names.len() <= SHARED_TASK_THREADS,
+            "{} threads",
+            names.len()
+        );
+        // A task that panics on a thread others use fails alone.
+        status.put_connector("c", None, State::Running, None);
+        let (ok_tx, ok_rx) = tokio::sync::oneshot::channel();
+        let bad = spawn_shared(id(), status.clone(), async {
+            let v: Vec<u8> = Vec::new();
+            let _ = v[usize::from(v.is_empty())];
+            Ok(())
+        });
+        bad.await.unwrap();
+        assert_eq!(status.get("c").unwrap().tasks[&0].state, State::Failed);
+        let after = spawn_shared(
+            TaskId {
+                connector: "shared".to_string(),
+                task: n as u32,
+            },
+            status.clone(),
+            async move {
+                let _ = ok_tx.send(());
+                Ok(())
+            },
+        );
+        ok_rx.await.unwrap();
+        after.await.unwrap();
+        for h in &handles {
+            assert!(!h.is_finished(), "the other tasks still run");
+        }
+        for h in handles {
+            h.abort();
+            assert!(h.await.unwrap_err().is_cancelled());
+        }
+        drop(gone_tx);
+        assert_eq!(
+            gone_rx.iter().count(),
+            n,
+            "every aborted driver was dropped"
+        );
     }
 
     #[tokio::test]

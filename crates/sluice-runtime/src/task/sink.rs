@@ -313,7 +313,11 @@ pub async fn run(spec: SinkTaskSpec) -> Result<(), ConnectError> {
         handler: ErrorHandler::new(id.clone(), errors, status.clone()),
         dlq,
     };
-    let consumer = Consumer::new(&format!("connector-consumer-{id}"), &consumer)?;
+    let consumer = Consumer::new(
+        &format!("connector-consumer-{id}"),
+        &consumer,
+        crate::metrics::global().consumer_network(),
+    )?;
     // On the worker's runtime: its ListOffsets calls block, and there they share the
     // worker's blocking pool instead of keeping a thread of this task's pool alive.
     let lag = super::worker_runtime().spawn(measure_lag(

@@ -591,7 +591,7 @@ pub fn consume_until(
         while Instant::now() < deadline && !admin.topic_exists(topic).await.unwrap_or(false) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let c = Consumer::new("it-reader", &settings).expect("consumer");
+        let c = Consumer::new("it-reader", &settings, false).expect("consumer");
         c.subscribe(&Subscription::Topics(vec![topic.to_string()]))
             .expect("subscribe");
         let mut out = Vec::new();

@@ -141,10 +141,10 @@ struct Setup {
     sink: std::path::PathBuf,
 }
 
-/// A standalone worker with `naming` (None: the default) running `src` (a file of [`LINES`]
+/// A standalone worker with `naming` (None: the default) and the worker lines `extra` running `src` (a file of [`LINES`]
 /// lines into a topic), `snk` (the topic into a file) and `bad` (the same topic through the
 /// JSON converter, which fails on every line: tolerated with `errors.tolerance=all`).
-fn standalone(naming: Option<&str>) -> Setup {
+fn standalone(naming: Option<&str>, extra: &str) -> Setup {
     let broker = Broker::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |n: &str| dir.path().join(n);
@@ -168,7 +168,7 @@ key.converter=org.apache.kafka.connect.storage.StringConverter
 value.converter=org.apache.kafka.connect.storage.StringConverter
 offset.storage.file.filename={}
 offset.flush.interval.ms=500
-{naming}",
+{naming}{extra}",
             broker.bootstrap(),
             p("connect.offsets").display()
         ),
@@ -335,7 +335,8 @@ const STRIMZI_DASHBOARD: &[&str] = &[
 
 #[test]
 fn strimzi_names_by_default() {
-    let s = standalone(None);
+    // The consumers' network series are asked for (they are off by default).
+    let s = standalone(None, "metrics.consumer.network.enabled=true\n");
     let w = &s.worker;
     let snk = [("connector", "snk"), ("task", "0")];
     let src = [("connector", "src"), ("task", "0")];
@@ -526,7 +527,7 @@ const CONFLUENT_DASHBOARD: &[&str] = &[
 
 #[test]
 fn confluent_names_by_setting() {
-    let s = standalone(Some("confluent"));
+    let s = standalone(Some("confluent"), "");
     let w = &s.worker;
     let snk = [("connector", "snk"), ("task", "0")];
     let src = [("connector", "src"), ("task", "0")];
@@ -594,6 +595,33 @@ fn confluent_names_by_setting() {
         .iter()
         .all(|s| !s.name.starts_with("kafka_admin_client")));
     assert_process_series(&samples);
+    assert_no_consumer_statistics(w);
+}
+
+/// Without `metrics.consumer.network.enabled=true`, the sink consumers collect no librdkafka
+/// statistics: once the producer's first statistics are in (reported 10 s after it started,
+/// when the consumers were created too), a further 12 s of scrapes show no consumer series.
+fn assert_no_consumer_statistics(w: &Worker) {
+    scrape_until(w, "the producer's network series", |x| {
+        client_value(
+            x,
+            "kafka_producer_outgoing_byte_total",
+            "connector-producer-",
+        )
+        .is_some_and(|b| b > 0.0)
+    });
+    let until = std::time::Instant::now() + Duration::from_secs(12);
+    while std::time::Instant::now() < until {
+        if let Some((_, text)) = scrape(w) {
+            let consumer: Vec<String> = parse(&text)
+                .into_iter()
+                .filter(|s| s.name.starts_with("kafka_consumer_"))
+                .map(|s| s.name)
+                .collect();
+            assert!(consumer.is_empty(), "consumer series: {consumer:?}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 #[test]
@@ -618,6 +646,7 @@ status.storage.topic={group}-status
 status.storage.replication.factor=1
 offset.flush.interval.ms=500
 heartbeat.interval.ms=1000
+metrics.consumer.network.enabled=true
 ",
             broker.bootstrap()
         ),
