@@ -90,18 +90,7 @@ where
     F: Future<Output = Result<(), ConnectError>> + Send + 'static,
 {
     let worker = tokio::runtime::Handle::current();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .thread_name(format!("{id}-blocking"))
-        // A task uses its blocking pool in bursts (opening a file, a stream of reads); an
-        // idle task holds no pool thread beyond a second (tokio's default is ten, and a
-        // worker runs hundreds of tasks).
-        .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
-        // A task waits on a few sockets at most; tokio's default of 1,024 events a tick
-        // allocated 12 KiB per task (docs/performance.md, "Scale").
-        .max_io_events_per_tick(TASK_IO_EVENTS_PER_TICK)
-        .build();
-    let runtime = match runtime {
+    let runtime = match task_runtime(&format!("{id}-blocking")) {
         Ok(rt) => rt,
         Err(e) => {
             tracing::warn!(task = %id, error = %e, "Could not create the task's own runtime; running it on the worker's.");
@@ -170,15 +159,25 @@ struct SharedThread {
 
 static SHARED: std::sync::Mutex<Vec<SharedThread>> = std::sync::Mutex::new(Vec::new());
 
+/// The single-threaded runtime a task thread (its own or a shared one) drives; its blocking
+/// pool's threads are named `blocking`.
+fn task_runtime(blocking: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name(blocking)
+        // A task uses its blocking pool in bursts (opening a file, a stream of reads); an
+        // idle task holds no pool thread beyond a second (tokio's default is ten, and a
+        // worker runs hundreds of tasks).
+        .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
+        // A task waits on a few sockets at most; tokio's default of 1,024 events a tick
+        // allocated 12 KiB per task (docs/performance.md, "Scale").
+        .max_io_events_per_tick(TASK_IO_EVENTS_PER_TICK)
+        .build()
+}
+
 /// Starts a shared task thread; `None` (logged) when the system cannot give one.
 fn new_shared_thread(n: usize) -> Option<SharedThread> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .thread_name(format!("tasks {n}-blocking"))
-        .thread_keep_alive(TASK_POOL_KEEP_ALIVE)
-        .max_io_events_per_tick(TASK_IO_EVENTS_PER_TICK)
-        .build();
-    let runtime = match runtime {
+    let runtime = match task_runtime(&format!("tasks {n}-blocking")) {
         Ok(rt) => rt,
         Err(e) => {
             tracing::warn!(error = %e, "Could not create a shared task runtime.");
