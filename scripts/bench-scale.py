@@ -10,10 +10,16 @@ by kind (thread names; /proc/<pid>/smaps mappings). --own-producers gives every 
 producer of its own, as before producers were shared.
 
 Cluster: three distributed workers, TASKS tasks (FileStreamSink connectors of 50 tasks each).
-Reported: time until every task runs after the start, after one worker is killed (kill -9;
-its work moves after scheduled.rebalance.max.delay.ms, set to 0 here) and after a fourth joins.
+Reported: time until every task runs after the start; RSS and threads of the three workers
+once no task has moved for 10 s, and how the tasks are spread then; the time until every task
+runs again after the worker with the most tasks is killed (kill -9; its work moves after
+scheduled.rebalance.max.delay.ms, set to 0 here), and until a fourth worker that joins runs
+a task.
 
-Prints a Markdown table; standard library only. Every wait has a deadline.
+Each part runs against a fresh broker of its own (the single-worker part leaves 1,000 topics
+and 500 consumer groups behind, which would otherwise load the cluster part's broker). Worker
+processes are killed when a part fails. Prints a Markdown table; standard library only. Every
+wait has a deadline.
 """
 
 import argparse
@@ -25,6 +31,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+
+# Every worker process started, killed if a part fails (none is left running).
+WORKERS = []
+
+
+def worker_process(cmd, log, env):
+    p = subprocess.Popen(cmd, stderr=open(log, "w"), env=env)
+    WORKERS.append(p)
+    return p
 
 
 def free_port():
@@ -57,7 +73,7 @@ def call(port, method, path, body=None, timeout=60):
                 return json.loads(text) if text else None
         except urllib.error.HTTPError as e:
             if e.code != 409 or time.time() > end:
-                raise
+                raise SystemExit(f"{method} {path} on port {port}: {e.code} {e.read()[:2000]!r}")
         time.sleep(0.5)
 
 
@@ -177,7 +193,7 @@ offset.flush.interval.ms=10000
     port = free_port()
     cmd = [args.sluice, "standalone", "--listeners", f"http://127.0.0.1:{port}", worker]
     env = dict(os.environ, RUST_LOG="warn")
-    p = subprocess.Popen(cmd, stderr=open(os.path.join(work, "w1.log"), "w"), env=env)
+    p = worker_process(cmd, os.path.join(work, "w1.log"), env)
     wait_port(port)
     half = args.connectors // 2
     for i in range(half):
@@ -201,7 +217,7 @@ offset.flush.interval.ms=10000
     port = free_port()
     cmd = [args.sluice, "standalone", "--listeners", f"http://127.0.0.1:{port}", worker]
     t0 = time.time()
-    p = subprocess.Popen(cmd, stderr=open(os.path.join(work, "w2.log"), "w"), env=env)
+    p = worker_process(cmd, os.path.join(work, "w2.log"), env)
     wait_port(port)
     wait_all_running(port, 2 * half, 2 * half)
     started = time.time() - t0
@@ -223,6 +239,12 @@ offset.flush.interval.ms=10000
         "threads_by_kind": ", ".join(f"{k} {v}" for k, v in kinds.items()),
         "rss_mib_by_kind": ", ".join(f"{k} {v}" for k, v in memory.items()),
     }
+
+
+def task_placement(port):
+    """Task id -> worker id, from the status of every connector."""
+    st = call(port, "GET", "/connectors?expand=status")
+    return {f"{name}-{t['id']}": t["worker_id"] for name, c in st.items() for t in c["status"]["tasks"]}
 
 
 def cluster(args, bootstrap):
@@ -248,8 +270,8 @@ scheduled.rebalance.max.delay.ms=0
 
     def spawn(i):
         port = free_port()
-        p = subprocess.Popen([args.sluice, "distributed", "--listeners", f"http://127.0.0.1:{port}", worker],
-                             stderr=open(os.path.join(work, f"w{i}.log"), "w"), env=env)
+        p = worker_process([args.sluice, "distributed", "--listeners", f"http://127.0.0.1:{port}", worker],
+                           os.path.join(work, f"w{i}.log"), env)
         wait_port(port)
         workers.append((p, port))
         return port
@@ -264,9 +286,30 @@ scheduled.rebalance.max.delay.ms=0
             "file": os.path.join(work, f"out-{i}.txt")}}, timeout=120)
     wait_all_running(ports[1], connectors, connectors * per)
     start = time.time() - t0
+    # Idle: wait until no task moves for 10 s (a worker that was out of the group while
+    # connectors were created gets its share by later rebalances), then read the workers.
+    placement, still_since, end = None, time.time(), time.time() + 180
+    while time.time() < end and time.time() - still_since < 10:
+        now = task_placement(ports[1])
+        if now != placement:
+            placement, still_since = now, time.time()
+        time.sleep(1)
+    settled = time.time() - t0 - start
+    rss = threads = 0
+    for p, _ in workers:
+        r, t = rss_threads(p.pid)
+        rss += r
+        threads += t
+    tasks = connectors * per
 
-    victim, victim_port = workers.pop(0)
+    # The victim is the worker running the most tasks (a worker with none would time nothing).
+    held = {}
+    for w in task_placement(ports[1]).values():
+        held[w] = held.get(w, 0) + 1
+    index = max(range(len(workers)), key=lambda i: held.get(f"127.0.0.1:{workers[i][1]}", 0))
+    victim, victim_port = workers.pop(index)
     gone = f"127.0.0.1:{victim_port}"
+    killed_tasks = held.get(gone, 0)
     t0 = time.time()
     victim.kill()
     victim.wait()
@@ -306,6 +349,13 @@ scheduled.rebalance.max.delay.ms=0
     return {
         "tasks": connectors * per,
         "start_to_all_running_s": round(start, 2),
+        "placement_settled_after_s": round(settled, 2),
+        "tasks_per_worker": "/".join(str(n) for n in sorted(held.values(), reverse=True)),
+        "idle_rss_mib_three_workers": round(rss / 1024, 1),
+        "rss_per_task_kib": round(rss / tasks, 1),
+        "threads_three_workers": threads,
+        "threads_per_task": round(threads / tasks, 2),
+        "tasks_on_killed_worker": killed_tasks,
         "after_kill9_all_running_s": round(after_kill, 2),
         "after_join_rebalanced_s": round(after_join, 2),
     }
@@ -324,21 +374,30 @@ def main():
                     help="give every source task a producer of its own (as before sharing)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    if not args.skip_single:
+        single = with_broker(args, "single", one_worker)
+        print("| One worker | value |\n|---|---:|")
+        for k, v in single.items():
+            print(f"| {k} | {v} |")
+        sys.stdout.flush()
+    if not args.skip_cluster:
+        multi = with_broker(args, "cluster", cluster)
+        print("\n| Three-worker cluster | value |\n|---|---:|")
+        for k, v in multi.items():
+            print(f"| {k} | {v} |")
+
+
+def with_broker(args, part, run):
+    """Runs one part against a fresh broker of its own, stopped afterwards."""
     port = free_port()
-    broker = tansu(args.tansu, port, os.path.join(args.work, "tansu.log"))
+    broker = tansu(args.tansu, port, os.path.join(args.work, f"tansu-{part}.log"))
     try:
-        if not args.skip_single:
-            single = one_worker(args, f"127.0.0.1:{port}")
-            print("| One worker | value |\n|---|---:|")
-            for k, v in single.items():
-                print(f"| {k} | {v} |")
-            sys.stdout.flush()
-        if not args.skip_cluster:
-            multi = cluster(args, f"127.0.0.1:{port}")
-            print("\n| Three-worker cluster | value |\n|---|---:|")
-            for k, v in multi.items():
-                print(f"| {k} | {v} |")
+        return run(args, f"127.0.0.1:{port}")
     finally:
+        for p in WORKERS:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         broker.terminate()
         broker.wait()
 

@@ -86,7 +86,7 @@ if [ "${BENCH_SCALE:-1}" != 0 ]; then
   echo "Scale: ${BENCH_SCALE_CONNECTORS:-1000} connectors on one worker, ${BENCH_SCALE_TASKS:-1000} tasks on three workers..." >&2
   {
     echo
-    echo "Scale (scripts/bench-scale.py, its own broker):"
+    echo "Scale (scripts/bench-scale.py, a broker of its own for each part):"
     echo
     python3 scripts/bench-scale.py --sluice "$TARGET/release/sluice" \
       --tansu "$(scripts/broker.sh path)" --work "$WORK/scale" \

@@ -1496,14 +1496,16 @@ impl Actor {
         if ids.is_empty() {
             return;
         }
+        let mut stopping = Vec::new();
         for id in &ids {
             self.worker
                 .status
                 .put_task(name, *id as u32, State::Restarting, None);
             if let Some(r) = self.running_tasks.remove(&(name.to_string(), *id)) {
-                stop_task(r, self.shutdown_timeout()).await;
+                stopping.push(r);
             }
         }
+        stop_work(Vec::new(), stopping, self.shutdown_timeout()).await;
         let _ = self.worker.offsets.refresh().await;
         for id in ids {
             tracing::info!(task = %format!("{name}-{id}"), "Restarting the task, as requested.");
@@ -1699,30 +1701,45 @@ impl Actor {
                 None => gone_tasks.push((name.clone(), *id)),
             }
         }
+        let mut stopping_tasks = Vec::new();
         for key in gone_tasks {
             if let Some(r) = self.running_tasks.remove(&key) {
                 tracing::info!(task = %format!("{}-{}", key.0, key.1), "The task's config is gone from the config topic; stopping it.");
-                stop_task(r, self.shutdown_timeout()).await;
+                stopping_tasks.push(r);
             }
         }
+        let mut stopping_connectors = Vec::new();
         for name in gone_connectors {
             if let Some(r) = self.running_connectors.remove(&name) {
                 tracing::info!(connector = %name, "The connector's config is gone from the config topic; stopping it.");
-                stop_connector(r, self.shutdown_timeout()).await;
+                stopping_connectors.push(r);
             }
         }
+        let restart_connectors: Vec<String> = restart_connectors
+            .into_iter()
+            .filter_map(|name| {
+                let r = self.running_connectors.remove(&name)?;
+                stopping_connectors.push(r);
+                Some(name)
+            })
+            .collect();
+        let restart_tasks: Vec<(String, i32)> = restart_tasks
+            .into_iter()
+            .filter_map(|(name, id)| {
+                let r = self.running_tasks.remove(&(name.clone(), id))?;
+                stopping_tasks.push(r);
+                Some((name, id))
+            })
+            .collect();
+        stop_work(stopping_connectors, stopping_tasks, self.shutdown_timeout()).await;
         for name in restart_connectors {
-            if let Some(r) = self.running_connectors.remove(&name) {
-                stop_connector(r, self.shutdown_timeout()).await;
-                self.start_connector(&name, &state);
-            }
+            self.start_connector(&name, &state);
+        }
+        if !restart_tasks.is_empty() {
+            let _ = self.worker.offsets.refresh().await;
         }
         for (name, id) in restart_tasks {
-            if let Some(r) = self.running_tasks.remove(&(name.clone(), id)) {
-                stop_task(r, self.shutdown_timeout()).await;
-                let _ = self.worker.offsets.refresh().await;
-                self.start_task(&name, id, &state);
-            }
+            self.start_task(&name, id, &state);
         }
     }
 
@@ -2099,20 +2116,22 @@ impl Actor {
             a.revoked.clone()
         };
         tracing::info!(generation, leader = %a.leader, assigned = %describe(&a.assigned), revoked = %describe(&revoked), delay_ms = a.delay, "Received an assignment.");
+        let (mut stopping_connectors, mut stopping_tasks) = (Vec::new(), Vec::new());
         for id in revoked.ids() {
             match id {
                 WorkId::Connector(c) => {
                     if let Some(r) = self.running_connectors.remove(&c) {
-                        stop_connector(r, self.shutdown_timeout()).await;
+                        stopping_connectors.push(r);
                     }
                 }
                 WorkId::Task(c, t) => {
                     if let Some(r) = self.running_tasks.remove(&(c, t)) {
-                        stop_task(r, self.shutdown_timeout()).await;
+                        stopping_tasks.push(r);
                     }
                 }
             }
         }
+        stop_work(stopping_connectors, stopping_tasks, self.shutdown_timeout()).await;
         let state = read_lock(&self.shared.config).clone();
         if !a.assigned.tasks.is_empty() {
             // Tasks moving here resume from what their previous owner committed, also when
@@ -2168,9 +2187,7 @@ impl Actor {
         let tasks: Vec<RunningTask> = std::mem::take(&mut self.running_tasks)
             .into_values()
             .collect();
-        let timeout = self.shutdown_timeout();
-        futures::future::join_all(tasks.into_iter().map(|r| stop_task(r, timeout))).await;
-        futures::future::join_all(conns.into_iter().map(|r| stop_connector(r, timeout))).await;
+        stop_work(conns, tasks, self.shutdown_timeout()).await;
     }
 
     async fn shutdown(&mut self) {
@@ -2189,6 +2206,16 @@ fn safe_to_replace(old: &StatusRecord, new: &StatusRecord) -> bool {
 fn describe(w: &Work) -> String {
     let ids: Vec<String> = w.ids().map(|i| i.to_string()).collect();
     format!("[{}]", ids.join(", "))
+}
+
+/// Stops tasks, then connectors, each group all at once (as Kafka Connect's
+/// `Worker.stopAndAwaitTasks`/`stopAndAwaitConnectors`): every one is signalled before any is
+/// awaited, so a revocation or deletion of N tasks waits at most about one `timeout`
+/// (`task.shutdown.graceful.timeout.ms`) for the tasks, not N of them one after another (a
+/// worker giving up 700 tasks in a rebalance was seen to stay out of the group for over 30 s).
+async fn stop_work(conns: Vec<RunningConnector>, tasks: Vec<RunningTask>, timeout: Duration) {
+    futures::future::join_all(tasks.into_iter().map(|r| stop_task(r, timeout))).await;
+    futures::future::join_all(conns.into_iter().map(|r| stop_connector(r, timeout))).await;
 }
 
 /// Stops a connector; one that has not stopped within `timeout`

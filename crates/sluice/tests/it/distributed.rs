@@ -1768,6 +1768,75 @@ fn a_task_that_never_stops_does_not_hold_up_the_worker() {
     );
 }
 
+/// Seconds since midnight of a log line's leading RFC 3339 timestamp
+/// (`2026-12-03T17:14:35.625346Z ...`).
+fn log_time(line: &str) -> Option<f64> {
+    let t = line.get(11..26)?;
+    let mut parts = t.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// A connector's tasks stop together when it is deleted (as Kafka Connect's
+/// `Worker.stopAndAwaitTasks`): every task is told to stop before any is awaited, so six tasks
+/// whose `stop()` never returns are all abandoned after one `task.shutdown.graceful.timeout.ms`
+/// on each worker. Stopped one after another, the abandonments on a worker would come one
+/// timeout apart (a worker giving up hundreds of tasks in a rebalance stayed out of its group
+/// for over 30 s that way).
+#[test]
+fn a_connectors_tasks_stop_together_not_one_after_another() {
+    const TIMEOUT_MS: f64 = 5_000.0; // task.shutdown.graceful.timeout.ms, Kafka's default
+    let broker = Broker::start();
+    let c = Cluster::start_with_test_plugins(&broker, 2);
+    let (code, body) = create(
+        &c.workers[0],
+        &json!({"name": "stuck6", "config": {"connector.class": "TestSource",
+                "tasks.max": "6", "task.stop.hangs": "true"}}),
+    );
+    assert_eq!(code, 201, "{body}");
+    wait_for(
+        "stuck6 and its six tasks RUNNING, same status on every worker",
+        Duration::from_secs(90),
+        || {
+            c.agreed_running("stuck6")
+                .is_some_and(|s| s["tasks"].as_array().map(Vec::len) == Some(6))
+        },
+    );
+    let (code, body) = c.workers[0]
+        .try_send("DELETE", "/connectors/stuck6", None)
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    let abandoned = |w: &Worker| -> Vec<f64> {
+        w.log_text()
+            .lines()
+            .filter(|l| l.contains("Graceful stop of a task failed") && l.contains("task=stuck6-"))
+            .filter_map(log_time)
+            .collect()
+    };
+    wait_for("all six tasks abandoned", Duration::from_secs(120), || {
+        c.workers.iter().map(|w| abandoned(w).len()).sum::<usize>() == 6
+    });
+    for w in &c.workers {
+        let times = abandoned(w);
+        let (Some(first), Some(last)) = (
+            times.iter().copied().reduce(f64::min),
+            times.iter().copied().reduce(f64::max),
+        ) else {
+            continue;
+        };
+        assert!(
+            (last - first) * 1000.0 < TIMEOUT_MS,
+            "worker {} abandoned its {} stuck tasks {:.1} s apart: they were stopped one after another\n{}",
+            w.worker_id(),
+            times.len(),
+            last - first,
+            c.logs()
+        );
+    }
+}
+
 /// A source task that moves to a worker already running its connector resumes from the
 /// offsets its previous owner committed: that worker reads the offsets topic again before it
 /// starts the task (Kafka's offset store reads to the end on every read), or the task would
