@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{append, consume, free_port, unique, wait_for, Broker, Worker};
+use crate::harness::{
+    append, consume, free_port, poll_until, unique, wait_for, Broker, Launch, Worker,
+};
 
 struct Dir(tempfile::TempDir);
 
@@ -268,6 +270,104 @@ fn idle_connections_are_closed_and_cannot_starve_the_api() {
             Err(e) => panic!("idle socket not closed: {e}"),
         }
     }
+}
+
+/// With REST flooded past the worker's open-files limit, offset commits once failed with "Too
+/// many open files". The worker serves at most a quarter of its limit, so a file source keeps
+/// committing its offsets (and its records reach Kafka) while clients hold every connection
+/// the kernel will queue. `IT_REST_FLOOD_MAX_CONNECTIONS=100000` lifts the worker's limit and
+/// shows the failure (offsets file writes fail with "Too many open files").
+#[test]
+fn a_rest_flood_leaves_descriptors_for_offset_commits() {
+    let broker = Broker::start();
+    let d = Dir::new();
+    let topic = unique("rest-flood");
+    create_topic(&broker, &topic, 1);
+    let worker = d.write(
+        "worker.properties",
+        worker_text(&d, &broker.bootstrap(), ""),
+    );
+    let launch = Launch {
+        // 256 descriptors: 64 for REST, the rest for Kafka clients and files.
+        nofile: Some(256),
+        env: std::env::var("IT_REST_FLOOD_MAX_CONNECTIONS")
+            .map(|n| vec![("SLUICE_REST_MAX_CONNECTIONS".to_string(), n)])
+            .unwrap_or_default(),
+        ..Launch::default()
+    };
+    let w = Worker::spawn(&worker, &[], free_port(), &d.path("w.log"), &launch);
+    w.wait_ready();
+    let input = d.path("in.txt");
+    append(&input, "before-0\nbefore-1\n");
+    let body = json!({"name": "flooded", "config": {"connector.class": "FileStreamSource",
+        "file": input.display().to_string(), "topic": topic}});
+    assert_eq!(w.send("POST", "/connectors", Some(body)).status, 201);
+    assert_eq!(
+        consume(&broker.bootstrap(), &topic, 2, Duration::from_secs(30)).len(),
+        2
+    );
+
+    // Silent clients until the kernel's accept queue is full too (5 refusals in a row), at
+    // most 1,000: past what the worker may serve (64), which it must not try to.
+    let flooded = Instant::now();
+    let mut flood: Vec<TcpStream> = Vec::new();
+    let mut refused = 0;
+    while flood.len() < 1000 && refused < 5 {
+        match TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], w.rest_port)),
+            Duration::from_millis(300),
+        ) {
+            Ok(s) => {
+                flood.push(s);
+                refused = 0;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    eprintln!(
+        "{} clients connected in {:?}",
+        flood.len(),
+        flooded.elapsed()
+    );
+    assert!(flood.len() >= 64, "only {} clients connected", flood.len());
+    // Half a request line on each: the worker has nothing to answer yet.
+    for s in &mut flood {
+        let _ = s.write_all(b"GET /conn");
+    }
+
+    let mut lines = String::new();
+    for i in 0..50 {
+        lines.push_str(&format!("during-{i}\n"));
+    }
+    append(&input, &lines);
+    let end = std::fs::metadata(&input).unwrap().len();
+    let committed = format!("\"position\":{end}");
+    let offsets = d.path("connect.offsets");
+    let polled = Instant::now();
+    let seen = poll_until(Duration::from_secs(25), || {
+        String::from_utf8_lossy(&std::fs::read(&offsets).unwrap_or_default()).contains(&committed)
+    });
+    let log = w.log_text();
+    assert!(
+        seen,
+        "offset {committed} not committed during the flood ({} clients); log:\n{log}",
+        flood.len()
+    );
+    eprintln!("offsets committed after {:?}", polled.elapsed());
+    assert!(!log.contains("Too many open files"), "{log}");
+    let records = consume(&broker.bootstrap(), &topic, 52, Duration::from_secs(30));
+    assert_eq!(records.len(), 52);
+
+    // Once the clients are gone, REST answers again.
+    drop(flood);
+    wait_for(
+        "REST to answer after the flood",
+        Duration::from_secs(30),
+        || {
+            w.get("/connectors/flooded/status")
+                .is_some_and(|(status, _)| status == 200)
+        },
+    );
 }
 
 /// KIP-158: `topic.creation.enable=false` creates nothing; groups decide partitions.

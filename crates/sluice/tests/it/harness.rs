@@ -171,6 +171,8 @@ pub struct Launch {
     /// Serve REST over HTTPS, trusting this CA file (PEM) in the harness's client.
     pub rest_ca: Option<PathBuf>,
     pub credentials: Option<(String, String)>,
+    /// Start the worker with this soft and hard limit on open files (through `prlimit`).
+    pub nofile: Option<u64>,
 }
 
 impl Worker {
@@ -219,7 +221,16 @@ impl Worker {
         } else {
             "http"
         };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        let mut cmd = match launch.nofile {
+            Some(n) => {
+                let mut cmd = Command::new("prlimit");
+                cmd.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(env!("CARGO_BIN_EXE_sluice"));
+                cmd
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_sluice")),
+        };
         cmd.arg("standalone")
             .arg("--listeners")
             .arg(format!("{scheme}://127.0.0.1:{rest_port}"))
@@ -773,6 +784,7 @@ pub fn secure_rest_keys() -> (String, Launch) {
         )],
         rest_ca: Some(sec.dir.join("ca.pem")),
         credentials: Some(("it-admin".into(), "it-admin-pw".into())),
+        ..Launch::default()
     };
     (keys, launch)
 }
@@ -798,6 +810,7 @@ pub fn secure_rest(worker: &Path) -> (PathBuf, Launch) {
         )],
         rest_ca: Some(sec.dir.join("ca.pem")),
         credentials: Some(("it-admin".into(), "it-admin-pw".into())),
+        ..Launch::default()
     };
     (secured, launch)
 }

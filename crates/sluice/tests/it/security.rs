@@ -1223,6 +1223,7 @@ rest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicA
         )],
         rest_ca: Some(dir.join("ca.pem")),
         credentials: Some(("admin".into(), "admin-pw".into())),
+        ..Launch::default()
     };
     (worker, launch)
 }
