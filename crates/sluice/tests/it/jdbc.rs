@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
-use crate::harness::{consume, free_port, produce_records, wait_for, Broker, Rec, Worker};
+use crate::harness::{
+    consume, free_port, poll_until, produce_records, wait_for, Broker, Rec, Worker,
+};
 use crate::services::mariadb::MariaDb;
 use crate::services::postgres::PgDb;
 
@@ -938,13 +940,26 @@ fn kill_dash_nine_mid_sink_run_then_restart_target_equals_source() {
     // tansu 0.6 does not hand the partitions of a member that expires to a member that joined
     // before it expired (README), so the new worker joins after the old member is gone: this
     // waits for the broker's timeout, it does not synchronise with the worker.
-    std::thread::sleep(Duration::from_millis(SESSION_TIMEOUT_MS + 2000));
+    // The margin past the timeout covers a broker that answers late under load: a heartbeat
+    // the killed worker sent just before the kill counts from when the broker handled it.
+    std::thread::sleep(Duration::from_millis(SESSION_TIMEOUT_MS + 5000));
     // Rows changed meanwhile arrive too (new ids), the rest resumes from committed offsets.
     pg.execute("INSERT INTO items (name, price, created, flag) VALUES ('late', 1.00, timestamp '2026-06-01', true)");
-    let _w2 = s.start(&[&src, &sink], "worker-2.log");
-    wait_for("every row in MariaDB", Duration::from_secs(300), || {
+    let w2 = s.start(&[&src, &sink], "worker-2.log");
+    let all = poll_until(Duration::from_secs(300), || {
         maria.count_if_exists("items") == rows + 1
     });
+    if !all {
+        let log = w2.log_text();
+        let tail: Vec<&str> = log.lines().rev().take(80).collect();
+        panic!(
+            "{} of {} rows in MariaDB after 300 s; sink status {:?}; last lines of worker-2.log:\n{}",
+            maria.count_if_exists("items"),
+            rows + 1,
+            w2.status("maria-items"),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
     assert_eq!(maria.rows(MARIA_ITEMS), pg.rows(PG_ITEMS));
 }
 
