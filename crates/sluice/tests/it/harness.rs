@@ -175,6 +175,22 @@ pub struct Launch {
     pub nofile: Option<u64>,
 }
 
+impl Launch {
+    /// The `sluice` binary to run, under `prlimit` when `nofile` is set.
+    fn command(&self) -> Command {
+        match self.nofile {
+            Some(n) => {
+                let mut cmd = Command::new("prlimit");
+                cmd.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(env!("CARGO_BIN_EXE_sluice"));
+                cmd
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_sluice")),
+        }
+    }
+}
+
 impl Worker {
     /// Starts `sluice standalone <worker> <connectors...>`, logging to `log`.
     ///
@@ -221,16 +237,7 @@ impl Worker {
         } else {
             "http"
         };
-        let mut cmd = match launch.nofile {
-            Some(n) => {
-                let mut cmd = Command::new("prlimit");
-                cmd.arg(format!("--nofile={n}:{n}"))
-                    .arg("--")
-                    .arg(env!("CARGO_BIN_EXE_sluice"));
-                cmd
-            }
-            None => Command::new(env!("CARGO_BIN_EXE_sluice")),
-        };
+        let mut cmd = launch.command();
         cmd.arg("standalone")
             .arg("--listeners")
             .arg(format!("{scheme}://127.0.0.1:{rest_port}"))
@@ -269,7 +276,7 @@ impl Worker {
         } else {
             "http"
         };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        let mut cmd = launch.command();
         cmd.arg("distributed")
             .arg("--listeners")
             .arg(format!("{scheme}://127.0.0.1:{rest_port}"))

@@ -44,8 +44,9 @@ impl Setup {
         p
     }
 
-    /// A standalone worker file: JsonConverter with schemas, offsets flushed every 500 ms.
-    fn worker_file(&self) -> PathBuf {
+    /// A standalone worker file: JsonConverter with schemas, offsets flushed every 500 ms, then
+    /// `extra` keys.
+    fn worker_file(&self, extra: &str) -> PathBuf {
         self.write(
             "worker.properties",
             &format!(
@@ -56,7 +57,8 @@ impl Setup {
                  value.converter.schemas.enable=true\n\
                  offset.storage.file.filename={}\n\
                  offset.flush.interval.ms=500\n\
-                 consumer.session.timeout.ms={SESSION_TIMEOUT_MS}\n",
+                 consumer.session.timeout.ms={SESSION_TIMEOUT_MS}\n\
+                 {extra}",
                 self.broker.bootstrap(),
                 self.path("offsets").display()
             ),
@@ -77,12 +79,7 @@ impl Setup {
 
     /// Like `start`, with `extra` worker keys appended.
     fn start_with(&self, connectors: &[&Path], log: &str, extra: &str) -> Worker {
-        let worker = self.worker_file();
-        if !extra.is_empty() {
-            let mut text = std::fs::read_to_string(&worker).expect("worker file");
-            text.push_str(extra);
-            std::fs::write(&worker, text).expect("write worker file");
-        }
+        let worker = self.worker_file(extra);
         let w = Worker::standalone(&worker, connectors, free_port(), &self.path(log));
         w.wait_ready();
         w
